@@ -1,0 +1,114 @@
+"""Every notebook parameter of the book, defined once: type, allowed values, meaning.
+
+One name per concept: a template's parameters cell may only use names defined here, and
+``validate`` checks a value against its definition before any compute starts. ``None`` is
+allowed for parameters marked ``profile_default``: the run's profile then supplies the value
+(see ``fairnb.runs.profiles``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fairnb.errors import ParameterError, one_of
+
+DATASETS = ("adult", "compas", "german", "meps", "celeba", "colour_mnist")
+PROFILE_NAMES = ("smoke", "default", "paper")
+
+
+@dataclass(frozen=True)
+class Param:
+    """Definition of one parameter.
+
+    Attributes:
+        kind: Python type of the value (``int`` also accepts ``bool``-free ints; ``float`` accepts ints).
+        help: one-line meaning, with units.
+        choices: allowed values, if the parameter is an enumeration.
+        low, high: inclusive bounds for numbers.
+        profile_default: ``None`` means "take the value from the profile".
+        optional: ``None`` is a meaningful value of its own (e.g. "no path given").
+    """
+
+    kind: type
+    help: str
+    choices: tuple[Any, ...] | None = None
+    low: float | None = None
+    high: float | None = None
+    profile_default: bool = False
+    optional: bool = False
+
+    def allowed(self) -> str:
+        if self.choices is not None:
+            text = one_of(self.choices)
+        elif self.low is not None or self.high is not None:
+            low = "-inf" if self.low is None else f"{self.low:g}"
+            high = "inf" if self.high is None else f"{self.high:g}"
+            text = f"{self.kind.__name__} in [{low}, {high}]"
+        else:
+            text = f"a {self.kind.__name__}"
+        if self.profile_default:
+            text += " or None (the profile's value)"
+        elif self.optional:
+            text += " or None"
+        return text
+
+
+PARAMS: dict[str, Param] = {
+    # --- common to every template
+    "dataset": Param(str, "dataset name", choices=DATASETS),
+    "sensitive": Param(str, "sensitive attribute of the dataset (see the Datasets part)"),
+    "profile": Param(str, "run size: smoke (seconds), default (laptop CPU), paper (the papers' protocol)", choices=PROFILE_NAMES),
+    "seed": Param(int, "first random seed; repetition r uses seed + r", low=0, high=2**31 - 1),
+    "device": Param(str, "torch device: auto picks CUDA when present", choices=("auto", "cpu", "cuda")),
+    "repetitions": Param(int, "independent repetitions (seeds) for mean ± std", low=1, high=100, profile_default=True),
+    "max_rows": Param(int, "use at most this many rows (stratified sample); 0 = all", low=0, profile_default=True),
+    "data_path": Param(str, "folder or file of user-supplied data (MEPS, CelebA); None = $FAIRNB_DATA", optional=True),
+    "correlation": Param(float, "Colour-MNIST: probability that a digit has its half's colour", low=0.0, high=1.0),
+}
+
+
+def register(name: str, param: Param) -> None:
+    """Add a parameter definition (modules defining a stage register their own names)."""
+    if name in PARAMS and PARAMS[name] != param:
+        raise ValueError(f"parameter {name!r} is already defined differently")
+    PARAMS[name] = param
+
+
+def validate(name: str, value: Any) -> Any:
+    """Return ``value`` converted to the parameter's type, or raise ``ParameterError``."""
+    if name not in PARAMS:
+        raise ParameterError(name, value, "a known parameter: " + ", ".join(sorted(PARAMS)), "unknown parameter")
+    spec = PARAMS[name]
+    if value is None:
+        if spec.profile_default or spec.optional:
+            return None
+        raise ParameterError(name, value, spec.allowed(), "must not be None")
+    if spec.kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if spec.kind is int and isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, spec.kind) or (spec.kind in (int, float) and isinstance(value, bool)):
+        raise ParameterError(name, value, spec.allowed(), f"wrong type {type(value).__name__}")
+    if spec.choices is not None and value not in spec.choices:
+        raise ParameterError(name, value, spec.allowed())
+    if spec.low is not None and value < spec.low or spec.high is not None and value > spec.high:
+        raise ParameterError(name, value, spec.allowed(), "out of range")
+    return value
+
+
+def parse_cli_value(name: str, text: str) -> Any:
+    """Convert a command-line string to the parameter's type (``None`` → None)."""
+    if name not in PARAMS:
+        return validate(name, text)
+    spec = PARAMS[name]
+    if text == "None":
+        return validate(name, None)
+    try:
+        if spec.kind is bool:
+            value: Any = {"true": True, "false": False}[text.lower()]
+        else:
+            value = spec.kind(text)
+    except (ValueError, KeyError):
+        raise ParameterError(name, text, spec.allowed(), f"not a {spec.kind.__name__}") from None
+    return validate(name, value)
