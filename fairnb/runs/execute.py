@@ -1,0 +1,237 @@
+"""Execute runs with papermill, cache them, record results, fan out on Dask.distributed.
+
+Outputs of a run ``<id>``:
+
+- ``book/runs/<id>.ipynb``: the executed notebook, a page of the book (git-ignored);
+- ``_build/results/<id>.json``: the results record (run, template, parameters, profile, device,
+  seconds, status, metrics, key).
+
+Every write goes to a temporary file first and is renamed into place, and the record is written
+last: a run killed midway leaves the earlier notebook and record intact and is never marked
+complete. A *failed* run never replaces an earlier successful one: its notebook goes to
+``_build/failed/<id>.ipynb`` and its record to ``_build/results/<id>.failed.json`` (the status page
+shows both); when there is no earlier success the failed notebook also becomes the book page, so
+the failure is visible where the reader looks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+import nbformat
+
+from fairnb.runs.config import METRICS_KEY
+from fairnb.runs.manifest import ROOT, Run, check_overrides, order
+
+BOOK_RUNS = ROOT / "book" / "runs"
+BUILD = ROOT / "_build"
+RESULTS = BUILD / "results"
+FAILED = BUILD / "failed"
+INVOCATION = RESULTS / "_last_invocation.json"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A run with its validated parameters and cache key, ready to execute."""
+
+    run: Run
+    parameters: dict[str, Any]
+    profile: str
+    key: str
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def source_digest() -> str:
+    """sha256 over every ``fairnb`` source file (name and content), sorted by path."""
+    digest = hashlib.sha256()
+    package = ROOT / "fairnb"
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(run: Run, parameters: dict[str, Any], profile: str, fairnb_source: str) -> str:
+    """Key of a run: template source + parameters + profile + fairnb source + data checksums."""
+    from fairnb.data import data_checksums
+
+    digest = hashlib.sha256()
+    digest.update(run.template_path.read_bytes())
+    digest.update(json.dumps({"parameters": parameters, "profile": profile}, sort_keys=True, default=str).encode())
+    digest.update(fairnb_source.encode())
+    digest.update(json.dumps(data_checksums(), sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def prepare(runs: Iterable[Run], profile: str, overrides: dict[str, Any] | None = None) -> list[Job]:
+    """Validate every run's parameters (with ``overrides``) and compute cache keys — no compute yet."""
+    from fairnb.runs.params import validate
+
+    validate("profile", profile)
+    fairnb_source = source_digest()
+    jobs = []
+    for run in runs:
+        applicable = {k: v for k, v in (overrides or {}).items()}
+        parameters = check_overrides(run, applicable)
+        jobs.append(Job(run, parameters, profile, cache_key(run, parameters, profile, fairnb_source)))
+    return jobs
+
+
+def read_record(run_id: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{run_id}.json"
+    try:
+        return json.loads(path.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def is_cached(job: Job) -> bool:
+    """True when a completed, successful run with the same key and its notebook exist."""
+    record = read_record(job.run.id)
+    return bool(record and record.get("status") == "ok" and record.get("key") == job.key
+                and (BOOK_RUNS / f"{job.run.id}.ipynb").exists())
+
+
+def extract_metrics(notebook_path: Path) -> dict[str, Any]:
+    """Collect the ``fairnb_metrics`` metadata that ``fairnb.runs.report`` attached to outputs."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    metrics: dict[str, Any] = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            metrics.update(output.get("metadata", {}).get(METRICS_KEY, {}))
+    return metrics
+
+
+def device_description() -> str:
+    """``cuda (<gpu name>)`` when torch sees a GPU, else ``cpu (<n> cores, <machine>)``."""
+    import torch
+
+    if torch.cuda.is_available():
+        return f"cuda ({torch.cuda.get_device_name(0)})"
+    return f"cpu ({os.cpu_count()} cores, {platform.machine()})"
+
+
+def execute(job: Job, threads: int | None = None) -> dict[str, Any]:
+    """Execute one job with papermill and write its notebook and record (see module doc)."""
+    import papermill
+
+    run = job.run
+    if threads:
+        for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+            os.environ[variable] = str(threads)
+    BOOK_RUNS.mkdir(parents=True, exist_ok=True)
+    FAILED.mkdir(parents=True, exist_ok=True)
+    page = BOOK_RUNS / f"{run.id}.ipynb"
+    scratch = FAILED / f".{run.id}.{os.getpid()}.running.ipynb"
+    started = time.perf_counter()
+    status, error = "ok", None
+    try:
+        papermill.execute_notebook(
+            str(run.template_path), str(scratch), parameters={**job.parameters, "profile": job.profile},
+            kernel_name="python3", progress_bar=False, cwd=str(ROOT), log_output=False,
+        )
+    except papermill.PapermillExecutionError as exc:
+        status, error = "failed", f"{exc.ename}: {exc.evalue}"
+    except BaseException:
+        scratch.unlink(missing_ok=True)
+        raise
+    seconds = time.perf_counter() - started
+    record = {
+        "run": run.id, "template": f"notebooks/{run.template}.ipynb", "parameters": job.parameters,
+        "profile": job.profile, "device": device_description(), "seconds": round(seconds, 2),
+        "status": status, "error": error, "key": job.key, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "metrics": extract_metrics(scratch) if scratch.exists() else {},
+    }
+    if status == "ok":
+        os.replace(scratch, page)
+        atomic_write(RESULTS / f"{run.id}.json", json.dumps(record, indent=2))
+        (RESULTS / f"{run.id}.failed.json").unlink(missing_ok=True)
+        (FAILED / f"{run.id}.ipynb").unlink(missing_ok=True)
+    else:
+        failed_page = FAILED / f"{run.id}.ipynb"
+        os.replace(scratch, failed_page)
+        if not (BOOK_RUNS / f"{run.id}.ipynb").exists():
+            shutil.copyfile(failed_page, page)
+        atomic_write(RESULTS / f"{run.id}.failed.json", json.dumps(record, indent=2))
+    return record
+
+
+def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
+             progress: Callable[[str], None] = print) -> list[dict[str, Any]]:
+    """Execute the jobs that are not cached on Dask.distributed; returns one summary per job.
+
+    Cached jobs never start a cluster. ``scheduler`` connects to an existing Dask scheduler
+    address (``tcp://host:8786``); otherwise a LocalCluster with ``workers`` single-threaded
+    processes runs here. Jobs run in waves that respect ``after`` dependencies.
+    """
+    summaries: dict[str, dict[str, Any]] = {}
+    todo = []
+    for job in jobs:
+        if is_cached(job):
+            record = read_record(job.run.id) or {}
+            summaries[job.run.id] = {"run": job.run.id, "status": "ok", "cache_hit": True, "seconds": record.get("seconds")}
+        else:
+            todo.append(job)
+    progress(f"{len(jobs)} runs: {len(jobs) - len(todo)} cached, {len(todo)} to execute")
+    if todo:
+        from distributed import Client, LocalCluster, as_completed
+        from tqdm.auto import tqdm
+
+        threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+        if scheduler:
+            client, cluster = Client(scheduler), None
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        try:
+            by_run = {job.run.id: job for job in todo}
+            with tqdm(total=len(todo), desc="runs", unit="run") as bar:
+                for wave in order([job.run for job in todo]):
+                    futures = [client.submit(execute, by_run[r.id], threads, key=f"run-{r.id}-{by_run[r.id].key[:12]}", pure=False) for r in wave]
+                    for future in as_completed(futures):
+                        record = future.result()
+                        summaries[record["run"]] = {"run": record["run"], "status": record["status"], "cache_hit": False,
+                                                    "seconds": record["seconds"], "error": record.get("error")}
+                        bar.set_postfix_str(f"{record['run']}: {record['status']}")
+                        bar.update()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    ordered = [summaries[job.run.id] for job in jobs]
+    previous = {}
+    try:
+        previous = {s["run"]: s for s in json.loads(INVOCATION.read_text())}
+    except (FileNotFoundError, json.JSONDecodeError):
+        pass
+    previous.update({s["run"]: s for s in ordered})
+    atomic_write(INVOCATION, json.dumps(list(previous.values()), indent=2))
+    return ordered
+
+
+def all_records() -> list[dict[str, Any]]:
+    """Every results record (successful and failed) in ``_build/results``, sorted by run id."""
+    records = []
+    for path in sorted(RESULTS.glob("*.json")):
+        if path.name.startswith("_"):
+            continue
+        try:
+            records.append(json.loads(path.read_text()))
+        except json.JSONDecodeError:
+            continue
+    return records

@@ -1,0 +1,146 @@
+"""The run manifest (``notebooks/manifest.yml``) and the templates it names.
+
+A manifest entry is ``{template, parameters?, matrix?, after?}``; ``matrix`` expands to one run per
+combination of its values (in the order written) and the run id is
+``<template>-<matrix values joined by ->``. ``after`` lists templates whose runs must finish first
+(pages that read other runs' results).
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import itertools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from fairnb.errors import ParameterError, one_of
+from fairnb.runs.params import PARAMS, validate
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = ROOT / "notebooks"
+MANIFEST = NOTEBOOKS / "manifest.yml"
+
+
+@dataclass(frozen=True)
+class TemplateParam:
+    """One line of a template's parameters cell: ``name = default  # type: meaning``."""
+
+    name: str
+    default: Any
+    comment: str
+
+
+@dataclass(frozen=True)
+class Run:
+    """One entry of the expanded manifest."""
+
+    id: str
+    template: str
+    parameters: dict[str, Any]
+    after: tuple[str, ...] = field(default=())
+
+    @property
+    def template_path(self) -> Path:
+        return NOTEBOOKS / f"{self.template}.ipynb"
+
+
+def template_parameters(path: Path) -> dict[str, TemplateParam]:
+    """Parse the cell tagged ``parameters`` of a template into name → TemplateParam."""
+    notebook = nbformat.read(path, as_version=4)
+    cells = [c for c in notebook.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ValueError(f"{path}: expected exactly one code cell tagged 'parameters', found {len(cells)}")
+    source = cells[0].source
+    lines = source.splitlines()
+    out: dict[str, TemplateParam] = {}
+    for node in ast.parse(source).body:
+        target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else getattr(node, "target", None)
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(target, ast.Name) and node.value is not None:
+            name = target.id
+            line = lines[node.lineno - 1]
+            comment = line.split("#", 1)[1].strip() if "#" in line else ""
+            out[name] = TemplateParam(name, ast.literal_eval(node.value), comment)
+    return out
+
+
+def _run_id(template: str, values: list[Any]) -> str:
+    parts = [template] + [str(v) for v in values]
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts))
+
+
+def load_manifest(path: Path = MANIFEST) -> list[Run]:
+    """Expand the manifest into runs; template names and parameters are validated."""
+    spec = yaml.safe_load(path.read_text()) or {}
+    runs: list[Run] = []
+    for entry in spec.get("runs", []):
+        template = entry["template"]
+        template_path = NOTEBOOKS / f"{template}.ipynb"
+        if not template_path.exists():
+            raise ValueError(f"{path}: template {template!r} has no notebook {template_path}")
+        fixed = dict(entry.get("parameters") or {})
+        matrix = dict(entry.get("matrix") or {})
+        for combination in itertools.product(*matrix.values()) if matrix else [()]:
+            parameters = {**fixed, **dict(zip(matrix.keys(), combination))}
+            runs.append(Run(_run_id(template, list(combination)), template, parameters, tuple(entry.get("after") or ())))
+    ids = [r.id for r in runs]
+    duplicates = {i for i in ids if ids.count(i) > 1}
+    if duplicates:
+        raise ValueError(f"{path}: duplicate run ids {sorted(duplicates)}")
+    return runs
+
+
+def check_overrides(run: Run, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``run.parameters`` plus ``overrides`` against the template and the registry.
+
+    Returns the parameters papermill will inject. Raises ``ParameterError`` for a name the template
+    does not have, a wrong type, an out-of-range value, or a sensitive attribute the dataset lacks.
+    """
+    from fairnb.data import SENSITIVE
+
+    declared = template_parameters(run.template_path)
+    merged = {**run.parameters, **overrides}
+    for name, value in merged.items():
+        if name not in declared:
+            raise ParameterError(name, value, f"parameters of template {run.template}: {', '.join(declared)}", "unknown parameter")
+        merged[name] = validate(name, value)
+    effective = {n: merged.get(n, p.default) for n, p in declared.items()}
+    dataset, sensitive = effective.get("dataset"), effective.get("sensitive")
+    if dataset is not None and sensitive is not None and sensitive not in SENSITIVE.get(dataset, ()):
+        raise ParameterError("sensitive", sensitive, f"for dataset {dataset}: {one_of(SENSITIVE[dataset])}")
+    return merged
+
+
+def select(runs: list[Run], patterns: list[str] | None) -> list[Run]:
+    """Runs whose id matches any glob pattern (all runs when ``patterns`` is empty)."""
+    if not patterns:
+        return runs
+    chosen = [r for r in runs if any(fnmatch.fnmatch(r.id, p) for p in patterns)]
+    if not chosen:
+        raise ParameterError("only", patterns, "globs matching run ids, e.g. " + ", ".join(r.id for r in runs[:3]), "matches no run")
+    return chosen
+
+
+def order(runs: list[Run]) -> list[list[Run]]:
+    """Group runs into waves: a run's ``after`` templates all finish in earlier waves."""
+    waves: list[list[Run]] = []
+    done: set[str] = set()
+    pending = list(runs)
+    present = {r.template for r in runs}
+    while pending:
+        ready = [r for r in pending if all(t in done or t not in present for t in r.after)]
+        if not ready:
+            raise ValueError("circular 'after' dependencies among " + ", ".join(r.id for r in pending))
+        waves.append(ready)
+        pending = [r for r in pending if r not in ready]
+        done |= {r.template for r in ready} - {r.template for r in pending}
+    return waves
+
+
+def known_parameter_names() -> list[str]:
+    return sorted(PARAMS)
