@@ -39,13 +39,27 @@ INVOCATION = RESULTS / "_last_invocation.json"
 
 
 @dataclass(frozen=True)
+class Outputs:
+    """Where a run's files go (explicit, so jobs run the same in any worker process)."""
+
+    book_runs: Path
+    results: Path
+    failed: Path
+
+    @classmethod
+    def current(cls) -> "Outputs":
+        return cls(BOOK_RUNS, RESULTS, FAILED)
+
+
+@dataclass(frozen=True)
 class Job:
-    """A run with its validated parameters and cache key, ready to execute."""
+    """A run with its validated parameters, cache key and output folders, ready to execute."""
 
     run: Run
     parameters: dict[str, Any]
     profile: str
     key: str
+    outputs: Outputs
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -88,12 +102,12 @@ def prepare(runs: Iterable[Run], profile: str, overrides: dict[str, Any] | None 
     for run in runs:
         applicable = {k: v for k, v in (overrides or {}).items()}
         parameters = check_overrides(run, applicable)
-        jobs.append(Job(run, parameters, profile, cache_key(run, parameters, profile, fairnb_source)))
+        jobs.append(Job(run, parameters, profile, cache_key(run, parameters, profile, fairnb_source), Outputs.current()))
     return jobs
 
 
-def read_record(run_id: str) -> dict[str, Any] | None:
-    path = RESULTS / f"{run_id}.json"
+def read_record(run_id: str, results: Path | None = None) -> dict[str, Any] | None:
+    path = (results or RESULTS) / f"{run_id}.json"
     try:
         return json.loads(path.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
@@ -102,9 +116,9 @@ def read_record(run_id: str) -> dict[str, Any] | None:
 
 def is_cached(job: Job) -> bool:
     """True when a completed, successful run with the same key and its notebook exist."""
-    record = read_record(job.run.id)
+    record = read_record(job.run.id, job.outputs.results)
     return bool(record and record.get("status") == "ok" and record.get("key") == job.key
-                and (BOOK_RUNS / f"{job.run.id}.ipynb").exists())
+                and (job.outputs.book_runs / f"{job.run.id}.ipynb").exists())
 
 
 def extract_metrics(notebook_path: Path) -> dict[str, Any]:
@@ -130,14 +144,14 @@ def execute(job: Job, threads: int | None = None) -> dict[str, Any]:
     """Execute one job with papermill and write its notebook and record (see module doc)."""
     import papermill
 
-    run = job.run
+    run, out = job.run, job.outputs
     if threads:
         for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[variable] = str(threads)
-    BOOK_RUNS.mkdir(parents=True, exist_ok=True)
-    FAILED.mkdir(parents=True, exist_ok=True)
-    page = BOOK_RUNS / f"{run.id}.ipynb"
-    scratch = FAILED / f".{run.id}.{os.getpid()}.running.ipynb"
+    out.book_runs.mkdir(parents=True, exist_ok=True)
+    out.failed.mkdir(parents=True, exist_ok=True)
+    page = out.book_runs / f"{run.id}.ipynb"
+    scratch = out.failed / f".{run.id}.{os.getpid()}.running.ipynb"
     started = time.perf_counter()
     status, error = "ok", None
     try:
@@ -159,15 +173,15 @@ def execute(job: Job, threads: int | None = None) -> dict[str, Any]:
     }
     if status == "ok":
         os.replace(scratch, page)
-        atomic_write(RESULTS / f"{run.id}.json", json.dumps(record, indent=2))
-        (RESULTS / f"{run.id}.failed.json").unlink(missing_ok=True)
-        (FAILED / f"{run.id}.ipynb").unlink(missing_ok=True)
+        atomic_write(out.results / f"{run.id}.json", json.dumps(record, indent=2))
+        (out.results / f"{run.id}.failed.json").unlink(missing_ok=True)
+        (out.failed / f"{run.id}.ipynb").unlink(missing_ok=True)
     else:
-        failed_page = FAILED / f"{run.id}.ipynb"
+        failed_page = out.failed / f"{run.id}.ipynb"
         os.replace(scratch, failed_page)
-        if not (BOOK_RUNS / f"{run.id}.ipynb").exists():
+        if not page.exists():
             shutil.copyfile(failed_page, page)
-        atomic_write(RESULTS / f"{run.id}.failed.json", json.dumps(record, indent=2))
+        atomic_write(out.results / f"{run.id}.failed.json", json.dumps(record, indent=2))
     return record
 
 
@@ -183,7 +197,7 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
     todo = []
     for job in jobs:
         if is_cached(job):
-            record = read_record(job.run.id) or {}
+            record = read_record(job.run.id, job.outputs.results) or {}
             summaries[job.run.id] = {"run": job.run.id, "status": "ok", "cache_hit": True, "seconds": record.get("seconds")}
         else:
             todo.append(job)

@@ -44,10 +44,7 @@ class Run:
     template: str
     parameters: dict[str, Any]
     after: tuple[str, ...] = field(default=())
-
-    @property
-    def template_path(self) -> Path:
-        return NOTEBOOKS / f"{self.template}.ipynb"
+    template_path: Path = field(default=Path(), compare=False)
 
 
 def template_parameters(path: Path) -> dict[str, TemplateParam]:
@@ -74,20 +71,21 @@ def _run_id(template: str, values: list[Any]) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts))
 
 
-def load_manifest(path: Path = MANIFEST) -> list[Run]:
-    """Expand the manifest into runs; template names and parameters are validated."""
+def load_manifest(path: Path | None = None) -> list[Run]:
+    """Expand the manifest (default ``notebooks/manifest.yml``) into runs; templates sit beside it."""
+    path = path or MANIFEST
     spec = yaml.safe_load(path.read_text()) or {}
     runs: list[Run] = []
     for entry in spec.get("runs", []):
         template = entry["template"]
-        template_path = NOTEBOOKS / f"{template}.ipynb"
+        template_path = path.parent / f"{template}.ipynb"
         if not template_path.exists():
             raise ValueError(f"{path}: template {template!r} has no notebook {template_path}")
         fixed = dict(entry.get("parameters") or {})
         matrix = dict(entry.get("matrix") or {})
         for combination in itertools.product(*matrix.values()) if matrix else [()]:
             parameters = {**fixed, **dict(zip(matrix.keys(), combination))}
-            runs.append(Run(_run_id(template, list(combination)), template, parameters, tuple(entry.get("after") or ())))
+            runs.append(Run(_run_id(template, list(combination)), template, parameters, tuple(entry.get("after") or ()), template_path))
     ids = [r.id for r in runs]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:

@@ -1,0 +1,201 @@
+"""Parameter validation, manifest, cache, atomic results and failure handling of `fairnb run`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+import fairnb.runs.execute as execute
+import fairnb.runs.manifest as manifest
+from fairnb.cli import main
+from fairnb.errors import ParameterError
+from fairnb.runs import params
+from fairnb.runs.config import resolve
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+# ------------------------------------------------------------------ parameter validation
+
+@pytest.mark.parametrize("name, value, message", [
+    ("dataset", "adultt", "parameter dataset='adultt': not allowed; allowed: one of adult, compas"),
+    ("seed", "3", "parameter seed='3': wrong type str; allowed: int in [0,"),
+    ("seed", -1, "parameter seed=-1: out of range"),
+    ("profile", "fast", "parameter profile='fast': not allowed; allowed: one of smoke, default, paper"),
+    ("repetitions", 0, "parameter repetitions=0: out of range"),
+    ("correlation", True, "parameter correlation=True: wrong type bool"),
+    ("no_such_thing", 1, "parameter no_such_thing=1: unknown parameter"),
+])
+def test_validate_names_parameter_value_and_allowed(name, value, message):
+    with pytest.raises(ParameterError) as error:
+        params.validate(name, value)
+    assert str(error.value).startswith(message)
+
+
+def test_cli_values_are_converted_then_validated():
+    assert params.parse_cli_value("seed", "4") == 4
+    assert params.parse_cli_value("correlation", "0.99") == 0.99
+    assert params.parse_cli_value("repetitions", "None") is None
+    with pytest.raises(ParameterError, match="seed='x': not a int"):
+        params.parse_cli_value("seed", "x")
+
+
+def test_resolve_fills_profile_values_and_checks_sensitive():
+    config = resolve({"dataset": "adult", "sensitive": "race", "profile": "smoke", "seed": 1, "repetitions": None, "device": "cpu"})
+    assert config.repetitions == 1
+    assert config.seeds == [1]
+    assert "from profile smoke" in config.table().loc["repetitions", "meaning"]
+    with pytest.raises(ParameterError, match="sensitive='age_group'.*for dataset adult: sex, race"):
+        resolve({"dataset": "adult", "sensitive": "age_group"})
+
+
+# ------------------------------------------------------------------ manifest and table of contents
+
+def test_manifest_expands_and_every_template_exists():
+    runs = manifest.load_manifest()
+    ids = [r.id for r in runs]
+    assert "datasets-adult" in ids and len(ids) == len(set(ids))
+    for run in runs:
+        declared = manifest.template_parameters(run.template_path)
+        assert set(run.parameters) <= set(declared), run.id
+        manifest.check_overrides(run, {})
+
+
+def test_toc_includes_every_template_of_the_manifest():
+    toc = (ROOT / "_toc.yml").read_text()
+    for template in {r.template for r in manifest.load_manifest()}:
+        assert f"book/runs/{template}-*" in toc or f"book/runs/{template}\n" in toc, template
+
+
+def test_every_template_parameter_is_registered_and_documented():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        for name, parameter in manifest.template_parameters(path).items():
+            assert name in params.PARAMS, f"{path.name}: {name} is not in fairnb.runs.params"
+            assert parameter.comment, f"{path.name}: {name} has no comment"
+            params.validate(name, parameter.default)
+
+
+def test_templates_are_saved_without_outputs():
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, path.name
+
+
+def test_unknown_parameter_override_fails_before_compute(capsys):
+    code = main(["run", "--profile", "smoke", "--only", "datasets-adult", "-p", "beta", "3"])
+    assert code == 2
+    assert "parameter beta='3'" in capsys.readouterr().err
+
+
+def test_bad_profile_and_workers_fail_clearly(capsys):
+    assert main(["run", "--profile", "huge", "--only", "datasets-adult"]) == 2
+    assert "profile='huge'" in capsys.readouterr().err
+    assert main(["run", "--workers", "0", "--only", "datasets-adult"]) == 2
+    assert "workers=0" in capsys.readouterr().err
+    assert main(["run", "--only", "nothing-*"]) == 2
+    assert "matches no run" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ execution, cache, atomicity
+
+SLEEPY = """# Parameters
+seed = 0  # int: 0 succeeds, 1 sleeps for a minute, 2 raises
+profile = "default"  # str: smoke, default, paper
+"""
+
+
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch):
+    """A manifest with one tiny template, and output folders in tmp_path."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook()
+    code = nbformat.v4.new_code_cell(SLEEPY)
+    code.metadata["tags"] = ["parameters"]
+    work = nbformat.v4.new_code_cell(
+        "import time, fairnb.runs\n"
+        "if seed == 1: time.sleep(60)\n"
+        "if seed == 2: raise RuntimeError('broken on purpose')\n"
+        "fairnb.runs.report({'answer': [41 + seed, 43 + seed]})")
+    nb.cells = [code, work]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, notebooks / "sleepy.ipynb")
+    (notebooks / "manifest.yml").write_text(yaml.safe_dump({"runs": [{"template": "sleepy", "matrix": {"seed": [0]}}]}))
+    monkeypatch.setattr(manifest, "NOTEBOOKS", notebooks)
+    monkeypatch.setattr(manifest, "MANIFEST", notebooks / "manifest.yml")
+    for name, value in {"BOOK_RUNS": tmp_path / "book" / "runs", "RESULTS": tmp_path / "results",
+                        "FAILED": tmp_path / "failed", "INVOCATION": tmp_path / "results" / "_last_invocation.json"}.items():
+        monkeypatch.setattr(execute, name, value)
+    return tmp_path
+
+
+def _jobs(seed: int = 0):
+    runs = manifest.load_manifest(manifest.MANIFEST)
+    return execute.prepare(runs, "smoke", {"seed": seed})
+
+
+@pytest.mark.slow
+def test_run_records_metrics_then_hits_cache(sandbox):
+    first = execute.run_jobs(_jobs(), workers=1, progress=lambda _: None)
+    assert first[0]["status"] == "ok" and first[0]["cache_hit"] is False
+    record = json.loads((sandbox / "results" / "sleepy-0.json").read_text())
+    assert record["metrics"]["answer"] == {"mean": 42.0, "std": pytest.approx(1.4142135, rel=1e-6), "n": 2}
+    for field in ("run", "template", "parameters", "profile", "device", "seconds", "status", "metrics", "key"):
+        assert field in record
+    started = time.perf_counter()
+    second = execute.run_jobs(_jobs(), workers=1, progress=lambda _: None)
+    assert second[0]["cache_hit"] is True
+    assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.slow
+def test_failed_run_keeps_earlier_success_and_is_reported(sandbox):
+    execute.run_jobs(_jobs(0), progress=lambda _: None)
+    page = sandbox / "book" / "runs" / "sleepy-0.ipynb"
+    before = page.read_bytes()
+    job = _jobs(2)[0]
+    record = execute.execute(job)
+    assert record["status"] == "failed" and "broken on purpose" in record["error"]
+    assert page.read_bytes() == before
+    assert json.loads((sandbox / "results" / "sleepy-0.json").read_text())["status"] == "ok"
+    assert json.loads((sandbox / "results" / "sleepy-0.failed.json").read_text())["status"] == "failed"
+    assert (sandbox / "failed" / "sleepy-0.ipynb").exists()
+
+
+@pytest.mark.slow
+def test_killed_run_leaves_previous_results_intact(sandbox):
+    execute.run_jobs(_jobs(0), progress=lambda _: None)
+    record_path = sandbox / "results" / "sleepy-0.json"
+    page = sandbox / "book" / "runs" / "sleepy-0.ipynb"
+    before_record, before_page = record_path.read_bytes(), page.read_bytes()
+    script = (
+        "import fairnb.runs.execute as e, fairnb.runs.manifest as m, pathlib\n"
+        f"root = pathlib.Path({str(sandbox)!r})\n"
+        "m.NOTEBOOKS = root / 'notebooks'\n"
+        "e.BOOK_RUNS, e.RESULTS, e.FAILED = root / 'book' / 'runs', root / 'results', root / 'failed'\n"
+        "e.INVOCATION = root / 'results' / '_last_invocation.json'\n"
+        "job = e.prepare(m.load_manifest(root / 'notebooks' / 'manifest.yml'), 'smoke', {'seed': 1})[0]\n"
+        "e.execute(job)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not list((sandbox / "failed").glob(".*running*")):
+        time.sleep(0.5)
+    time.sleep(4)  # the kernel is now inside time.sleep(60)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert record_path.read_bytes() == before_record
+    assert page.read_bytes() == before_page
+    assert not (sandbox / "results" / "sleepy-0.failed.json").exists()
+    assert [p.name for p in (sandbox / "results").glob("*.tmp")] == []
