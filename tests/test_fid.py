@@ -51,7 +51,7 @@ def test_noise_reference_grows_with_sigma():
 
 def test_bad_inputs():
     with pytest.raises(ParameterError, match="columns"):
-        frechet_distance(_data(d=4), _data(d=3)[:, :3])
+        frechet_distance(_data(), _data()[:, :3])
     with pytest.raises(ParameterError, match="finite"):
         frechet_distance(np.full((3, 2), np.nan), np.ones((3, 2)))
     with pytest.raises(ParameterError, match="sigma"):
