@@ -131,6 +131,29 @@ def extract_metrics(notebook_path: Path) -> dict[str, Any]:
     return metrics
 
 
+def present(notebook_path: Path, run: Run) -> None:
+    """Make an executed notebook a book page: title names the run, parameter cells are hidden.
+
+    The first ``# heading`` gets the run's matrix values appended (``Dataset: … (adult)``), so
+    sibling pages differ in the navigation; the ``parameters`` and papermill's
+    ``injected-parameters`` cells are removed from the page (the run configuration table shows
+    the resolved values instead).
+    """
+    notebook = nbformat.read(notebook_path, as_version=4)
+    label = run.id[len(run.template) + 1:].replace("-", ", ")
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            first, _, rest = cell.source.partition("\n")
+            if label:
+                cell.source = f"{first} ({label})" + ("\n" + rest if rest else "")
+            break
+    for cell in notebook.cells:
+        tags = cell.metadata.get("tags", [])
+        if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
+            cell.metadata["tags"] = tags + ["remove-cell"]
+    nbformat.write(notebook, notebook_path)
+
+
 def device_description() -> str:
     """``cuda (<gpu name>)`` when torch sees a GPU, else ``cpu (<n> cores, <machine>)``."""
     import torch
@@ -171,6 +194,8 @@ def execute(job: Job, threads: int | None = None) -> dict[str, Any]:
         "status": status, "error": error, "key": job.key, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "metrics": extract_metrics(scratch) if scratch.exists() else {},
     }
+    if scratch.exists():
+        present(scratch, run)
     if status == "ok":
         os.replace(scratch, page)
         atomic_write(out.results / f"{run.id}.json", json.dumps(record, indent=2))
