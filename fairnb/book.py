@@ -85,12 +85,67 @@ def write_status_page() -> Path:
     return path
 
 
+def write_parameter_reference() -> Path:
+    """Write ``book/generated/parameters.md``: every template's parameters, from its parameters cell.
+
+    Columns: parameter, default (as written in the template), allowed values and meaning (from
+    ``fairnb.runs.params``), and the template's own comment.
+    """
+    from fairnb.runs.manifest import NOTEBOOKS, template_parameters
+    from fairnb.runs.params import PARAMS
+
+    lines = [
+        "# Parameter reference", "",
+        "Every parameter of every template, read from the template's `parameters` cell; allowed values come",
+        "from `fairnb.runs.params`, where each name is defined once. Change one with",
+        "`fairnb run --only '<run-id>' -p NAME VALUE` or `papermill notebooks/<template>.ipynb out.ipynb -p NAME VALUE`.",
+        "Values left at `None` take the profile's value (smoke, default, paper).", "",
+    ]
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        rows = []
+        for name, parameter in template_parameters(path).items():
+            spec = PARAMS.get(name)
+            rows.append({"parameter": f"`{name}`", "default": f"`{parameter.default!r}`",
+                         "allowed": spec.allowed() if spec else "(not registered)",
+                         "meaning": (spec.help if spec else parameter.comment).replace("|", "\\|")})
+        lines += [f"## `{path.stem}`", "", pd.DataFrame(rows).to_markdown(index=False), ""]
+    path = GENERATED / "parameters.md"
+    atomic_write(path, "\n".join(lines))
+    return path
+
+
+def write_exercises(source: Path | None = None) -> list[Path]:
+    """Write one exercise page per part from ``book/exercises.yml`` (one source for questions and solutions).
+
+    Each exercise becomes a ``sphinx-exercise`` block with its run command, and a solution block
+    hidden in a drop-down, so questions and answers cannot drift apart.
+    """
+    import yaml
+
+    spec = yaml.safe_load((source or ROOT / "book" / "exercises.yml").read_text())
+    written = []
+    for part in spec["parts"]:
+        lines = [f"# Exercises: {part['title']}", "", part.get("intro", ""), ""]
+        for number, exercise in enumerate(part["exercises"], 1):
+            label = f"ex-{part['id']}-{number}"
+            lines += [f"````{{exercise}} {exercise['title']}", f":label: {label}", "", exercise["question"].strip(), ""]
+            if exercise.get("command"):
+                lines += ["```bash", exercise["command"].strip(), "```", ""]
+            lines += ["````", "", f"````{{solution}} {label}", ":class: dropdown", "", exercise["solution"].strip(), "````", ""]
+        path = GENERATED / f"exercises-{part['id']}.md"
+        atomic_write(path, "\n".join(lines))
+        written.append(path)
+    return written
+
+
 def build(strict: bool = True, quiet: bool = True) -> int:
     """Write generated pages and run ``jupyter-book build`` on the repository root.
 
     ``strict`` turns warnings into errors (``-W -n --keep-going``). Returns the exit code.
     """
     write_status_page()
+    write_parameter_reference()
+    write_exercises()
     command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--path-output", str(ROOT)]
     if strict:
         command += ["-W", "-n", "--keep-going"]

@@ -199,3 +199,22 @@ def test_killed_run_leaves_previous_results_intact(sandbox):
     assert page.read_bytes() == before_page
     assert not (sandbox / "results" / "sleepy-0.failed.json").exists()
     assert [p.name for p in (sandbox / "results").glob("*.tmp")] == []
+
+
+def test_after_orders_waves_and_inputs_join_the_cache_key(tmp_path, monkeypatch):
+    template = ROOT / "notebooks" / "datasets.ipynb"
+    first = manifest.Run("datasets-x", "datasets", {}, (), template)
+    reader = manifest.Run("summary", "summary", {}, ("datasets",), template, ("results/*.json",))
+    assert manifest.order([reader, first]) == [[first], [reader]]
+    monkeypatch.setattr(execute, "ROOT", tmp_path)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "datasets-x.json").write_text('{"metrics": {"a": 1}}')
+    (tmp_path / "results" / "summary.json").write_text("its own record is not an input")
+    key = execute.cache_key(reader, {}, "smoke", "src")
+    (tmp_path / "results" / "summary.json").write_text("changed own record")
+    assert execute.cache_key(reader, {}, "smoke", "src") == key
+    (tmp_path / "results" / "datasets-x.json").write_text('{"metrics": {"a": 2}}')
+    assert execute.cache_key(reader, {}, "smoke", "src") != key
+    assert execute.cache_key(first, {}, "smoke", "src") != execute.cache_key(first, {"seed": 1}, "smoke", "src")
+    with pytest.raises(ValueError, match="circular"):
+        manifest.order([manifest.Run("a-1", "a", {}, ("b",), template), manifest.Run("b-1", "b", {}, ("a",), template)])

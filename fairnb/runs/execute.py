@@ -22,7 +22,7 @@ import os
 import platform
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -81,7 +81,7 @@ def source_digest() -> str:
 
 
 def cache_key(run: Run, parameters: dict[str, Any], profile: str, fairnb_source: str) -> str:
-    """Key of a run: template source + parameters + profile + fairnb source + data checksums."""
+    """Key of a run: template source + parameters + profile + fairnb source + data checksums + inputs."""
     from fairnb.data import data_checksums
 
     digest = hashlib.sha256()
@@ -89,6 +89,12 @@ def cache_key(run: Run, parameters: dict[str, Any], profile: str, fairnb_source:
     digest.update(json.dumps({"parameters": parameters, "profile": profile}, sort_keys=True, default=str).encode())
     digest.update(fairnb_source.encode())
     digest.update(json.dumps(data_checksums(), sort_keys=True).encode())
+    for pattern in run.inputs:
+        for path in sorted(ROOT.glob(pattern)):
+            if path.name.startswith((f"{run.id}.", "_", ".")) or not path.is_file():
+                continue  # the run's own record and bookkeeping files are outputs, not inputs
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -210,48 +216,66 @@ def execute(job: Job, threads: int | None = None) -> dict[str, Any]:
     return record
 
 
+def _summary(record: dict[str, Any], cache_hit: bool) -> dict[str, Any]:
+    return {"run": record.get("run"), "status": record.get("status", "ok"), "cache_hit": cache_hit,
+            "seconds": record.get("seconds"), "error": record.get("error")}
+
+
 def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
              progress: Callable[[str], None] = print) -> list[dict[str, Any]]:
     """Execute the jobs that are not cached on Dask.distributed; returns one summary per job.
 
-    Cached jobs never start a cluster. ``scheduler`` connects to an existing Dask scheduler
-    address (``tcp://host:8786``); otherwise a LocalCluster with ``workers`` single-threaded
-    processes runs here. Jobs run in waves that respect ``after`` dependencies.
+    Jobs run in waves that respect ``after`` dependencies; a job with ``inputs`` (pages that read
+    other runs' results) gets its cache key recomputed when its wave starts, so it reruns exactly
+    when what it reads has changed. Cached jobs never start a cluster. ``scheduler`` connects to an
+    existing Dask scheduler (``tcp://host:8786``); otherwise a LocalCluster with ``workers``
+    single-threaded processes runs here.
     """
     summaries: dict[str, dict[str, Any]] = {}
-    todo = []
-    for job in jobs:
-        if is_cached(job):
-            record = read_record(job.run.id, job.outputs.results) or {}
-            summaries[job.run.id] = {"run": job.run.id, "status": "ok", "cache_hit": True, "seconds": record.get("seconds")}
-        else:
-            todo.append(job)
-    progress(f"{len(jobs)} runs: {len(jobs) - len(todo)} cached, {len(todo)} to execute")
-    if todo:
-        from distributed import Client, LocalCluster, as_completed
-        from tqdm.auto import tqdm
+    by_run = {job.run.id: job for job in jobs}
+    client = cluster = bar = None
+    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    try:
+        for wave in order([job.run for job in jobs]):
+            todo = []
+            for run in wave:
+                job = by_run[run.id]
+                if run.inputs:
+                    job = by_run[run.id] = replace(job, key=cache_key(run, job.parameters, job.profile, source_digest()))
+                if is_cached(job):
+                    summaries[run.id] = _summary(read_record(run.id, job.outputs.results) or {"run": run.id}, True)
+                else:
+                    todo.append(job)
+            progress(f"{len(wave)} runs: {len(wave) - len(todo)} cached, {len(todo)} to execute")
+            if not todo:
+                continue
+            if client is None:
+                from distributed import Client, LocalCluster
+                from tqdm.auto import tqdm
 
-        threads = max(1, (os.cpu_count() or 1) // max(1, workers))
-        if scheduler:
-            client, cluster = Client(scheduler), None
-        else:
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
-            client = Client(cluster)
-        try:
-            by_run = {job.run.id: job for job in todo}
-            with tqdm(total=len(todo), desc="runs", unit="run") as bar:
-                for wave in order([job.run for job in todo]):
-                    futures = [client.submit(execute, by_run[r.id], threads, key=f"run-{r.id}-{by_run[r.id].key[:12]}", pure=False) for r in wave]
-                    for future in as_completed(futures):
-                        record = future.result()
-                        summaries[record["run"]] = {"run": record["run"], "status": record["status"], "cache_hit": False,
-                                                    "seconds": record["seconds"], "error": record.get("error")}
-                        bar.set_postfix_str(f"{record['run']}: {record['status']}")
-                        bar.update()
-        finally:
+                if scheduler:
+                    client = Client(scheduler)
+                else:
+                    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+                    client = Client(cluster)
+                bar = tqdm(desc="runs", unit="run", total=0)
+            from distributed import as_completed
+
+            bar.total += len(todo)
+            bar.refresh()
+            futures = [client.submit(execute, job, threads, key=f"run-{job.run.id}-{job.key[:12]}", pure=False) for job in todo]
+            for future in as_completed(futures):
+                record = future.result()
+                summaries[record["run"]] = _summary(record, False)
+                bar.set_postfix_str(f"{record['run']}: {record['status']}")
+                bar.update()
+    finally:
+        if bar is not None:
+            bar.close()
+        if client is not None:
             client.close()
-            if cluster is not None:
-                cluster.close()
+        if cluster is not None:
+            cluster.close()
     ordered = [summaries[job.run.id] for job in jobs]
     previous = {}
     try:

@@ -1,9 +1,10 @@
 """The run manifest (``notebooks/manifest.yml``) and the templates it names.
 
-A manifest entry is ``{template, parameters?, matrix?, after?}``; ``matrix`` expands to one run per
-combination of its values (in the order written) and the run id is
+A manifest entry is ``{template, parameters?, matrix?, after?, inputs?}``; ``matrix`` expands to one
+run per combination of its values (in the order written) and the run id is
 ``<template>-<matrix values joined by ->``. ``after`` lists templates whose runs must finish first
-(pages that read other runs' results).
+(pages that read other runs' results); ``inputs`` lists globs (relative to the repository root) of
+files the run reads, whose content joins its cache key (e.g. ``_build/results/*.json``).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Run:
     parameters: dict[str, Any]
     after: tuple[str, ...] = field(default=())
     template_path: Path = field(default=Path(), compare=False)
+    inputs: tuple[str, ...] = field(default=())
 
 
 def template_parameters(path: Path) -> dict[str, TemplateParam]:
@@ -85,7 +87,8 @@ def load_manifest(path: Path | None = None) -> list[Run]:
         matrix = dict(entry.get("matrix") or {})
         for combination in itertools.product(*matrix.values()) if matrix else [()]:
             parameters = {**fixed, **dict(zip(matrix.keys(), combination))}
-            runs.append(Run(_run_id(template, list(combination)), template, parameters, tuple(entry.get("after") or ()), template_path))
+            runs.append(Run(_run_id(template, list(combination)), template, parameters, tuple(entry.get("after") or ()),
+                            template_path, tuple(entry.get("inputs") or ())))
     ids = [r.id for r in runs]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
