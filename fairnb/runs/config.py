@@ -122,7 +122,7 @@ def report(metrics: Mapping[str, Any], title: str = "Results") -> pd.DataFrame:
     for name, value in summary.items():
         if not all(math.isfinite(v) for v in (value["mean"], value["std"])):
             summary[name] = {"mean": None, "std": None, "n": value["n"]}
-    table = pd.DataFrame(summary).T[["mean", "std", "n"]]
+    table = pd.DataFrame(summary, index=["mean", "std", "n"]).T.reindex(columns=["mean", "std", "n"])
     table.index.name = "metric"
     display(table.style.format({"mean": "{:.3f}", "std": "{:.3f}", "n": "{:.0f}"}, na_rep="n/a").set_caption(title),
             metadata={METRICS_KEY: json.loads(json.dumps(summary))})
