@@ -1,0 +1,1 @@
+"""End-to-end experiment pipelines behind the notebooks (one module per paper)."""
