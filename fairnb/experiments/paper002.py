@@ -137,7 +137,8 @@ class Budget:
 
     translator: TranslatorSettings
     classifier: ClassifierSettings
-    baseline_epochs: int = 50  # adversarial debiasing and LAFTR
+    adversarial_epochs: int = 50
+    laftr_epochs: int = 100
     sweep: bool = True
 
 
@@ -163,9 +164,9 @@ def make_baseline(name: str, budget: Budget, seed: int, device: str):
     if name == "meta_fair_classifier":
         return MetaFairClassifier(tau=0.8, kind="fdr", seed=seed)
     if name == "adversarial_debiasing":
-        return AdversarialDebiasing(epochs=budget.baseline_epochs, alpha=0.1, seed=seed, device=device)
+        return AdversarialDebiasing(epochs=budget.adversarial_epochs, alpha=0.1, seed=seed, device=device)
     if name == "laftr":
-        return LAFTR(epochs=budget.baseline_epochs, seed=seed, device=device)
+        return LAFTR(epochs=budget.laftr_epochs, seed=seed, device=device)
     raise ParameterError("method", name, one_of(METHODS))
 
 
@@ -301,3 +302,54 @@ def translator_curves(histories: list[pd.DataFrame]) -> pd.DataFrame:
     """Long table epoch × term × repetition of translator training histories."""
     frames = [h.reset_index().melt(id_vars="epoch", var_name="term").assign(repetition=r) for r, h in enumerate(histories)]
     return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def budget_from(config: Any, sweep: bool = True) -> Budget:
+    """The training budget of a run from its resolved ``fairnb.runs.Config``."""
+    translator = TranslatorSettings(
+        epochs=config.translator_epochs, hidden=config.translator_hidden, lr=config.translator_lr,
+        lambda_rec=config.lambda_rec, lambda_kld=config.lambda_kld, lambda_cls=config.lambda_cls,
+        lambda_gp=config.lambda_gp, n_critic=config.n_critic,
+    )
+    values = getattr(config, "values", {})
+    classifier = ClassifierSettings(
+        epochs=values.get("classifier_epochs", 10), dropout=values.get("classifier_dropout", 0.7),
+        real_ratio=values.get("real_ratio", 0.5),
+    )
+    return Budget(translator, classifier, values.get("adversarial_epochs", 50), values.get("laftr_epochs", 100), sweep)
+
+
+def run_translations(dataset: TabularDataset, sensitive: str, seeds: list[int], settings: TranslatorSettings,
+                     device: str = "cpu", train_rows: int = 0) -> list[dict[str, Any]]:
+    """Train one translator per seed; each entry: translator, data, fid scores, D's agreement on test."""
+    out = []
+    for seed in seeds:
+        data = prepare(dataset, sensitive, seed, train_rows)
+        translator = train_translator(data, settings, seed, device)
+        agreement = translator.domain_agreement(data.x["test"], seed)
+        out.append({"translator": translator, "data": data, "fid": fid_scores(translator, data, dataset.name, seed),
+                    "agreement": agreement, "seconds_per_epoch": translator.fit_seconds / settings.epochs})
+    return out
+
+
+def headline(results: list[dict[str, Any]]) -> dict[str, float]:
+    """Means over repetitions of ``<method>_<metric>`` for gluing (NaN when there are no results)."""
+    out = {f"{m}_{k}": float("nan") for m in METHODS for k in HEADLINE}
+    if results:
+        table = long_table(results).groupby(["method", "metric"])["value"].mean()
+        out |= {f"{m}_{k}": float(v) for (m, k), v in table.items() if k in HEADLINE}
+    return out
+
+
+def placeholder_figure(text: str):
+    """A small figure that only says ``text`` (pages keep their figures when data is absent)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    plt.close(fig)  # shown through glue only
+    return fig

@@ -49,11 +49,11 @@ def frechet_distance(real: np.ndarray, fake: np.ndarray, scale: np.ndarray | Non
     real, fake = real / scale, fake / scale
     mu_r, mu_g = real.mean(axis=0), fake.mean(axis=0)
     cov_r, cov_g = np.atleast_2d(np.cov(real, rowvar=False)), np.atleast_2d(np.cov(fake, rowvar=False))
+    # One-hot columns make covariances singular; the same tiny ridge on both sets keeps sqrtm
+    # stable and leaves FID(x, x) = 0 exactly.
+    ridge = np.eye(cov_r.shape[0]) * 1e-6
+    cov_r, cov_g = cov_r + ridge, cov_g + ridge
     root = scipy.linalg.sqrtm(cov_r @ cov_g)
-    if not np.all(np.isfinite(root)):
-        # A singular product (constant columns): regularise slightly, as the Inception-FID code does.
-        offset = np.eye(cov_r.shape[0]) * 1e-6
-        root = scipy.linalg.sqrtm((cov_r + offset) @ (cov_g + offset))
     root = np.real(root)  # numerical noise gives tiny imaginary parts
     value = float(np.sum((mu_r - mu_g) ** 2) + np.trace(cov_r + cov_g - 2.0 * root))
     return max(value, 0.0)

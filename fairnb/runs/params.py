@@ -65,6 +65,21 @@ PARAMS: dict[str, Param] = {
     "max_rows": Param(int, "use at most this many rows (stratified sample); 0 = all", low=0, profile_default=True),
     "data_path": Param(str, "folder or file of user-supplied data (MEPS, CelebA); None = $FAIRNB_DATA", optional=True),
     "correlation": Param(float, "Colour-MNIST: probability that a digit has its half's colour", low=0.0, high=1.0),
+    # --- paper 002 (fair classifier from generated fair data)
+    "train_rows": Param(int, "paper 002: training rows per repetition (stratified sample of the 70% split); 0 = all", low=0, profile_default=True),
+    "translator_epochs": Param(int, "paper 002: epochs of the VAE-GAN translator (the authors ran 2000)", low=1, high=5000, profile_default=True),
+    "translator_hidden": Param(int, "paper 002: width of the translator's dense layers", low=4, high=4096, profile_default=True),
+    "translator_lr": Param(float, "paper 002: Adam learning rate of the translator (authors: 1e-4)", low=1e-6, high=1.0, profile_default=True),
+    "lambda_rec": Param(float, "paper 002: weight of the cycle reconstruction loss L_rec (authors: 10)", low=0.0, high=1000.0),
+    "lambda_kld": Param(float, "paper 002: weight of the prior (KL) loss L_prior (authors: 0.1)", low=0.0, high=1000.0),
+    "lambda_cls": Param(float, "paper 002: weight of the domain classification loss L_trns (authors: 1)", low=0.0, high=1000.0),
+    "lambda_gp": Param(float, "paper 002: weight of the WGAN gradient penalty (authors: 10)", low=0.0, high=1000.0),
+    "n_critic": Param(int, "paper 002: critic updates per translator update (authors: 6)", low=1, high=100),
+    "classifier_epochs": Param(int, "paper 002: epochs of each classifier phase (pre-training, fine-tuning); best validation epoch kept", low=1, high=5000, profile_default=True),
+    "classifier_dropout": Param(float, "paper 002: dropout probability of the classifier C (paper: 0.7)", low=0.0, high=0.95),
+    "real_ratio": Param(float, "paper 002: share of real rows in each fine-tuning batch (paper: 0.5)", low=0.0, high=1.0),
+    "adversarial_epochs": Param(int, "paper 002: epochs of adversarial debiasing (AIF360 demo: 50 on the full data)", low=1, high=5000, profile_default=True),
+    "laftr_epochs": Param(int, "paper 002: epochs of LAFTR (its authors: 1000)", low=1, high=5000, profile_default=True),
 }
 
 
