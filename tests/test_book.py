@@ -124,3 +124,18 @@ def test_headless_chromium_renders_datasets_page_with_figures(built_book):
         driver.save_screenshot(str(ROOT / "_build" / "datasets-adult.png"))
     finally:
         driver.quit()
+
+
+def test_internal_links_resolve(built_book):
+    import re
+    from urllib.parse import unquote, urlparse
+
+    html = ROOT / "_build" / "html"
+    broken = []
+    for page in html.rglob("*.html"):
+        for target in re.findall(r'href="([^"#?]+)(?:[#?][^"]*)?"', page.read_text(errors="ignore")):
+            if urlparse(target).scheme or target.startswith(("mailto:", "//")):
+                continue
+            if not (page.parent / unquote(target)).resolve().exists():
+                broken.append(f"{page.relative_to(html)} -> {target}")
+    assert not broken, broken[:20]
