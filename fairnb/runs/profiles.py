@@ -17,6 +17,16 @@ PROFILES: dict[str, dict[str, Any]] = {
     "paper": {"repetitions": 10, "max_rows": 0},
 }
 
+# Images (paper 000, notebooks/images.ipynb). default: Colour-MNIST digits padded to 32 x 32, a
+# 3,000-image stratified sample and a few epochs (a few minutes on 2 CPU cores); paper: the
+# FairDisco reference (64 x 64, all images, 1000 + 200 epochs, batch 2048), meant for a GPU.
+PROFILES["smoke"].update({"image_size": 32, "max_images": 160, "image_teacher_epochs": 2, "image_student_epochs": 2,
+                          "image_classifier_epochs": 2, "image_batch_size": 64})
+PROFILES["default"].update({"image_size": 32, "max_images": 3000, "image_teacher_epochs": 8, "image_student_epochs": 6,
+                            "image_classifier_epochs": 4, "image_batch_size": 128})
+PROFILES["paper"].update({"image_size": 64, "max_images": 0, "image_teacher_epochs": 1000, "image_student_epochs": 200,
+                          "image_classifier_epochs": 20, "image_batch_size": 2048})
+
 # paper 002: default = one repetition of every method in ~30 s on one CPU thread (measured), so the
 # six fair_classifier runs with 3 repetitions and the translation runs fit in 15 minutes on 2 cores.
 PROFILES["smoke"].update({"train_rows": 300, "translator_epochs": 2, "translator_hidden": 16, "translator_lr": 1e-3,
@@ -25,6 +35,15 @@ PROFILES["default"].update({"train_rows": 2000, "translator_epochs": 30, "transl
                             "classifier_epochs": 10, "adversarial_epochs": 200, "laftr_epochs": 60})
 PROFILES["paper"].update({"train_rows": 0, "translator_epochs": 2000, "translator_hidden": 256, "translator_lr": 1e-4,
                           "classifier_epochs": 100, "adversarial_epochs": 50, "laftr_epochs": 1000})
+
+# paper 000 (tabular): default = a few minutes per run on 2 CPU cores: a stratified sample of the
+# training rows, batches of 512 (the posterior dCov² costs O(batch²) per step) and short training.
+PROFILES["smoke"].update({"fairdisco_epochs": 2, "distill_epochs": 2, "batch_size": 256, "fit_rows": 600,
+                          "beta_exponents": [0, 7], "lams": [1.0, 10.0]})
+PROFILES["default"].update({"fairdisco_epochs": 20, "distill_epochs": 30, "batch_size": 512, "fit_rows": 6000,
+                            "beta_exponents": [0, 3, 7, 10], "lams": [1.0, 5.0, 10.0]})
+PROFILES["paper"].update({"fairdisco_epochs": 1000, "distill_epochs": 200, "batch_size": 2048, "fit_rows": 0,
+                          "beta_exponents": list(range(11)), "lams": [1.0, 2.0, 5.0, 10.0]})
 
 
 def setting(profile: str, name: str) -> Any:
