@@ -438,7 +438,7 @@ class LAFTR:
                 opt_adv.zero_grad(set_to_none=True)
                 adv_loss.backward()
                 opt_adv.step()
-            self.history.append({"epoch": epoch + 1, "class_loss": float(class_loss), "adversary_l1": float(adv_loss)})
+            self.history.append({"epoch": epoch + 1, "class_loss": float(class_loss.detach()), "adversary_l1": float(adv_loss.detach())})
         self.n_features_, self.fitted_ = d, True
         return self
 

@@ -1,0 +1,127 @@
+"""The paper-002 translator and classifier: loss terms by hand, learning on a small problem, errors."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from fairnb.errors import ParameterError
+from fairnb.models.fair_classifier import ClassifierSettings, FairClassifier
+from fairnb.models.vaegan import (FairTranslator, TranslatorSettings, critic_loss, domain_loss,
+                                  generator_adversarial_loss, gradient_penalty, kl_standard_normal,
+                                  l1_reconstruction, target_domains)
+
+
+def test_kl_by_hand():
+    mu = torch.tensor([[0.0, 0.0], [1.0, 0.0]])
+    logvar = torch.tensor([[0.0, 0.0], [0.0, math.log(2.0)]])
+    # row 1: 0; row 2: 0.5*1 + 0.5*(2 - 1 - ln 2); mean over rows
+    expected = (0.5 + 0.5 * (1 - math.log(2.0))) / 2
+    assert kl_standard_normal(mu, logvar).item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_l1_by_hand():
+    x = torch.tensor([[0.0, 1.0], [0.5, 0.5]])
+    assert l1_reconstruction(x, torch.zeros(2, 2)).item() == pytest.approx(0.5)
+
+
+def test_wasserstein_terms_by_hand():
+    real, fake = torch.tensor([2.0, 4.0]), torch.tensor([1.0, 0.0])
+    assert critic_loss(real, fake).item() == pytest.approx(0.5 - 3.0)
+    assert generator_adversarial_loss(fake).item() == pytest.approx(-0.5)
+
+
+def test_domain_loss_by_hand():
+    logits = torch.tensor([[0.0, 0.0]])
+    # two heads at p = 1/2: ln 2 each, summed
+    assert domain_loss(logits, torch.tensor([[1, 0]])).item() == pytest.approx(2 * math.log(2.0))
+    confident = torch.tensor([[20.0, -20.0]])
+    assert domain_loss(confident, torch.tensor([[1, 0]])).item() < 1e-6
+
+
+def test_gradient_penalty_of_a_linear_critic():
+    # D(x) = w·x has gradient w everywhere: penalty = (‖w‖ - 1)²
+    w = torch.tensor([3.0, 4.0])
+
+    class Linear(torch.nn.Module):
+        def forward(self, x):
+            return x @ w, None
+
+    gp = gradient_penalty(Linear(), torch.randn(8, 2), torch.randn(8, 2))
+    assert gp.item() == pytest.approx((5.0 - 1.0) ** 2)
+
+
+def test_target_domains_follow_eq5():
+    a = torch.tensor([0, 1] * 500)
+    y = torch.tensor([0, 0, 1, 1] * 250)
+    target = target_domains(a, y, torch.Generator().manual_seed(0))
+    assert torch.equal(target[:, 0], (1 - a).float())          # a always flipped
+    flipped = (target[:, 1] != y.float()).float().mean().item()
+    assert 0.4 < flipped < 0.6                                  # y flipped with probability 1/2
+
+
+def _toy(n=400, d=12, seed=0):
+    rng = np.random.default_rng(seed)
+    a, y = rng.integers(0, 2, n), rng.integers(0, 2, n)
+    x = rng.random((n, d)) * 0.5
+    x[:, :3] += 0.4 * a[:, None]
+    x[:, -3:] += 0.4 * y[:, None]
+    return np.clip(x, 0, 1).astype(np.float32), a, y
+
+
+def test_translator_learns_requested_domains():
+    x, a, y = _toy()
+    settings = TranslatorSettings(epochs=30, hidden=64, lr=2e-3, n_critic=2, batch_size=128)
+    translator = FairTranslator(settings, seed=0).fit(x, a, y)
+    agreement = translator.domain_agreement(x, seed=1)
+    # D's heads read the requested group and label from translations far better than chance
+    assert agreement["a"] > 0.75 and agreement["y"] > 0.75
+    assert set(translator.history.columns) >= {"L_prior", "L_like", "L_rec", "L_dis", "L_trns", "gradient_penalty"}
+    # outputs stay in the scaled feature range; every domain gets a translation
+    translations = translator.translate_all(x[:5])
+    assert len(translations) == 4 and all(v.shape == (5, 12) and v.min() >= 0 and v.max() <= 1 for v in translations.values())
+    sample, sa, sy = translator.sample(10, seed=0)
+    assert sample.shape == (40, 12) and np.bincount(sa * 2 + sy).tolist() == [10, 10, 10, 10]
+
+
+def test_translator_is_seeded():
+    x, a, y = _toy(n=120)
+    settings = TranslatorSettings(epochs=2, hidden=16, batch_size=64)
+    one = FairTranslator(settings, seed=3).fit(x, a, y).translate(x[:4], a[:4], y[:4])
+    two = FairTranslator(settings, seed=3).fit(x, a, y).translate(x[:4], a[:4], y[:4])
+    np.testing.assert_array_equal(one, two)
+
+
+def test_classifier_pretrain_finetune_and_sweep_ratio():
+    x, a, y = _toy(n=300)
+    translator = FairTranslator(TranslatorSettings(epochs=2, hidden=16), seed=0).fit(x, a, y)
+    clf = FairClassifier(ClassifierSettings(epochs=3, hidden=16, dropout=0.1), seed=0)
+    clf.pretrain(translator, 200, (x, y))
+    for ratio in (0.0, 0.5, 1.0):
+        pred = clf.copy().finetune(x, a, y, translator, (x, y), real_ratio=ratio).predict(x)
+        assert pred.shape == (300,) and set(np.unique(pred)) <= {0, 1}
+    # on real data only, the plain classifier learns the label shift in the last columns
+    plain = FairClassifier(ClassifierSettings(epochs=20, hidden=32, dropout=0.0), seed=0).fit_plain(x, y, (x, y))
+    assert (plain.predict(x) == y).mean() > 0.8
+
+
+@pytest.mark.parametrize("kwargs,name", [({"epochs": 0}, "epochs"), ({"lr": 0.0}, "lr"), ({"lambda_rec": -1.0}, "lambda_rec"),
+                                         ({"n_critic": 0}, "n_critic")])
+def test_bad_translator_settings(kwargs, name):
+    with pytest.raises(ParameterError, match=name):
+        TranslatorSettings(**kwargs)
+
+
+def test_bad_inputs_raise_before_training():
+    x, a, y = _toy(n=20)
+    with pytest.raises(ParameterError, match="a"):
+        FairTranslator(TranslatorSettings(epochs=1)).fit(x, a + 2, y)
+    with pytest.raises(ParameterError, match="x"):
+        FairTranslator(TranslatorSettings(epochs=1)).fit(x[:5], a, y)
+    with pytest.raises(ParameterError, match="real_ratio"):
+        ClassifierSettings(real_ratio=1.5)
+    with pytest.raises(ParameterError, match="translator"):
+        FairClassifier().finetune(x, a, y, None, (x, y), real_ratio=0.5)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        FairTranslator().translate(x, a, y)
