@@ -46,3 +46,58 @@ def meps_dir(tmp_path: Path) -> Path:
     write_meps_fixture(tmp_path)
     return tmp_path
 
+
+
+CELEBA_ATTRIBUTES = (
+    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose Black_Hair Blond_Hair "
+    "Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee Gray_Hair Heavy_Makeup High_Cheekbones Male "
+    "Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks "
+    "Sideburns Smiling Straight_Hair Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace "
+    "Wearing_Necktie Young"
+).split()
+
+
+def write_celeba_fixture(root: Path, images: int = 48, seed: int = 0, test_share: float = 0.25) -> Path:
+    """Write a tiny CelebA in torchvision's layout under ``root/celeba``: the real 40-attribute
+    ``list_attr_celeba.txt`` (±1 values), ``list_eval_partition.txt`` (0 train, 1 valid, 2 test, in
+    the official order: test last) and 178 × 218 JPEGs in ``img_align_celeba/``.
+
+    Each image is a plain face-coloured oval on noise; ``Male`` darkens the upper third (hair) and
+    ``Smiling`` draws a light band where the mouth is, so the attributes are visible to a CNN.
+    Every (Male, Smiling) subgroup appears in both the training and the test part.
+    """
+    from PIL import Image, ImageDraw
+
+    rng = np.random.default_rng(seed)
+    folder = root / "celeba"
+    (folder / "img_align_celeba").mkdir(parents=True, exist_ok=True)
+    names = [f"{i:06d}.jpg" for i in range(1, images + 1)]
+    values = rng.choice([-1, 1], size=(images, len(CELEBA_ATTRIBUTES)))
+    male, smiling = CELEBA_ATTRIBUTES.index("Male"), CELEBA_ATTRIBUTES.index("Smiling")
+    values[:, male] = np.where(np.arange(images) % 2 == 0, 1, -1)
+    values[:, smiling] = np.where((np.arange(images) // 2) % 2 == 0, 1, -1)
+    n_test = max(4, int(images * test_share))
+    partition = np.where(np.arange(images) >= images - n_test, 2, np.where(np.arange(images) % 7 == 3, 1, 0))
+    for name, row in zip(names, values):
+        pixels = rng.integers(0, 60, size=(218, 178, 3), dtype=np.uint8)
+        image = Image.fromarray(pixels)
+        draw = ImageDraw.Draw(image)
+        draw.ellipse((39, 49, 139, 179), fill=(224, 172, 140))
+        if row[male] == 1:
+            draw.rectangle((30, 20, 148, 80), fill=(40, 30, 20))
+        if row[smiling] == 1:
+            draw.rectangle((64, 140, 114, 152), fill=(250, 250, 250))
+        image.save(folder / "img_align_celeba" / name, quality=90)
+    with open(folder / "list_attr_celeba.txt", "w") as handle:
+        handle.write(f"{images}\n" + " ".join(CELEBA_ATTRIBUTES) + "\n")
+        for name, row in zip(names, values):
+            handle.write(name + " " + " ".join(f"{v:2d}" for v in row) + "\n")
+    with open(folder / "list_eval_partition.txt", "w") as handle:
+        handle.writelines(f"{name} {p}\n" for name, p in zip(names, partition))
+    return root
+
+
+@pytest.fixture
+def celeba_dir(tmp_path: Path) -> Path:
+    """A tiny generated CelebA root folder (holding ``celeba/``), see ``write_celeba_fixture``."""
+    return write_celeba_fixture(tmp_path / "celeba_root")
