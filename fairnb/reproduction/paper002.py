@@ -73,6 +73,12 @@ def comparison(results: Path | str | None = None) -> pd.DataFrame:
     return table[COLUMNS + ["profile"]]
 
 
+def classifier_comparison(results: Path | str | None = None) -> pd.DataFrame:
+    """Rows of ``comparison`` for the classifier metrics (paper Fig. 2): Ours and Baseline."""
+    table = comparison(results)
+    return table[(table.metric != "fid") & ~table.method.str.startswith("sweep/")].reset_index(drop=True)
+
+
 def fid_comparison(results: Path | str | None = None) -> pd.DataFrame:
     table = comparison(results)
     return table[table.metric == "fid"].reset_index(drop=True)
