@@ -6,3 +6,4 @@ from fairnb.models.generator import FairLatentDistillation, group_codes
 from fairnb.models.train import TrainingDivergedError, gaussian_kl, reparameterise, train_loop, train_vae
 from fairnb.models.fair_classifier import RATIO_SWEEP, Classifier, ClassifierSettings, FairClassifier
 from fairnb.models.vaegan import DOMAINS, FairTranslator, TranslatorSettings
+from fairnb.models.conv import ConvDecoder, ConvEncoder, ImageFairDistillation, bce_reconstruction, prepare_images, student_encoder
