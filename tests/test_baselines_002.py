@@ -139,3 +139,21 @@ def test_errors():
     model = Reweighing().fit(x, y, a)
     with pytest.raises(ParameterError, match="columns"):
         model.predict(x[:, :3], a)
+
+
+def test_pipeline_on_meps_fixture_scales_on_train_and_reports_weighted_metrics(tmp_path):
+    import fairnb.data
+    from conftest import write_meps_fixture
+    from fairnb.experiments.paper002 import Budget, prepare, report_values, run_repetition
+    from fairnb.models.vaegan import TranslatorSettings
+
+    dataset = fairnb.data.load("meps", data_path=str(write_meps_fixture(tmp_path, rows=500)))
+    data = prepare(dataset, "RACE", seed=0)
+    # max-abs scaling fitted on the training split: training columns lie in [-1, 1], 1 reached
+    assert np.abs(data.x["train"]).max() == pytest.approx(1.0)
+    assert not any(name.startswith("RACE") for name in data.design.feature_names)
+    budget = Budget(TranslatorSettings(epochs=1, hidden=8), ClassifierSettings(epochs=1, hidden=8), 1, 1, sweep=False)
+    result = run_repetition(dataset, "RACE", 0, budget)
+    values = report_values([result])
+    assert "ours/abs_eq_opp" in values and "laftr/weighted_abs_eq_opp" in values
+    assert all(len(v) == 1 for v in values.values())
