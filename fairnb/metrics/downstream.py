@@ -55,15 +55,15 @@ def make_classifier(classifier: str, seed: int):
 class FeatureMap:
     """One-hot + standardised features of a dataset's records, sensitive column included.
 
-    Fitted on the union of the frames it will see (the schema's domains, not the labels), so
-    train and test frames always share columns.
+    Fitted on the whole dataset plus the frames it will see (the schema's domains, not the
+    labels), so train, test and synthetic frames always share columns.
     """
 
     def __init__(self, dataset: fairnb.data.TabularDataset, sensitive: str, frames: Sequence[pd.DataFrame]):
         self.dataset, self.sensitive = dataset, sensitive
         categorical = list(dataset.categorical) + [sensitive]
         self.encoder = fairnb.data.TabularEncoder(categorical, dataset.numeric, dataset.integer, scaling="standard")
-        self.encoder.fit(pd.concat([f[categorical + list(dataset.numeric)] for f in frames], ignore_index=True))
+        self.encoder.fit(pd.concat([f[categorical + list(dataset.numeric)] for f in [dataset.frame, *frames]], ignore_index=True))
 
     def __call__(self, frame: pd.DataFrame) -> np.ndarray:
         return self.encoder.transform(frame)

@@ -26,7 +26,7 @@ from fairnb.models.generator import FairLatentDistillation
 UTILITY_FAIRNESS = ("dpr", "eor", "accuracy", "recall", "f1")
 
 
-def prepare_data(dataset: str, sensitive: str, fit_rows: int = 0, batch_size: int = 2048, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+def prepare_data(dataset: str, sensitive: str, fit_rows: int = 0, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Seeded 80/20 train/test split (stratified by label × group), then at most ``fit_rows`` training rows.
 
     ``fit_rows`` = 0 keeps every training row; otherwise a stratified sample of that size (the
@@ -42,8 +42,8 @@ def prepare_data(dataset: str, sensitive: str, fit_rows: int = 0, batch_size: in
 
 
 def _encoded_features(dataset: str, real: pd.DataFrame, *others: pd.DataFrame) -> list[np.ndarray]:
-    """One-hot + min-max encoding (fitted on ``real``) of the feature columns, for density/coverage."""
-    encoder = fairnb.data.encoder_for(fairnb.data.load(dataset), scaling="minmax").fit(real)
+    """One-hot + min-max encoding of the feature columns (domains and ranges of the whole dataset), for density/coverage."""
+    encoder = fairnb.data.encoder_for(fairnb.data.load(dataset), scaling="minmax").fit(fairnb.data.load(dataset).frame)
     return [encoder.transform(real)] + [np.clip(encoder.transform(o), 0.0, 1.0) for o in others]
 
 

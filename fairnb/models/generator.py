@@ -86,8 +86,12 @@ class FairLatentDistillation:
         return self
 
     def prepare(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Fit the feature encoder on ``frame``; return its features (n, width) and group codes (n,)."""
-        self.encoder = fairnb.data.encoder_for(self.dataset, scaling="standard").fit(frame)
+        """Fit the feature encoder; return ``frame``'s features (n, width) and group codes (n,).
+
+        The encoder learns the schema's domains from the whole dataset (every category, the range
+        of every numeric), not from ``frame``, so held-out records with a rare category encode too.
+        """
+        self.encoder = fairnb.data.encoder_for(self.dataset, scaling="standard").fit(self.dataset.frame)
         self.frame = frame.reset_index(drop=True)
         return self._inputs(self.frame)
 
