@@ -57,7 +57,7 @@ class ImageData:
             counts = frame.value_counts().rename("images").reset_index()
             counts.insert(0, "split", split)
             rows.append(counts)
-        return pd.concat(rows).pivot_table(index=[self.target_name, self.sensitive_name], columns="split", values="images", fill_value=0)
+        return pd.concat(rows).pivot_table(index=[self.target_name, self.sensitive_name], columns="split", values="images", fill_value=0).astype(int)
 
 
 def stratified_sample(target: np.ndarray, sensitive: np.ndarray, size: int, seed: int) -> np.ndarray:

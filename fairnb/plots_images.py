@@ -79,7 +79,7 @@ def subgroup_grid_figure(grids: Mapping[tuple[int, int], torch.Tensor], target_l
             if i == 0:
                 ax.set_title(f"{sensitive_name} = {sensitive_labels[s]}", fontsize=10)
             if j == 0:
-                ax.set_ylabel(f"{target_name} = {target_labels[t]}", fontsize=9)
+                ax.set_ylabel(f"{target_name} = {target_labels[t]}", fontsize=9, rotation=0, ha="right", va="center")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -19,10 +19,11 @@ PROFILES: dict[str, dict[str, Any]] = {
 
 # Images (paper 000, notebooks/images.ipynb). default: Colour-MNIST digits padded to 32 x 32, a
 # 4,000-image stratified sample and a few epochs (a few minutes on 2 CPU cores); paper: the
-# FairDisco reference (64 x 64, all images, 1000 + 200 epochs, batch 2048), meant for a GPU.
+# FairDisco reference (64 x 64, all images, 1000 + 200 epochs, batch 2048), meant for a GPU: estimated
+# (operation count + batch copies, not measured) at ~30 min per seed for Colour-MNIST, ~3x for CelebA.
 PROFILES["smoke"].update({"image_size": 32, "max_images": 160, "image_teacher_epochs": 2, "image_student_epochs": 2,
                           "image_classifier_epochs": 2, "image_batch_size": 64})
-PROFILES["default"].update({"image_size": 32, "max_images": 4000, "image_teacher_epochs": 15, "image_student_epochs": 5,
+PROFILES["default"].update({"image_size": 32, "max_images": 4000, "image_teacher_epochs": 15, "image_student_epochs": 15,
                             "image_classifier_epochs": 5, "image_batch_size": 64})
 PROFILES["paper"].update({"image_size": 64, "max_images": 0, "image_teacher_epochs": 1000, "image_student_epochs": 200,
                           "image_classifier_epochs": 20, "image_batch_size": 2048})
