@@ -56,7 +56,10 @@ class MaxAbsDesign:
         self._onehot = TabularEncoder(self.categorical, [], scaling="minmax").fit(dataset.frame)
 
     def fit(self, frame: pd.DataFrame) -> "MaxAbsDesign":
-        self.scale_ = maxabs_scale(self._raw(frame))
+        raw = self._raw(frame)
+        self.scale_ = maxabs_scale(raw)
+        width = self._onehot.width
+        self.range_ = (raw[:, width:].min(axis=0), raw[:, width:].max(axis=0))
         return self
 
     def _raw(self, frame: pd.DataFrame) -> np.ndarray:
@@ -78,7 +81,8 @@ class MaxAbsDesign:
         width = self._onehot.width
         frame = self._onehot.inverse_transform(raw[:, :width]) if width else pd.DataFrame(index=range(len(raw)))
         for j, column in enumerate(self.numeric):
-            values = raw[:, width + j]
+            # generated values may leave the observed range (e.g. an age of 6): clip to the training range
+            values = np.clip(raw[:, width + j], self.range_[0][j], self.range_[1][j])
             frame[column] = np.rint(values).astype(np.int64) if column in self.integer else values
         return frame
 
@@ -274,7 +278,8 @@ def translation_table(translator: FairTranslator, data: Prepared, rows: int = 3,
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(data.x["test"]), size=min(rows, len(data.x["test"])), replace=False)
     x = data.x["test"][pick]
-    real = data.design.inverse_transform(x)
+    # real rows shown as recorded (not decoded), so clipping to the training range never alters them
+    real = data.frames["test"].iloc[pick][data.design.categorical + data.design.numeric].reset_index(drop=True)
     translated = translator.translate_all(x)
     blocks = []
     for i, row in enumerate(pick):

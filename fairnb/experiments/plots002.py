@@ -72,7 +72,7 @@ def sweep_figure(results: list[dict[str, Any]]) -> plt.Figure:
     stats = _mean_std(results, "sweep")
     labels = [label for label in SWEEP_LABELS if label in set(stats.index.get_level_values("method"))]
     x = np.arange(len(labels))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6))
     ba = stats.xs("balanced_accuracy", level="metric").loc[labels]
     axes[0].errorbar(x, ba["mean"], yerr=ba["std"], fmt="o-", capsize=2)
     axes[0].set_ylabel("balanced accuracy")
@@ -80,7 +80,7 @@ def sweep_figure(results: list[dict[str, Any]]) -> plt.Figure:
         part = stats.xs(metric, level="metric").loc[labels]
         axes[1].errorbar(x, part["mean"], yerr=part["std"], fmt="o-", capsize=2, label=METRIC_LABELS[metric])
     axes[1].set_ylabel("absolute gap (lower is fairer)")
-    axes[1].legend(fontsize=8)
+    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))
     for ax in axes:
         ax.set_xticks(x, labels)
         ax.set_xlabel("share of real rows in fine-tuning batches")
