@@ -10,8 +10,9 @@ One repetition (seed r):
    records for every method); CorrelationRemover and ThresholdOptimizer predict the real test
    records and are scored by ``fairnb.metrics.score``; "original" is the training data itself;
 4. density and coverage (k = 5) of each generator's records against the real training records,
-   both one-hot + min-max encoded (every column, the target included), on at most
-   ``quality_rows`` records of each.
+   computed as for our method (one-hot + min-max features), on at most ``quality_rows`` records
+   of each. The metrics of the protocol not chosen are kept too, as ``split_<metric>``
+   (or ``real_<metric>``), named like our method's runs.
 
 ``run_comparison`` repeats this for several seeds and returns a ``ComparisonResult``: a tidy
 table of every (method, seed, metric) value and ``metrics()``, the ``"<method>/<metric>"`` →
@@ -32,7 +33,7 @@ from fairnb.baselines.classical import CorrelationRemoverBaseline, OriginalData,
 from fairnb.baselines.decaf import Decaf
 from fairnb.baselines.fldgm import FLDGM, FairDiscoGenerator
 from fairnb.baselines.tabfairgan import TabFairGAN
-from fairnb.data import TabularDataset, TabularEncoder
+from fairnb.data import TabularDataset
 from fairnb.errors import ParameterError, one_of
 
 METHODS = ("tabfairgan", "decaf", "fldgm", "fairdisco", "correlation_remover", "threshold_optimizer", "original")
@@ -98,35 +99,21 @@ class ComparisonSettings:
 def comparison_split(dataset: TabularDataset, sensitive: str, seed: int, rows: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(train, test) frames: 80/20 stratified split (seed), train reduced to ``rows`` if > 0.
 
-    The reduction is stratified by target × group too, so base rates are kept.
+    The very split of our method's runs (``fairnb.models.experiments.prepare_data``): with the
+    same seed and ``rows`` every method sees the same training and test records.
     """
-    train_index, test_index = fairnb.data.split(dataset, sensitive, fairnb.data.PAPER_000, seed)
-    if rows and rows < len(train_index):
-        strata = 2 * dataset.labels()[train_index] + dataset.is_privileged(sensitive)[train_index]
-        keep, _ = fairnb.data.stratified_split(strata, (rows / len(train_index), 1 - rows / len(train_index)), seed)
-        train_index = train_index[keep]
-    frame = dataset.frame
-    return frame.iloc[train_index].reset_index(drop=True), frame.iloc[test_index].reset_index(drop=True)
+    from fairnb.models.experiments import prepare_data
 
-
-def quality_encoder(dataset: TabularDataset) -> TabularEncoder:
-    """One-hot + min-max encoder of every column (target and sensitive columns as categories),
-    fitted on the whole dataset so real and synthetic records share one space."""
-    categorical = list(dataset.categorical) + list(dataset.sensitive) + [dataset.target]
-    frame = dataset.frame.astype({dataset.target: str})
-    return TabularEncoder(categorical, list(dataset.numeric), dataset.integer, scaling="minmax").fit(frame)
+    return prepare_data(dataset.name, sensitive, rows, seed)
 
 
 def quality(real: pd.DataFrame, synthetic: pd.DataFrame, dataset: TabularDataset, max_rows: int, seed: int,
             device: str = "cpu") -> dict[str, float]:
-    """Density and coverage (k = 5) on at most ``max_rows`` seeded rows of each frame (N = M)."""
-    from fairnb.metrics import density_coverage
+    """Density and coverage (k = 5), computed as for our method (``fairnb.models.experiments.quality``:
+    one-hot + min-max features fitted on the real rows, at most ``max_rows`` seeded rows of each)."""
+    from fairnb.models.experiments import quality as shared_quality
 
-    n = min(len(real), len(synthetic), max_rows)
-    rng = np.random.default_rng(seed)
-    encoder = quality_encoder(dataset)
-    pick = lambda f: f.iloc[rng.choice(len(f), size=n, replace=False)].astype({dataset.target: str})  # noqa: E731
-    return density_coverage(encoder.transform(pick(real)), encoder.transform(pick(synthetic)), k=5, device=device)
+    return shared_quality(real, synthetic, dataset.name, max_rows=max_rows, seed=seed, device=device)
 
 
 def make_method(method: str, settings: ComparisonSettings, seed: int, teacher: FairDiscoGenerator | None = None):
@@ -212,7 +199,8 @@ def run_repetition(settings: ComparisonSettings, seed: int,
             protocols = evaluate_generated(records, test, settings, dataset, seed, features)
             values.update(protocols[settings.protocol])
             other = [p for p in protocols if p != settings.protocol][0]
-            values.update({f"{k}@{other}": v for k, v in protocols[other].items()})
+            prefix = "split_" if other == "synthetic_split" else "real_"
+            values.update({f"{prefix}{k}": v for k, v in protocols[other].items()})
             if method in GENERATORS:
                 values.update(quality(train, records, dataset, settings.quality_rows, seed, settings.device))
         rows += [{"method": method, "seed": seed, "metric": k, "value": float(v)} for k, v in values.items()]
