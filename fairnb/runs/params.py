@@ -78,6 +78,10 @@ PARAMS: dict[str, Param] = {
     "lams": Param(list, "paper 000: list of KL weights lambda swept in stage 2 (each > 0)", profile_default=True),
     "classifier": Param(str, "downstream classifier: random_forest (paper) or xgboost (reference code)", choices=("random_forest", "xgboost")),
     "positive_label": Param(str, "which outcome is class 1 for recall/F1/DPR: favourable (e.g. Adult >50K) or unfavourable (the reference code's Adult coding, <=50K)", choices=("favourable", "unfavourable")),
+    # --- paper 000 comparison with the baselines (0 = the publication's training length for the dataset)
+    "tabfairgan_epochs": Param(int, "paper 000 baseline TabFairGAN: epochs (publication: Adult 200, COMPAS 70; last 15% with the fairness penalty); 0 = publication", low=0, high=5000, profile_default=True),
+    "decaf_epochs": Param(int, "paper 000 baseline Decaf: epochs over the training rows (synthcity: 1000); 0 = publication", low=0, high=5000, profile_default=True),
+    "fldgm_epochs": Param(int, "paper 000 baseline FLDGMs: epochs of the latent diffusion model (authors: 5000); 0 = publication", low=0, high=20000, profile_default=True),
     # --- images (paper 000 on Colour-MNIST and CelebA)
     "image_size": Param(int, "side of the square images fed to the networks, in pixels (power of two)", choices=(16, 32, 64, 128), profile_default=True),
     "max_images": Param(int, "training images used (seeded sample stratified by target x sensitive; the test set is capped alike); 0 = all", low=0, profile_default=True),

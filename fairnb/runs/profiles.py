@@ -46,6 +46,13 @@ PROFILES["default"].update({"fairdisco_epochs": 20, "distill_epochs": 30, "batch
 PROFILES["paper"].update({"fairdisco_epochs": 1000, "distill_epochs": 200, "batch_size": 2048, "fit_rows": 0,
                           "beta_exponents": list(range(11)), "lams": [1.0, 2.0, 5.0, 10.0]})
 
+# paper 000 baselines (notebooks/comparison.ipynb, notebooks/runtime.ipynb): they train on the same
+# fit_rows sample as our method; default = short training so a comparison run takes a few minutes
+# on 2 CPU cores; paper = the publications' lengths (0), meant for a GPU.
+PROFILES["smoke"].update({"tabfairgan_epochs": 1, "decaf_epochs": 1, "fldgm_epochs": 1})
+PROFILES["default"].update({"tabfairgan_epochs": 8, "decaf_epochs": 20, "fldgm_epochs": 60})
+PROFILES["paper"].update({"tabfairgan_epochs": 0, "decaf_epochs": 0, "fldgm_epochs": 0})
+
 
 def setting(profile: str, name: str) -> Any:
     """The profile's value for parameter ``name`` (KeyError names both if it has none)."""
