@@ -7,7 +7,7 @@ Every function returns a matplotlib figure (or the grids it draws) and never sho
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -149,3 +149,17 @@ def placeholder_figure(message: str):
     ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
     ax.set_axis_off()
     return fig
+
+
+def glued_figure(key: str, name: str, caption: str) -> Any:
+    """A Markdown output holding ``{glue:figure} key`` with label ``name`` and ``caption``.
+
+    A template's markdown cells are the same in every run, so a static ``:name:`` would repeat on
+    each run page of the template (a duplicate-label warning). Emitted as an output (the book
+    renders Markdown outputs as MyST), the label can carry the run's parameters, e.g.
+    ``fig-images-subgroups-colour-mnist``, and other pages can ``{numref}`` it.
+    """
+    from IPython.display import Markdown
+
+    label = "".join(c if c.isalnum() or c == "-" else "-" for c in name.lower())
+    return Markdown(f"```{{glue:figure}} {key}\n:name: {label}\n\n{caption.strip()}\n```")

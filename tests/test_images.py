@@ -207,3 +207,11 @@ def test_notebook_without_celeba_shows_the_box(tmp_path):
     assert "Data not available here" in text and "list_attr_celeba.txt" in text
     assert not any("fairnb_metrics" in o.get("metadata", {}) for cell in notebook.cells if cell.cell_type == "code"
                    for o in cell.get("outputs", []))
+
+
+def test_glued_figure_label_is_per_run():
+    from fairnb.plots_images import glued_figure
+
+    text = glued_figure("images_subgroups", "fig-images-subgroups-colour_mnist", "Caption.").data
+    assert text.startswith("```{glue:figure} images_subgroups\n")
+    assert ":name: fig-images-subgroups-colour-mnist\n" in text and text.endswith("Caption.\n```")
