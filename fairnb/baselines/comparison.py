@@ -51,7 +51,9 @@ class ComparisonSettings:
     """Everything one comparison run needs besides the seed.
 
     Epoch counts of 0 mean "the publication's length for this dataset" (``PUBLISHED_EPOCHS``;
-    FairDisco: 1000).
+    FairDisco: 1000). ``rows`` and ``batch_size`` (the FairDisco teacher's mini-batch) take the
+    values of our method's runs (parameters ``fit_rows`` and ``batch_size``) so both see the
+    same data and the same teacher.
     """
 
     dataset: str
@@ -61,6 +63,7 @@ class ComparisonSettings:
     decaf_epochs: int = 0
     fldgm_epochs: int = 0
     fairdisco_epochs: int = 0
+    batch_size: int = 2048
     classifier: str = "random_forest"
     positive_label: str = "favourable"
     protocol: str = "synthetic_real"
@@ -76,6 +79,8 @@ class ComparisonSettings:
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown or not self.methods:
             raise ParameterError("methods", self.methods, "a non-empty subset of " + ", ".join(METHODS))
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 2:
+            raise ParameterError("batch_size", self.batch_size, "an int >= 2")
         for name in ("rows", "tabfairgan_epochs", "decaf_epochs", "fldgm_epochs", "fairdisco_epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -124,9 +129,10 @@ def make_method(method: str, settings: ComparisonSettings, seed: int, teacher: F
     if method == "decaf":
         return Decaf(epochs=settings.epochs("decaf"), seed=seed, device=device)
     if method == "fairdisco":
-        return FairDiscoGenerator(epochs=settings.epochs("fairdisco"), seed=seed, device=device)
+        return FairDiscoGenerator(epochs=settings.epochs("fairdisco"), batch_size=settings.batch_size, seed=seed, device=device)
     if method == "fldgm":
-        return FLDGM(epochs=settings.epochs("fldgm"), teacher_epochs=settings.epochs("fairdisco"), teacher=teacher, seed=seed, device=device)
+        return FLDGM(epochs=settings.epochs("fldgm"), teacher_epochs=settings.epochs("fairdisco"), teacher=teacher,
+                     teacher_batch_size=settings.batch_size, seed=seed, device=device)
     if method == "correlation_remover":
         return CorrelationRemoverBaseline(classifier=settings.classifier, seed=seed)
     if method == "threshold_optimizer":
@@ -261,3 +267,25 @@ def run_comparison(settings: ComparisonSettings, seeds: Iterable[int], keep_synt
 def with_methods(settings: ComparisonSettings, methods: Iterable[str]) -> ComparisonSettings:
     """The same settings restricted to ``methods``."""
     return replace(settings, methods=tuple(methods))
+
+
+def settings_from_config(config) -> ComparisonSettings:
+    """``ComparisonSettings`` from a notebook's resolved ``fairnb.runs.Config``."""
+    return ComparisonSettings(
+        dataset=config.dataset, sensitive=config.sensitive, rows=config.fit_rows,
+        tabfairgan_epochs=config.tabfairgan_epochs, decaf_epochs=config.decaf_epochs, fldgm_epochs=config.fldgm_epochs,
+        fairdisco_epochs=config.fairdisco_epochs, batch_size=config.batch_size, classifier=config.classifier,
+        positive_label=config.positive_label, device=config.device)
+
+
+def means(result: ComparisonResult, names: Iterable[str] = METRICS) -> dict[str, float]:
+    """``"<method>_<metric>"`` → mean over repetitions (for glue)."""
+    return {f"{k.replace('/', '_')}": float(np.mean(v)) for k, v in result.metrics(names).items()}
+
+
+def synthetic_preview(result: ComparisonResult, rows: int = 3) -> pd.DataFrame:
+    """The first ``rows`` records of each generator (first repetition), stacked, for the page."""
+    if not result.synthetic:
+        return pd.DataFrame()
+    first = result.synthetic[min(result.synthetic)]
+    return pd.concat({LABELS[m]: frame.head(rows) for m, frame in first.items() if m in GENERATORS + ("original",)})

@@ -48,13 +48,15 @@ class FairDiscoGenerator:
     Args:
         epochs: teacher epochs (reference 1000).
         beta_exponent: β = 10**beta_exponent (reference 7).
+        batch_size: teacher mini-batch (reference 2048; the posterior dCov² costs O(batch²)).
         seed, device: as everywhere.
     """
 
     name = "fairdisco"
 
-    def __init__(self, epochs: int = 1000, beta_exponent: int = 7, seed: int = 0, device: str = "auto"):
-        self.epochs = check_epochs("teacher_epochs", epochs)
+    def __init__(self, epochs: int = 1000, beta_exponent: int = 7, batch_size: int = 2048, seed: int = 0, device: str = "auto"):
+        self.epochs = check_epochs("fairdisco_epochs", epochs)
+        self.batch_size = check_epochs("batch_size", batch_size)
         self.beta_exponent, self.seed = beta_exponent, int(seed)
         self.device = resolve_device(device)
         self.fit_seconds = float("nan")
@@ -70,7 +72,8 @@ class FairDiscoGenerator:
             self.x = self.encoder.transform(self.frame)
             self.s = group_codes(self.frame, dataset, sensitive)
             self.teacher = FairDisco(self.x.shape[1], self.encoder.blocks, s_dim=2, beta_exponent=self.beta_exponent,
-                                     epochs=self.epochs, seed=self.seed, device=str(self.device)).fit(self.x, self.s)
+                                     epochs=self.epochs, batch_size=self.batch_size, seed=self.seed,
+                                     device=str(self.device)).fit(self.x, self.s)
         return self
 
     def _check_fitted(self) -> None:
@@ -218,9 +221,10 @@ class FLDGM:
     name = "fldgm"
 
     def __init__(self, epochs: int = 5000, teacher_epochs: int = 1000, teacher: FairDiscoGenerator | None = None,
-                 seed: int = 0, device: str = "auto"):
+                 teacher_batch_size: int = 2048, seed: int = 0, device: str = "auto"):
         self.epochs = check_epochs("fldgm_epochs", epochs)
-        self.teacher_epochs = check_epochs("teacher_epochs", teacher_epochs)
+        self.teacher_epochs = check_epochs("fairdisco_epochs", teacher_epochs)
+        self.teacher_batch_size = check_epochs("batch_size", teacher_batch_size)
         self.teacher, self.seed = teacher, int(seed)
         self.device = resolve_device(device)
         self.fit_seconds = float("nan")
@@ -229,7 +233,8 @@ class FLDGM:
     def fit(self, frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> "FLDGM":
         check_training_input(frame, dataset, sensitive)
         if self.teacher is None:
-            self.teacher = FairDiscoGenerator(self.teacher_epochs, seed=self.seed, device=str(self.device)).fit(frame, dataset, sensitive)
+            self.teacher = FairDiscoGenerator(self.teacher_epochs, batch_size=self.teacher_batch_size, seed=self.seed,
+                                              device=str(self.device)).fit(frame, dataset, sensitive)
         elif not hasattr(self.teacher, "teacher") or self.teacher.sensitive != sensitive or len(self.teacher.frame) != len(frame):
             raise ParameterError("teacher", "a FairDiscoGenerator", f"one fitted on the same {len(frame)} rows and sensitive={sensitive}", "mismatch")
         self._dataset, self.sensitive = dataset, sensitive
