@@ -9,7 +9,7 @@ Real R (N rows), synthetic F (M rows), Euclidean distance, ``k`` nearest neighbo
 
 The distance matrices are never held whole: rows are processed in chunks with torch (on the GPU
 when one is given), so 50k × 50k fits in a few hundred MB. Squared distances are computed in
-float64 as ‖a‖² + ‖b‖² − 2a·b and rounded to 1e-9: encoded tabular data (one-hot + min-max) has
+float64 as ‖a‖² + ‖b‖² − 2a·b and rounded to multiples of 1e-9: encoded tabular data (one-hot + min-max) has
 many exactly tied distances, and rounding makes every implementation break those ties alike.
 """
 
@@ -22,15 +22,15 @@ import pandas as pd
 
 from fairnb.errors import ParameterError
 
-DECIMALS = 9
+SCALE = 1e9  # squared distances are compared as integer multiples of 1e-9
 
 
 def _squared_distances(a, b, a_norm, b_norm):
-    """Rounded squared Euclidean distances (len(a), len(b)) in float64 (torch tensors)."""
+    """Squared Euclidean distances (len(a), len(b)) in float64, in units of 1e-9 rounded to integers."""
     import torch
 
-    d2 = (a_norm[:, None] + b_norm[None, :] - 2.0 * (a @ b.T)).clamp_min_(0.0)
-    return torch.round(d2, decimals=DECIMALS)
+    d2 = torch.addmm(a_norm[:, None] + b_norm[None, :], a, b.T, alpha=-2.0)
+    return d2.clamp_min_(0.0).mul_(SCALE).round_()
 
 
 def _check(real: Any, synthetic: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -45,7 +45,7 @@ def _check(real: Any, synthetic: Any, k: int) -> tuple[np.ndarray, np.ndarray]:
     return real, synthetic
 
 
-def density_coverage(real: Any, synthetic: Any, k: int = 5, chunk: int = 2048, device: str = "cpu") -> dict[str, float]:
+def density_coverage(real: Any, synthetic: Any, k: int = 5, chunk: int = 1024, device: str = "cpu") -> dict[str, float]:
     """Density and coverage of ``synthetic`` against ``real`` (see module doc).
 
     Args:
@@ -71,7 +71,7 @@ def density_coverage(real: Any, synthetic: Any, k: int = 5, chunk: int = 2048, d
     radius2 = torch.empty(n, dtype=torch.float64, device=device)
     for start in range(0, n, chunk):
         block = _squared_distances(r[start:start + chunk], r, r_norm[start:start + chunk], r_norm)
-        radius2[start:start + chunk] = torch.kthvalue(block, k + 1, dim=1).values
+        radius2[start:start + chunk] = torch.topk(block, k + 1, dim=1, largest=False).values[:, k]
     hits = torch.zeros((), dtype=torch.float64, device=device)
     nearest2 = torch.full((n,), float("inf"), dtype=torch.float64, device=device)
     for start in range(0, m, chunk):
@@ -89,7 +89,7 @@ def density_coverage_numpy(real: Any, synthetic: Any, k: int = 5) -> dict[str, f
 
     def squared(a, b):
         d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
-        return np.round(np.maximum(d2, 0.0), DECIMALS)
+        return np.rint(np.maximum(d2, 0.0) * SCALE)
 
     real_real = squared(real, real)
     radius2 = np.partition(real_real, k, axis=1)[:, k]
