@@ -82,6 +82,7 @@ PARAMS: dict[str, Param] = {
     "tabfairgan_epochs": Param(int, "paper 000 baseline TabFairGAN: epochs (publication: Adult 200, COMPAS 70; last 15% with the fairness penalty); 0 = publication", low=0, high=5000, profile_default=True),
     "decaf_epochs": Param(int, "paper 000 baseline Decaf: epochs over the training rows (synthcity: 1000); 0 = publication", low=0, high=5000, profile_default=True),
     "fldgm_epochs": Param(int, "paper 000 baseline FLDGMs: epochs of the latent diffusion model (authors: 5000); 0 = publication", low=0, high=20000, profile_default=True),
+    "timing_epochs": Param(int, "paper 000 runtime: epochs each generator stage trains while timed (per-epoch time is projected to the publications' schedules)", low=1, high=5000, profile_default=True),
     # --- images (paper 000 on Colour-MNIST and CelebA)
     "image_size": Param(int, "side of the square images fed to the networks, in pixels (power of two)", choices=(16, 32, 64, 128), profile_default=True),
     "max_images": Param(int, "training images used (seeded sample stratified by target x sensitive; the test set is capped alike); 0 = all", low=0, profile_default=True),

@@ -49,9 +49,9 @@ PROFILES["paper"].update({"fairdisco_epochs": 1000, "distill_epochs": 200, "batc
 # paper 000 baselines (notebooks/comparison.ipynb, notebooks/runtime.ipynb): they train on the same
 # fit_rows sample as our method; default = short training so a comparison run takes a few minutes
 # on 2 CPU cores; paper = the publications' lengths (0), meant for a GPU.
-PROFILES["smoke"].update({"tabfairgan_epochs": 1, "decaf_epochs": 1, "fldgm_epochs": 1})
-PROFILES["default"].update({"tabfairgan_epochs": 8, "decaf_epochs": 20, "fldgm_epochs": 60})
-PROFILES["paper"].update({"tabfairgan_epochs": 0, "decaf_epochs": 0, "fldgm_epochs": 0})
+PROFILES["smoke"].update({"tabfairgan_epochs": 1, "decaf_epochs": 1, "fldgm_epochs": 1, "timing_epochs": 1})
+PROFILES["default"].update({"tabfairgan_epochs": 8, "decaf_epochs": 20, "fldgm_epochs": 60, "timing_epochs": 3})
+PROFILES["paper"].update({"tabfairgan_epochs": 0, "decaf_epochs": 0, "fldgm_epochs": 0, "timing_epochs": 20})
 
 
 def setting(profile: str, name: str) -> Any:
