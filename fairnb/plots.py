@@ -1,19 +1,23 @@
 """Figures of the book (matplotlib/seaborn). Each function returns a ``matplotlib.figure.Figure``
-so notebooks can ``glue`` it; none calls ``plt.show``.
+so notebooks can ``glue`` it; none calls ``plt.show``. Figures are closed before they are returned
+so the notebook backend does not display them a second time (a closed figure still renders).
 """
 
 from __future__ import annotations
 
 from typing import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 TEACHER, STUDENT = "#e8772e", "#2e6fe8"  # orange / blue as in paper 000, Fig. 3
+
+
+def _finish(fig: plt.Figure) -> plt.Figure:
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
 
 
 def training_curves(history: pd.DataFrame, terms: Sequence[str], hue: str | None = None, title: str = "",
@@ -30,8 +34,7 @@ def training_curves(history: pd.DataFrame, terms: Sequence[str], hue: str | None
         if hue is not None:
             ax.legend(fontsize=8, title=hue, title_fontsize=8)
     fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def _sweep(metrics: pd.DataFrame, x: str, columns: Sequence[str], xlabel: str, title: str, logx: bool = False) -> plt.Figure:
@@ -44,8 +47,7 @@ def _sweep(metrics: pd.DataFrame, x: str, columns: Sequence[str], xlabel: str, t
     if logx:
         ax.set_xscale("log")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def beta_sweep(metrics: pd.DataFrame, columns: Sequence[str] = ("dpr", "eor", "accuracy")) -> plt.Figure:
@@ -67,8 +69,7 @@ def latent_overlay(projections: dict[str, pd.DataFrame]) -> plt.Figure:
             ax.scatter(part.x, part.y, s=8, alpha=0.6, color=colour, label=source)
         ax.set(title=name, xticks=[], yticks=[])
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def shap_comparison(original: pd.Series, synthetic: pd.Series, highlight: str | None = None, top: int = 12) -> plt.Figure:
@@ -79,8 +80,7 @@ def shap_comparison(original: pd.Series, synthetic: pd.Series, highlight: str | 
         colours = ["#c0392b" if name == highlight else "#7f8c8d" for name in series.index]
         ax.barh(series.index, series.values, color=colours)
         ax.set(title=title, xlabel="mean |SHAP value| (log-odds)")
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def group_rates(table: pd.DataFrame) -> plt.Figure:
@@ -93,5 +93,4 @@ def group_rates(table: pd.DataFrame) -> plt.Figure:
     ax.set_xticks(x, [str(i) for i in rates.index], rotation=30, ha="right", fontsize=8)
     ax.set(ylabel="P(ŷ = 1 | group)", ylim=(0, 1))
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
