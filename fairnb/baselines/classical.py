@@ -178,8 +178,11 @@ class ThresholdOptimizerBaseline:
         self.fit_seconds = float("nan")
 
     def features(self, frame: pd.DataFrame) -> np.ndarray:
-        """One-hot + standardised model inputs (n, width), the sensitive column included."""
-        return self._encoder.transform(frame)
+        """One-hot + standardised model inputs (n, width) float64, the sensitive column included.
+
+        float64 because fairlearn writes float64 scores into an array of the scores' dtype.
+        """
+        return self._encoder.transform(frame).astype(np.float64)
 
     def fit(self, frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> "ThresholdOptimizerBaseline":
         check_training_input(frame, dataset, sensitive)
