@@ -70,3 +70,15 @@ def test_synthesis_study_names_and_seeding():
     names = report_metrics(a, "favourable")
     assert {"original/dpr", "l1/dpr", "l1/eor", "l1/accuracy", "l1/recall", "l1/f1", "l1/density", "l1/coverage",
             "fairdisco/dpr", "l1/split_dpr"} <= set(names)
+
+
+def test_conventions_score_the_same_predictions_both_ways(split):
+    from fairnb.metrics import evaluate_conventions
+
+    train, test = split
+    both = evaluate_conventions(train, test, "german", "sex", "random_forest", seed=2)
+    assert both["favourable"] == evaluate(train, test, "german", "sex", "random_forest", "favourable", seed=2)
+    fav, unfav = both["favourable"], both["unfavourable"]
+    assert fav["accuracy"] == pytest.approx(unfav["accuracy"])
+    assert fav["positive_rate_privileged"] == pytest.approx(1 - unfav["positive_rate_privileged"])
+    assert fav["base_rate_unprivileged"] == pytest.approx(1 - unfav["base_rate_unprivileged"])

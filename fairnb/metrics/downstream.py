@@ -118,6 +118,27 @@ def evaluate(train: pd.DataFrame, test: pd.DataFrame, dataset: str, sensitive: s
     return score(labels(test, ds, positive_label), y_pred, groups(test, ds, sensitive))
 
 
+def evaluate_conventions(train: pd.DataFrame, test: pd.DataFrame, dataset: str, sensitive: str,
+                         classifier: str = "random_forest", seed: int = 0,
+                         features: FeatureMap | None = None) -> dict[str, dict[str, float]]:
+    """One classifier, its predictions scored under both label conventions.
+
+    The classifier is trained with class 1 = favourable; for ``unfavourable`` the labels and
+    the predictions are both flipped. (Trees split the same way on flipped labels, so this equals
+    training on the flipped labels up to ties, and it shows exactly how the *same* predictions
+    read under each coding.) Returns ``{"favourable": scores, "unfavourable": scores}``.
+    """
+    _check(classifier, "favourable")
+    ds = fairnb.data.load(dataset)
+    features = features or FeatureMap(ds, sensitive, [train, test])
+    y_train = labels(train, ds, "favourable")
+    if len(np.unique(y_train)) < 2:
+        raise ParameterError("train", f"a frame with only label {y_train[0]}", "a training frame with both labels", "one class")
+    y_pred = make_classifier(classifier, seed).fit(features(train), y_train).predict(features(test)).astype(np.int64)
+    y_true, group = labels(test, ds, "favourable"), groups(test, ds, sensitive)
+    return {"favourable": score(y_true, y_pred, group), "unfavourable": score(1 - y_true, 1 - y_pred, group)}
+
+
 def evaluate_protocols(synthetic: pd.DataFrame, real_test: pd.DataFrame, dataset: str, sensitive: str,
                        classifier: str = "random_forest", positive_label: str = "favourable", seed: int = 0,
                        features: FeatureMap | None = None) -> dict[str, dict[str, float]]:

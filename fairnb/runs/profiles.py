@@ -41,7 +41,7 @@ PROFILES["paper"].update({"train_rows": 0, "translator_epochs": 2000, "translato
 # training rows, batches of 512 (the posterior dCov² costs O(batch²) per step) and short training.
 PROFILES["smoke"].update({"fairdisco_epochs": 2, "distill_epochs": 2, "batch_size": 256, "fit_rows": 600,
                           "beta_exponents": [0, 7], "lams": [1.0, 10.0]})
-PROFILES["default"].update({"fairdisco_epochs": 20, "distill_epochs": 30, "batch_size": 512, "fit_rows": 6000,
+PROFILES["default"].update({"fairdisco_epochs": 20, "distill_epochs": 30, "batch_size": 512, "fit_rows": 4000,
                             "beta_exponents": [0, 3, 7, 10], "lams": [1.0, 5.0, 10.0]})
 PROFILES["paper"].update({"fairdisco_epochs": 1000, "distill_epochs": 200, "batch_size": 2048, "fit_rows": 0,
                           "beta_exponents": list(range(11)), "lams": [1.0, 2.0, 5.0, 10.0]})
