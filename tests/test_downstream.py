@@ -69,7 +69,8 @@ def test_synthesis_study_names_and_seeding():
     pd.testing.assert_frame_equal(a.metrics, b.metrics)
     names = report_metrics(a, "favourable")
     assert {"original/dpr", "l1/dpr", "l1/eor", "l1/accuracy", "l1/recall", "l1/f1", "l1/density", "l1/coverage",
-            "fairdisco/dpr", "l1/split_dpr"} <= set(names)
+            "fairdisco/dpr", "l1/split_dpr", "l1/unfavourable_dpr"} <= set(names)
+    assert "original/split_dpr" not in names and "l1/unfavourable_density" not in names
 
 
 def test_conventions_score_the_same_predictions_both_ways(split):

@@ -212,14 +212,19 @@ def summary_table(metrics: pd.DataFrame, by: Sequence[str], columns: Sequence[st
 
 
 def report_metrics(study: Study, positive_label: str) -> dict[str, list[float]]:
-    """Per-repetition metrics named ``<method>/<metric>`` (train synthetic, test real; ``positive_label``).
+    """Per-repetition metrics for ``fairnb.runs.report``.
 
-    Also ``<method>/split_<metric>`` for the reference's synthetic-split protocol.
+    Names: ``<method>/<metric>`` for train-on-synthetic / test-on-real with class 1 =
+    ``positive_label`` (the headline); ``<method>/split_<metric>`` for the reference's
+    synthetic-split protocol (same convention); ``<method>/<other convention>_<metric>`` (e.g.
+    ``l1/favourable_dpr``) for train-synthetic / test-real under the other label convention.
+    Methods: ``original``, ``fairdisco`` and the quality losses.
     """
     out: dict[str, list[float]] = {}
-    table = study.metrics[study.metrics.positive_label == positive_label]
-    for (method, protocol), part in table.groupby(["method", "protocol"], sort=False):
-        prefix = "" if protocol == "synthetic_real" else "split_"
+    for (method, protocol, label), part in study.metrics.groupby(["method", "protocol", "positive_label"], sort=False):
+        if label != positive_label and protocol != "synthetic_real":
+            continue
+        prefix = "split_" if protocol == "synthetic_split" else ("" if label == positive_label else f"{label}_")
         for metric in UTILITY_FAIRNESS + ("density", "coverage"):
             if metric in part and part[metric].notna().all():
                 out[f"{method}/{prefix}{metric}"] = [float(v) for v in part.sort_values("seed")[metric]]
