@@ -130,11 +130,11 @@ GENERATED_RANDOM_S = "generated images, random s"
 
 @dataclass
 class Repetition:
-    """One seed's fitted model, generated training images and scores."""
+    """One seed's fitted model, generated training images (or None) and scores."""
 
     seed: int
     model: Any
-    generated: np.ndarray
+    generated: np.ndarray | None
     scores: dict[str, float]
     classifier: Any
 
@@ -142,7 +142,7 @@ class Repetition:
 def run_repetition(data: ImageData, seed: int, beta_exponent: int = 7, quality_loss: str = "l1", lam: float = 1.0,
                    teacher_epochs: int = 10, student_epochs: int = 10, classifier_epochs: int = 5,
                    batch_size: int = 128, density_images: int = 2000, device: str = "cpu",
-                   real_classifier: Any = None) -> Repetition:
+                   real_classifier: Any = None, keep_images: bool = True) -> Repetition:
     """Stages 1–3 and the evaluation for one seed.
 
     Generated data: x_fair = D(z', s) with z' ~ E'(x) for every training image x, labelled with
@@ -152,6 +152,8 @@ def run_repetition(data: ImageData, seed: int, beta_exponent: int = 7, quality_l
     real training images); V²(z, s) of the teacher's and the student's codes (``latent_dependence``);
     wall times. ``random_s/<score>``: the same, for a CNN trained on the student's codes decoded
     with a group drawn uniformly at random instead of the source's own (not in the paper).
+    ``keep_images=False`` drops the generated images and the CNN after scoring (``generated`` and
+    ``classifier`` are then None): with every CelebA image, one generated set is several GB.
     """
     from fairnb.metrics import images as metrics
     from fairnb.models.conv import ImageFairDistillation
@@ -179,6 +181,8 @@ def run_repetition(data: ImageData, seed: int, beta_exponent: int = 7, quality_l
                                                      seed=seed, device=device)
     scores |= latent_dependence(model, data, seed=seed)
     scores |= model.timings | {"evaluation_seconds": time.perf_counter() - started}
+    if not keep_images:
+        generated, classifier = None, None
     return Repetition(seed, model, generated, scores, classifier)
 
 
@@ -219,7 +223,9 @@ def run(data: ImageData, seeds: list[int], **options: Any) -> tuple[list[Repetit
     device = options.get("device", "cpu")
     real_classifier, real_scores = real_reference(data, options.get("classifier_epochs", 5), options.get("batch_size", 128),
                                                   seeds[0], device)
-    repetitions = [run_repetition(data, seed, real_classifier=real_classifier, **options) for seed in seeds]
+    # only the first seed's images are shown: later seeds keep their scores and model, not their images
+    repetitions = [run_repetition(data, seed, real_classifier=real_classifier, keep_images=i == 0, **options)
+                   for i, seed in enumerate(seeds)]
     rows = [{"trained on": "real images", "seed": seeds[0], **real_scores}]
     for r in repetitions:
         own = {k: v for k, v in r.scores.items() if not k.startswith("random_s/")}
