@@ -16,7 +16,7 @@ from fairnb.baselines.comparison import METHODS, ComparisonSettings, run_compari
 from fairnb.baselines.decaf import DAGS, Decaf, ancestors, biased_edges, topological_order
 from fairnb.baselines.fldgm import FLDGM, FairDiscoGenerator, LatentDiffusion, cosine_alphas_cumprod
 from fairnb.baselines.hyperparameters import HYPERPARAMETERS, hyperparameter_table
-from fairnb.baselines.runtime import ratios
+from fairnb.baselines.runtime import ratios, split_time
 from fairnb.baselines.tabfairgan import TabFairGAN
 from fairnb.errors import ParameterError
 
@@ -59,6 +59,8 @@ def test_generator_fits_and_samples_the_schema(make, adult, sample):
     assert isinstance(model, SyntheticGenerator)
     assert model.fit(train, adult, "sex") is model
     assert model.fit_seconds >= 0 and np.isfinite(model.fit_seconds)
+    if hasattr(model, "history") and isinstance(model.history, list) and model.history and isinstance(model.history[0], dict):
+        assert len(model.history) == model.epochs and all(h["seconds"] > 0 for h in model.history)
     check_schema(model.sample(123), adult, 123)
 
 
@@ -204,6 +206,14 @@ def test_runtime_ratio_reading():
     assert table.loc[("measured", "decaf"), "ratio_mean"] == pytest.approx(1.53)
     assert table.loc[("measured", "decaf"), "ratio_std"] == pytest.approx(0.0, abs=1e-12)
     assert table.loc[("measured", "decaf"), "share_mean"] == pytest.approx(15.3 / 25.3)
+
+
+def test_runtime_setup_and_steady_epochs():
+    assert split_time(10.0, [4.0, 2.0, 2.0]) == (2.0, 2.0)
+    assert split_time(3.0, [2.5]) == (0.5, 2.5)
+    assert split_time(1.0, [0.6, 0.6])[0] == 0.0
+    with pytest.raises(ParameterError):
+        split_time(1.0, [])
 
 
 def test_every_hyperparameter_has_a_source():

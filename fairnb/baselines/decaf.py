@@ -29,6 +29,8 @@ Hyper-parameters: ``fairnb.baselines.hyperparameters.HYPERPARAMETERS["decaf"]``.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import torch
@@ -216,6 +218,7 @@ class Decaf:
             nodes = len(self.order)
             self.history = []
             for epoch in range(self.epochs):
+                started = time.perf_counter()
                 for step, index in enumerate(batches(len(data), hp.get("decaf", "batch_size"), rng)):
                     real = data[index.to(self.device)]
                     fake = self._generator(torch.randn(len(real), nodes, device=self.device, generator=rng)).detach()
@@ -230,7 +233,8 @@ class Decaf:
                     opt_g.zero_grad()
                     generator_loss.backward()
                     opt_g.step()
-                self.history.append({"epoch": epoch, "critic_loss": critic_loss.item(), "generator_loss": generator_loss.item()})
+                self.history.append({"epoch": epoch, "critic_loss": critic_loss.item(), "generator_loss": generator_loss.item(),
+                                     "seconds": time.perf_counter() - started})
         return self
 
     @torch.no_grad()

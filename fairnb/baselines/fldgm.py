@@ -23,6 +23,7 @@ Hyper-parameters: ``fairnb.baselines.hyperparameters.HYPERPARAMETERS["fldgm"]``.
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -167,11 +168,16 @@ class LatentDiffusion:
 
     def fit(self, data: torch.Tensor, epochs: int, batch_size: int, lr: float, betas: tuple[float, float],
             rng: torch.Generator) -> list[float]:
-        """Train on ``data`` (n, d) in [−1, 1]; returns the last loss of each epoch."""
+        """Train on ``data`` (n, d) in [−1, 1]; returns the last loss of each epoch.
+
+        Wall seconds of each epoch are kept in ``epoch_seconds``.
+        """
         optimiser = torch.optim.Adam(self.model.parameters(), lr=lr, betas=betas)
         self.model.train()
         history = []
+        self.epoch_seconds: list[float] = []
         for epoch in range(epochs):
+            started = time.perf_counter()
             for step, index in enumerate(batches(len(data), batch_size, rng, drop_last=False)):
                 loss = self.loss(data[index.to(self.device)], rng)
                 check_finite(loss, "fldgm diffusion", epoch, step)
@@ -179,6 +185,7 @@ class LatentDiffusion:
                 loss.backward()
                 optimiser.step()
             history.append(loss.item())
+            self.epoch_seconds.append(time.perf_counter() - started)
         return history
 
     @torch.no_grad()

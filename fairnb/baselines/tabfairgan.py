@@ -22,6 +22,7 @@ and I_d the entry of the favourable label; the generator then uses Adam 1e-4. Hy
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pandas as pd
@@ -147,6 +148,7 @@ class TabFairGAN:
             critic_steps, gp_weight = hp.get("tabfairgan", "critic_steps"), hp.get("tabfairgan", "gp_weight")
             self.history = []
             for epoch in range(self.epochs):
+                started = time.perf_counter()
                 fair_phase = epoch >= self.epochs - self.fair_epochs
                 for step, index in enumerate(batches(len(data), batch_size, rng)):
                     real = data[index.to(self.device)]
@@ -171,7 +173,8 @@ class TabFairGAN:
                     generator_loss.backward()
                     optimiser.step()
                 self.history.append({"epoch": epoch, "critic_loss": critic_loss.item(), "generator_loss": generator_loss.item(),
-                                     "fair_phase": float(fair_phase), "disparity": disparity.item()})
+                                     "fair_phase": float(fair_phase), "disparity": disparity.item(),
+                                     "seconds": time.perf_counter() - started})
         return self
 
     @torch.no_grad()
