@@ -149,7 +149,8 @@ def run_repetition(data: ImageData, seed: int, beta_exponent: int = 7, quality_l
     x's target. Scores (see ``fairnb.metrics.images``): ``accuracy``, ``dpr``, ``eor`` of a CNN
     trained on the generated images and tested on the real test images; ``density``/``coverage``
     of generated vs real test images in the embedding of ``real_classifier`` (a CNN trained on the
-    real training images); V²(z, s) of the teacher's and the student's codes (``latent_dependence``);
+    real training images); distance correlation of the teacher's and the student's codes with s
+    (``latent_dependence``);
     wall times. ``random_s/<score>``: the same, for a CNN trained on the student's codes decoded
     with a group drawn uniformly at random instead of the source's own (not in the paper).
     ``keep_images=False`` drops the generated images and the CNN after scoring (``generated`` and
@@ -187,9 +188,10 @@ def run_repetition(data: ImageData, seed: int, beta_exponent: int = 7, quality_l
 
 
 def latent_dependence(model: Any, data: ImageData, n: int = 1000, seed: int = 0) -> dict[str, float]:
-    """Squared sample distance covariance V²(z, onehot(s)) of the teacher's and the student's posterior
-    means on (up to ``n``, seeded) real test images: how much the codes still say about the group
-    (0 = independent; ``fairnb.metrics.dcov2``)."""
+    """Distance correlation R(z, onehot(s)) of the teacher's and the student's posterior means on (up
+    to ``n``, seeded) real test images: how much the codes still say about the group, 0 = independent,
+    1 = a function of it. R² = V²(z, s) / sqrt(V²(z, z) V²(s, s)) with ``fairnb.metrics.dcov2``; unlike
+    V² it does not shrink when the codes do, so teacher and student compare fairly."""
     import torch
     import torch.nn.functional as F
 
@@ -198,8 +200,13 @@ def latent_dependence(model: Any, data: ImageData, n: int = 1000, seed: int = 0)
     rows = np.sort(np.random.default_rng(seed).choice(len(data.x_test), size=min(n, len(data.x_test)), replace=False))
     z, z_student = model.latents(data.x_test[rows], data.sensitive_test[rows], sample=False)
     s = F.one_hot(torch.as_tensor(data.sensitive_test[rows]), len(data.sensitive_labels)).double()
-    return {"teacher_dcov2": float(dcov2(torch.as_tensor(z, dtype=torch.float64), s)),
-            "student_dcov2": float(dcov2(torch.as_tensor(z_student, dtype=torch.float64), s))}
+
+    def dcor(codes: np.ndarray) -> float:
+        c = torch.as_tensor(codes, dtype=torch.float64)
+        denominator = float(torch.sqrt(dcov2(c, c) * dcov2(s, s)))
+        return float(torch.sqrt(dcov2(c, s) / denominator)) if denominator > 0 else 0.0
+
+    return {"teacher_dcor": dcor(z), "student_dcor": dcor(z_student)}
 
 
 def real_reference(data: ImageData, classifier_epochs: int = 5, batch_size: int = 128, seed: int = 0, device: str = "cpu") -> tuple[Any, dict[str, float]]:
@@ -236,7 +243,8 @@ def run(data: ImageData, seeds: list[int], **options: Any) -> tuple[list[Repetit
     return repetitions, real_scores, pd.DataFrame(rows)
 
 
-def summary_table(table: pd.DataFrame, columns: tuple[str, ...] = ("accuracy", "dpr", "eor", "density", "coverage")) -> pd.DataFrame:
+def summary_table(table: pd.DataFrame, columns: tuple[str, ...] = ("accuracy", "dpr", "eor", "density", "coverage",
+                                                                "teacher_dcor", "student_dcor")) -> pd.DataFrame:
     """Mean ± std (over seeds) of ``columns`` per training source, as strings for display."""
     present = [c for c in columns if c in table.columns]
     grouped = table.groupby("trained on", sort=False)[present]
@@ -284,7 +292,7 @@ def headline(table: pd.DataFrame | None) -> dict[str, float]:
     there is no table (absent data), so every glued name exists."""
     names = [f"{source}_{m}" for source in ("generated", "real") for m in HEADLINE]
     names += [f"random_s_{m}" for m in HEADLINE]
-    names += ["generated_density", "generated_coverage", "teacher_dcov2", "student_dcov2"]
+    names += ["generated_density", "generated_coverage", "teacher_dcor", "student_dcor"]
     if table is None:
         return {name: float("nan") for name in names}
     real = table[table["trained on"] == "real images"].iloc[0]
@@ -292,7 +300,7 @@ def headline(table: pd.DataFrame | None) -> dict[str, float]:
     shuffled = table[table["trained on"] == GENERATED_RANDOM_S].iloc[0]
     values = {f"real_{m}": float(real[m]) for m in HEADLINE}
     values |= {f"generated_{m}": float(generated[m]) for m in HEADLINE + ("density", "coverage")}
-    values |= {name: float(generated[name]) for name in ("teacher_dcov2", "student_dcov2")}
+    values |= {name: float(generated[name]) for name in ("teacher_dcor", "student_dcor")}
     values |= {f"random_s_{m}": float(shuffled[m]) for m in HEADLINE}
     return {name: values[name] for name in names}
 
@@ -303,7 +311,7 @@ def report_metrics(table: pd.DataFrame) -> dict[str, list[float]]:
     generated = table[table["trained on"] == GENERATED]
     shuffled = table[table["trained on"] == GENERATED_RANDOM_S]
     real = table[table["trained on"] == "real images"]
-    metrics = {name: generated[name].tolist() for name in HEADLINE + ("density", "coverage", "teacher_dcov2", "student_dcov2",
+    metrics = {name: generated[name].tolist() for name in HEADLINE + ("density", "coverage", "teacher_dcor", "student_dcor",
                                                                       "teacher_seconds", "student_seconds") if name in generated}
     metrics |= {f"random_s/{name}": shuffled[name].tolist() for name in HEADLINE}
     metrics |= {f"real/{name}": real[name].tolist() for name in HEADLINE}
