@@ -3,6 +3,7 @@ checks, evaluation metrics and the notebook on a generated CelebA fixture."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,16 @@ from fairnb.models.train import gaussian_kl, train_vae
 from fairnb.plots_images import real_vs_generated_figure, subgroup_grid_figure, subgroup_grids
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread, as ``fairnb run`` gives each worker: on a shared 2-core machine two
+    spinning threads per process make these small convolutions many times slower."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +193,8 @@ def _papermill(tmp_path: Path, *parameters: str) -> nbformat.NotebookNode:
     out = tmp_path / "images.ipynb"
     command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "images.ipynb"), str(out), "--log-level", "ERROR",
                "-p", "profile", "smoke", *parameters]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # as fairnb run sets per worker
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return nbformat.read(out, as_version=4)
 
