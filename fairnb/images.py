@@ -243,13 +243,21 @@ def run(data: ImageData, seeds: list[int], **options: Any) -> tuple[list[Repetit
     return repetitions, real_scores, pd.DataFrame(rows)
 
 
-def summary_table(table: pd.DataFrame, columns: tuple[str, ...] = ("accuracy", "dpr", "eor", "density", "coverage",
+def summary_table(table: pd.DataFrame, group_labels: dict[int, str] | None = None, columns: tuple[str, ...] = ("accuracy", "dpr", "eor", "positive_rate/0",
+                                                                "positive_rate/1", "density", "coverage",
                                                                 "teacher_dcor", "student_dcor")) -> pd.DataFrame:
-    """Mean ± std (over seeds) of ``columns`` per training source, as strings for display."""
+    """Mean ± std (over seeds) of ``columns`` per training source, as strings for display.
+
+    ``positive_rate/<g>`` is the share of test images of sensitive group g for which the CNN
+    predicts the binary event (the two rates DPR compares); with ``group_labels`` (code → name)
+    these columns are named ``event rate | <name>``."""
     present = [c for c in columns if c in table.columns]
     grouped = table.groupby("trained on", sort=False)[present]
     mean, std = grouped.mean(), grouped.std(ddof=1).fillna(0.0)
-    return mean.round(3).astype(str) + " ± " + std.round(3).astype(str)
+    out = (mean.round(3).astype(str) + " ± " + std.round(3).astype(str)).where(mean.notna(), "n/a")
+    if group_labels:
+        out = out.rename(columns={f"positive_rate/{g}": f"event rate | {label}" for g, label in group_labels.items()})
+    return out
 
 
 def parameter_table(model: Any) -> pd.DataFrame:
