@@ -118,3 +118,15 @@ def test_same_seed_same_synthetic(fitted):
 def test_student_is_smaller(fitted):
     counts = fitted[0].parameter_counts()
     assert counts["student_encoder"] < counts["teacher_encoder"]
+
+
+def test_random_decoding_group(fitted):
+    model, train, test = fitted
+    source = model.transform(test, decode_sensitive="source")
+    shuffled = model.transform(test, decode_sensitive="random")
+    assert (shuffled["sex"].to_numpy() == test["sex"].to_numpy()).all()  # the output keeps the source group
+    assert set(shuffled["c_charge_degree"]) <= set(fairnb.data.load("compas").frame["c_charge_degree"].astype(str))
+    pd.testing.assert_frame_equal(shuffled, model.transform(test, decode_sensitive="random"))
+    with pytest.raises(ParameterError, match="decode_sensitive"):
+        model.transform(test, decode_sensitive="flip")
+    assert not source.equals(shuffled) or len(test) == 0

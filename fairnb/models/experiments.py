@@ -1,6 +1,8 @@
 """The experiments of paper 000's chapters, as functions the notebooks call in one line each.
 
-Every function is seeded (repetition r uses ``seed + r``) and returns tidy DataFrames:
+Every function is seeded (repetition r uses ``seed + r``) and returns tidy DataFrames.
+``decode_sensitive`` chooses the group fed to the decoder (see ``FairLatentDistillation.transform``).
+Functions:
 ``beta_sweep`` (stage 1), ``distillation_study`` (stage 2), ``synthesis_study`` and
 ``lambda_sweep`` (stage 3, the Table-1 rows).
 """
@@ -82,7 +84,7 @@ class Study:
 
 def beta_sweep(dataset: str, sensitive: str, beta_exponents: Sequence[int], epochs: int, seeds: Sequence[int],
                fit_rows: int = 0, batch_size: int = 2048, dcov_estimator: str = "posterior", classifier: str = "random_forest",
-               positive_label: str = "favourable", device: str = "cpu") -> Study:
+               positive_label: str = "favourable", device: str = "cpu", decode_sensitive: str = "source") -> Study:
     """Stage 1 alone: for each β exponent and seed, train FairDisco and score its reconstructions.
 
     The synthetic set is D(z, s), z ~ E(x, s), for every training record; a classifier trained on
@@ -99,7 +101,7 @@ def beta_sweep(dataset: str, sensitive: str, beta_exponents: Sequence[int], epoc
             model = FairLatentDistillation(dataset, sensitive, batch_size=batch_size, beta_exponent=exponent, dcov_estimator=dcov_estimator,
                                            teacher_epochs=epochs, seed=seed, device=device)
             model.fit_teacher(*model.prepare(train))
-            synthetic = model.transform(train, use="teacher")
+            synthetic = model.transform(train, use="teacher", decode_sensitive=decode_sensitive)
             scores = evaluate(synthetic, test, dataset, sensitive, classifier, positive_label, seed, features)
             last = model.teacher_history.iloc[-1]
             rows.append({"beta_exponent": exponent, "seed": seed, **scores, "fairness": last["fairness"],
@@ -145,7 +147,7 @@ def _scores(method: str, seed: int, protocols: dict[str, dict[str, float]], posi
 def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_epochs: int, seeds: Sequence[int],
                     fit_rows: int = 0, batch_size: int = 2048, beta_exponent: int = 7, lam: float = 1.0,
                     quality_losses: Sequence[str] = QUALITY_LOSSES, classifier: str = "random_forest",
-                    positive_labels: Sequence[str] = POSITIVE_LABELS, device: str = "cpu") -> Study:
+                    positive_labels: Sequence[str] = POSITIVE_LABELS, device: str = "cpu", decode_sensitive: str = "source") -> Study:
     """Stage 3, the Table-1 rows: per seed, one teacher and one student per quality loss.
 
     Methods: ``original`` (classifier on the real training part), ``fairdisco`` (teacher
@@ -169,10 +171,10 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
                                        student_epochs=student_epochs, lam=lam, seed=seed, device=device)
         x, s = model.prepare(train)
         model.fit_teacher(x, s)
-        synthetic = {"fairdisco": model.transform(train, use="teacher")}
+        synthetic = {"fairdisco": model.transform(train, use="teacher", decode_sensitive=decode_sensitive)}
         for loss in quality_losses:
             model.fit_student(x, s, quality_loss=loss)
-            synthetic[loss] = model.transform(train)
+            synthetic[loss] = model.transform(train, decode_sensitive=decode_sensitive)
             timings.append({"seed": seed, "quality_loss": loss, "teacher_seconds": model.timings["teacher_seconds"],
                             "student_seconds": model.timings["student_seconds"]})
         if seed == seeds[0]:
@@ -195,7 +197,7 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
 
 def lambda_sweep(dataset: str, sensitive: str, lams: Sequence[float], teacher_epochs: int, student_epochs: int,
                  seeds: Sequence[int], fit_rows: int = 0, batch_size: int = 2048, beta_exponent: int = 7, quality_loss: str = "l1",
-                 classifier: str = "random_forest", positive_label: str = "favourable", device: str = "cpu") -> Study:
+                 classifier: str = "random_forest", positive_label: str = "favourable", device: str = "cpu", decode_sensitive: str = "source") -> Study:
     """Stage 2–3 for each KL weight λ (one teacher per seed): fairness, utility and quality per λ."""
     _threads_for(device)
     lams = [check_lam(lam) for lam in lams]
@@ -209,7 +211,7 @@ def lambda_sweep(dataset: str, sensitive: str, lams: Sequence[float], teacher_ep
         model.fit_teacher(x, s)
         for lam in lams:
             model.fit_student(x, s, lam=lam)
-            synthetic = model.transform(train)
+            synthetic = model.transform(train, decode_sensitive=decode_sensitive)
             scores = evaluate(synthetic, test, dataset, sensitive, classifier, positive_label, seed, features)
             rows.append({"lam": lam, "seed": seed, **scores, **quality(train, synthetic, dataset, seed=seed, device=device)})
     return Study(pd.DataFrame(rows))

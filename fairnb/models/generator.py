@@ -27,6 +27,9 @@ from fairnb.models.distill import StudentEncoder, check_lam, distill, quality_lo
 from fairnb.models.fairdisco import FairDisco, check_beta_exponent
 
 
+DECODE_SENSITIVE = ("source", "random")
+
+
 def group_codes(frame: pd.DataFrame, dataset: fairnb.data.TabularDataset, sensitive: str) -> np.ndarray:
     """Int array (n,): 1 where the record is in the privileged group of ``sensitive``, else 0."""
     return (frame[sensitive].astype(str) == str(dataset.privileged[sensitive])).to_numpy().astype(np.int64)
@@ -142,13 +145,19 @@ class FairLatentDistillation:
         return t_mean.cpu().numpy(), mean.cpu().numpy()
 
     @torch.no_grad()
-    def transform(self, frame: pd.DataFrame, use: str = "student", seed: int | None = None) -> pd.DataFrame:
+    def transform(self, frame: pd.DataFrame, use: str = "student", seed: int | None = None,
+                  decode_sensitive: str = "source") -> pd.DataFrame:
         """Fair synthetic records, one per row of ``frame``: x_fair = D(z, s) with z ~ E'(x, s).
 
         Args:
             frame: source records (features, sensitive attribute and target).
             use: ``student`` (paper 000) or ``teacher`` (plain FairDisco reconstruction, for comparison).
             seed: seeds the latent sampling (default: the model's seed).
+            decode_sensitive: the s given to the decoder. ``source``: the record's own group (the
+                decoder needs an s and the paper does not say which); ``random``: a group drawn
+                from the training frame's group shares, independently of the record, so the
+                decoded features depend on the record's group only through z. The output's
+                sensitive column is the source record's in both cases.
 
         Returns:
             DataFrame with ``frame``'s columns, in order; features decoded, sensitive and target copied.
@@ -159,15 +168,21 @@ class FairLatentDistillation:
             self._check_fitted()
         elif self.teacher is None:
             raise RuntimeError("the teacher is not fitted: call fit(frame) or fit_teacher first")
+        if decode_sensitive not in DECODE_SENSITIVE:
+            raise ParameterError("decode_sensitive", decode_sensitive, one_of(DECODE_SENSITIVE))
         x, s = self._inputs(frame)
         torch.manual_seed(self.seed if seed is None else seed)
         xt, st = torch.as_tensor(x).to(self.device), torch.as_tensor(s).to(self.device)
+        s_decode = st
+        if decode_sensitive == "random":
+            share = float(group_codes(self.frame, self.dataset, self.sensitive).mean())
+            s_decode = torch.bernoulli(torch.full((len(st),), share)).long().to(self.device)
         if use == "student":
             self.student.eval()
             z = torch.cat([self._sample_chunk(xt[i:i + 8192], st[i:i + 8192]) for i in range(0, len(xt), 8192)])
         else:
             z = self.teacher.sample_latent(xt, st)
-        decoded = self.encoder.inverse_transform(self.teacher.decode(z, st))
+        decoded = self.encoder.inverse_transform(self.teacher.decode(z, s_decode))
         out = frame.reset_index(drop=True).copy()
         for column in decoded.columns:
             out[column] = decoded[column].to_numpy()
