@@ -28,12 +28,12 @@ PROFILES["default"].update({"image_size": 32, "max_images": 4000, "image_teacher
 PROFILES["paper"].update({"image_size": 64, "max_images": 0, "image_teacher_epochs": 1000, "image_student_epochs": 200,
                           "image_classifier_epochs": 20, "image_batch_size": 2048})
 
-# paper 002: default = one repetition of every method in ~35 s on one CPU thread (Adult, measured), so
+# paper 002: default = one repetition of every method in ~30 s on one CPU thread (Adult, measured), so
 # the five fair_classifier runs (3 repetitions) and the translation runs fit in 15 minutes on 2 cores.
 PROFILES["smoke"].update({"train_rows": 300, "translator_epochs": 2, "translator_hidden": 16, "translator_lr": 1e-3,
                           "classifier_epochs": 2, "adversarial_epochs": 2, "laftr_epochs": 2})
-PROFILES["default"].update({"train_rows": 3000, "translator_epochs": 100, "translator_hidden": 64, "translator_lr": 1e-3,
-                            "classifier_epochs": 15, "adversarial_epochs": 200, "laftr_epochs": 60})
+PROFILES["default"].update({"train_rows": 2500, "translator_epochs": 80, "translator_hidden": 64, "translator_lr": 1e-3,
+                            "classifier_epochs": 12, "adversarial_epochs": 120, "laftr_epochs": 50})
 PROFILES["paper"].update({"train_rows": 0, "translator_epochs": 2000, "translator_hidden": 256, "translator_lr": 1e-4,
                           "classifier_epochs": 100, "adversarial_epochs": 50, "laftr_epochs": 1000})
 
