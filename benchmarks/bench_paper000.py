@@ -69,7 +69,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=20_000, help="records per set for density/coverage")
     parser.add_argument("--epochs", type=int, default=2, help="epochs timed per stage")
     parser.add_argument("--skip-numpy", action="store_true", help="do not run the NumPy full-matrix reference")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (the notebooks use 1 on CPU)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     for device in devices:
