@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import time
 from dataclasses import dataclass, replace
@@ -138,21 +139,32 @@ def extract_metrics(notebook_path: Path) -> dict[str, Any]:
 
 
 def present(notebook_path: Path, run: Run) -> None:
-    """Make an executed notebook a book page: title names the run, parameter cells are hidden.
+    """Make an executed notebook a book page: title names the run, labels are unique, parameters hidden.
 
-    The first ``# heading`` gets the run's matrix values appended (``Dataset: … (adult)``), so
-    sibling pages differ in the navigation; the ``parameters`` and papermill's
-    ``injected-parameters`` cells are removed from the page (the run configuration table shows
-    the resolved values instead).
+    - The first ``# heading`` gets the run's matrix values appended (``Dataset: … (adult)``), so
+      sibling pages differ in the navigation.
+    - Every ``:name:`` label defined in the notebook gets the run id appended, and references to it
+      inside the notebook follow, so runs of one template do not define the same label twice.
+    - The ``parameters`` and papermill's ``injected-parameters`` cells are removed from the page
+      (the run configuration table shows the resolved values instead).
+
+    Idempotent: presenting a page twice changes nothing more.
     """
     notebook = nbformat.read(notebook_path, as_version=4)
     label = run.id[len(run.template) + 1:].replace("-", ", ")
-    for cell in notebook.cells:
-        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+    markdown = [c for c in notebook.cells if c.cell_type == "markdown"]
+    for cell in markdown:
+        if cell.source.startswith("# "):
             first, _, rest = cell.source.partition("\n")
-            if label:
+            if label and not first.endswith(f"({label})"):
                 cell.source = f"{first} ({label})" + ("\n" + rest if rest else "")
             break
+    names = {n for c in markdown for n in re.findall(r"^:name:\s*(\S+)\s*$", c.source, flags=re.M) if not n.endswith(run.id)}
+    for cell in markdown:
+        for name in names:
+            unique = f"{name}-{run.id}"
+            cell.source = re.sub(rf"^(:name:\s*){re.escape(name)}\s*$", rf"\g<1>{unique}", cell.source, flags=re.M)
+            cell.source = re.sub(rf"(?<=[`<]){re.escape(name)}(?=[`>])", unique, cell.source)
     for cell in notebook.cells:
         tags = cell.metadata.get("tags", [])
         if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
@@ -256,7 +268,7 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
                 if scheduler:
                     client = Client(scheduler)
                 else:
-                    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+                    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
                     client = Client(cluster)
                 bar = tqdm(desc="runs", unit="run", total=0)
             from distributed import as_completed
