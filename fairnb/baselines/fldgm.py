@@ -11,7 +11,7 @@ Both start from the stage-1 teacher of our own pipeline, ``fairnb.models.FairDis
   codes mapped by (z + 1)/2 and back (the diffusion works on [−1, 1]), 1000 steps, cosine
   schedule, v-prediction with an L2 loss, the ``FairDiscoDiffusion`` denoiser (width 256; its
   one hidden block is applied twice, as in the original), Adam 1e-4, betas (0.9, 0.99), batch
-  2048, x₀ clipped to [−1, 1] while sampling. Sampling uses 100 of the 1000 steps (respaced
+  2048, x₀ clipped to [−1, 1] while sampling. Sampling uses 50 of the 1000 steps (respaced
   ancestral sampling, Nichol & Dhariwal 2021) to keep CPU time small. A generated code has no
   source record, but the decoder needs s and the evaluation needs a label: each code takes
   the sensitive value and target of the training record whose teacher code is nearest
