@@ -41,6 +41,18 @@ def write_meps_fixture(folder: Path, rows: int = 400, seed: int = 0) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """One torch thread per test process, as ``fairnb run`` gives each worker: the networks under
+    test are tiny, and on a shared 2-core machine two spinning threads make them many times slower."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture
 def meps_dir(tmp_path: Path) -> Path:
     write_meps_fixture(tmp_path)

@@ -10,13 +10,6 @@ from fairnb.errors import ParameterError
 from fairnb.metrics import dcov2, posterior_dcov2
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks: one torch thread is faster than two on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def brute_force_dcov2(x: np.ndarray, y: np.ndarray) -> float:

@@ -11,13 +11,6 @@ from fairnb.models import FairLatentDistillation, MLPEncoder, StudentEncoder, di
 from fairnb.models.experiments import prepare_data
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks: one torch thread is faster than two on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 Z = torch.tensor([[1.0, -2.0], [0.0, 0.5]])
 ZS = torch.tensor([[0.0, 0.0], [2.0, 0.5]])

@@ -12,13 +12,6 @@ from fairnb.metrics import dcov2
 from fairnb.models import FairDisco, block_reconstruction, gaussian_kl, train_loop
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks: one torch thread is faster than two on a shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def toy_problem(n: int = 512, seed: int = 0):

@@ -25,14 +25,6 @@ from fairnb.plots_images import real_vs_generated_figure, subgroup_grid_figure, 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread, as ``fairnb run`` gives each worker: on a shared 2-core machine two
-    spinning threads per process make these small convolutions many times slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

@@ -13,13 +13,6 @@ from fairnb.models.vaegan import (FairTranslator, TranslatorSettings, critic_los
                                   l1_reconstruction, target_domains)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small networks: one intra-op thread is faster than two on a shared machine."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def test_kl_by_hand():

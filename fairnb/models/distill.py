@@ -28,6 +28,7 @@ from torch import nn
 from torch.utils.data import TensorDataset
 
 from fairnb.errors import ParameterError, one_of
+from fairnb.models.fairdisco import MLPEncoder
 from fairnb.models.train import gaussian_kl, reparameterise, train_loop
 
 QUALITY_LOSSES = ("l1", "mse", "huber", "mean_difference")
@@ -54,17 +55,12 @@ def check_lam(lam: float) -> float:
     return float(lam)
 
 
-class StudentEncoder(nn.Module):
-    """E'(x, s) → (mean, logvar), each (n, z_dim): Linear(x_dim + s_dim, h) → ReLU → Linear(h, 2·z_dim), h = 32."""
+class StudentEncoder(MLPEncoder):
+    """E'(x, s) → (mean, logvar), each (n, z_dim): the teacher's MLP with a narrower hidden layer,
+    Linear(x_dim + s_dim, h) → ReLU → Linear(h, 2·z_dim), h = 32 (the teacher uses 64)."""
 
     def __init__(self, x_dim: int, s_dim: int = 2, h_dim: int = 32, z_dim: int = 8):
-        super().__init__()
-        self.s_dim, self.z_dim = s_dim, z_dim
-        self.net = nn.Sequential(nn.Linear(x_dim + s_dim, h_dim), nn.ReLU(), nn.Linear(h_dim, 2 * z_dim))
-
-    def forward(self, x: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.net(torch.cat([x, F.one_hot(s.long(), self.s_dim).to(x.dtype)], dim=1))
-        return h[:, :self.z_dim], h[:, self.z_dim:]
+        super().__init__(x_dim, s_dim, h_dim, z_dim)
 
 
 def distill(teacher: nn.Module, student: nn.Module, x: np.ndarray, s: np.ndarray, quality_loss: str = "l1",
