@@ -47,11 +47,11 @@ PROFILES["paper"].update({"fairdisco_epochs": 1000, "distill_epochs": 200, "batc
                           "beta_exponents": list(range(11)), "lams": [1.0, 2.0, 5.0, 10.0]})
 
 # paper 000 baselines (notebooks/comparison.ipynb, notebooks/runtime.ipynb): they train on the same
-# fit_rows sample as our method; default = short training (measured on Adult, 6,000 rows, 2 cores:
-# one repetition costs about 200 CPU-seconds, half of it the shared FairDisco teacher); paper = the
-# publications' lengths (0), meant for a GPU.
+# fit_rows sample as our method; default = short training (measured on Adult, 4,000 rows, 2 idle
+# cores: one repetition takes about a minute, half of it the shared FairDisco teacher; GANs this short
+# are far from converged); paper = the publications' lengths (0), meant for a GPU.
 PROFILES["smoke"].update({"tabfairgan_epochs": 1, "decaf_epochs": 1, "fldgm_epochs": 1, "timing_epochs": 1})
-PROFILES["default"].update({"tabfairgan_epochs": 4, "decaf_epochs": 5, "fldgm_epochs": 20, "timing_epochs": 3})
+PROFILES["default"].update({"tabfairgan_epochs": 10, "decaf_epochs": 15, "fldgm_epochs": 60, "timing_epochs": 3})
 PROFILES["paper"].update({"tabfairgan_epochs": 0, "decaf_epochs": 0, "fldgm_epochs": 0, "timing_epochs": 20})
 
 
