@@ -153,6 +153,10 @@ def test_run_records_metrics_then_hits_cache(sandbox):
     assert record["metrics"]["answer"] == {"mean": 42.0, "std": pytest.approx(1.4142135, rel=1e-6), "n": 2}
     for field in ("run", "template", "parameters", "profile", "device", "seconds", "status", "metrics", "key"):
         assert field in record
+    page = nbformat.read(sandbox / "book" / "runs" / "sleepy-0.ipynb", as_version=4)
+    footer = page.cells[-1].source
+    assert "fairnb run --only 'sleepy-0' --profile smoke" in footer and "papermill notebooks/sleepy.ipynb" in footer
+    assert "answer,42.0," in (sandbox / "book" / "runs" / "sleepy-0.metrics.csv").read_text()
     started = time.perf_counter()
     second = execute.run_jobs(_jobs(), workers=1, progress=lambda _: None)
     assert second[0]["cache_hit"] is True

@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable
 import nbformat
 
 from fairnb.runs.config import METRICS_KEY
-from fairnb.runs.manifest import ROOT, Run, check_overrides, order
+from fairnb.runs.manifest import ROOT, Run, check_overrides, order, template_parameters
 
 BOOK_RUNS = ROOT / "book" / "runs"
 BUILD = ROOT / "_build"
@@ -172,6 +172,38 @@ def present(notebook_path: Path, run: Run) -> None:
     nbformat.write(notebook, notebook_path)
 
 
+def rerun_commands(job: "Job") -> tuple[str, str, str]:
+    """The shell commands that re-create a run: fairnb, plain papermill, and a changed-parameter example."""
+    run = job.run
+    fairnb = f"fairnb run --only '{run.id}' --profile {job.profile}"
+    options = " ".join(f"-p {k} {v}" for k, v in {**job.parameters, "profile": job.profile}.items())
+    papermill = f"papermill notebooks/{run.template}.ipynb {run.id}.ipynb {options}"
+    example = next((name for name in ("beta_exponent", "real_ratio", "correlation", "seed") if name in job.parameters
+                    or name in template_parameters(run.template_path)), "seed")
+    value = {"beta_exponent": 5, "real_ratio": 0.8, "correlation": 0.99, "seed": 1}[example]
+    return fairnb, papermill, f"{fairnb} -p {example} {value}"
+
+
+def append_run_footer(notebook_path: Path, job: "Job", metrics: dict[str, Any]) -> None:
+    """Write ``<run-id>.metrics.csv`` into the run pages' folder and end the page with a download link and
+    the commands that re-create the run (and change one parameter)."""
+    import pandas as pd
+
+    csv = job.outputs.book_runs / f"{job.run.id}.metrics.csv"
+    frame = pd.DataFrame([{"metric": k, **v} for k, v in metrics.items()], columns=["metric", "mean", "std", "n"])
+    atomic_write(csv, frame.to_csv(index=False))
+    fairnb, papermill, example = rerun_commands(job)
+    notebook = nbformat.read(notebook_path, as_version=4)
+    notebook.cells.append(nbformat.v4.new_markdown_cell("\n".join([
+        "## Re-run this page", "",
+        f"This page is the run `{job.run.id}` ({job.profile} profile). Its metrics: "
+        f"{{download}}`{csv.name} <{csv.name}>`. Re-create it, or change a parameter:", "",
+        "```bash", fairnb, example, papermill, "```",
+    ])))
+    notebook.cells[-1]["id"] = "fairnb-rerun"
+    nbformat.write(notebook, notebook_path)
+
+
 def device_description() -> str:
     """``cuda (<gpu name>)`` when torch sees a GPU, else ``cpu (<n> cores, <machine>)``."""
     import torch
@@ -215,6 +247,7 @@ def execute(job: Job, threads: int | None = None) -> dict[str, Any]:
     if scratch.exists():
         present(scratch, run)
     if status == "ok":
+        append_run_footer(scratch, job, record["metrics"])
         os.replace(scratch, page)
         atomic_write(out.results / f"{run.id}.json", json.dumps(record, indent=2))
         (out.results / f"{run.id}.failed.json").unlink(missing_ok=True)
