@@ -72,7 +72,7 @@ class Config:
             if name in self.from_profile:
                 note += f" (from profile {self.values.get('profile')})"
             rows.append({"parameter": name, "value": value, "meaning": note})
-        return pd.DataFrame(rows).set_index("parameter")
+        return pd.DataFrame(rows).set_index("parameter").rename_axis(None)
 
     def _repr_html_(self) -> str:
         return self.table().to_html()
