@@ -80,6 +80,20 @@ def check_n(n: int) -> int:
     return int(n)
 
 
+def require_fitted(model: object, attribute: str) -> None:
+    """Raise if ``model`` lacks ``attribute``, which only ``fit`` sets."""
+    if not hasattr(model, attribute):
+        raise RuntimeError(f"{type(model).__name__} is not fitted: call fit(frame, dataset, sensitive) first")
+
+
+def start_sampling(model: object, attribute: str, n: int, seed_offset: int) -> tuple[int, torch.Generator]:
+    """Checks shared by every generator's ``sample``: ``n`` positive, model fitted; returns ``n`` and
+    a generator seeded with ``model.seed + seed_offset`` on ``model.device`` (same seed → same rows)."""
+    n = check_n(n)
+    require_fitted(model, attribute)
+    return n, generator_for(model.seed + seed_offset, model.device)
+
+
 def check_epochs(name: str, value: int) -> int:
     """An epoch count must be a positive int."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:

@@ -26,7 +26,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import OrdinalEncoder
 
 from fairnb.baselines import hyperparameters as hp
-from fairnb.baselines.base import check_n, check_training_input, restore_schema, stopwatch
+from fairnb.baselines.base import check_n, check_training_input, require_fitted, restore_schema, stopwatch
 from fairnb.data import TabularDataset, TabularEncoder
 from fairnb.errors import ParameterError, one_of
 
@@ -94,8 +94,7 @@ class OriginalData:
         """``n`` training rows: all of them in order when ``n`` equals their number, else a seeded
         draw (without replacement when possible)."""
         n = check_n(n)
-        if not hasattr(self, "_frame"):
-            raise RuntimeError("OriginalData is not fitted: call fit(frame, dataset, sensitive) first")
+        require_fitted(self, "_frame")
         if n == len(self._frame):
             rows = self._frame
         else:

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from fairnb.baselines import hyperparameters as hp
-from fairnb.baselines.base import (batches, check_epochs, check_finite, check_n, check_training_input, generator_for,
+from fairnb.baselines.base import (batches, check_epochs, check_finite, check_training_input, generator_for, start_sampling,
                                    gradient_penalty, resolve_device, restore_schema, stopwatch)
 from fairnb.data import TabularDataset, TabularEncoder
 from fairnb.errors import ParameterError, one_of
@@ -240,10 +240,7 @@ class Decaf:
     @torch.no_grad()
     def sample(self, n: int) -> pd.DataFrame:
         """``n`` synthetic records generated with the fair edges removed (seeded)."""
-        n = check_n(n)
-        if not hasattr(self, "_generator"):
-            raise RuntimeError("Decaf is not fitted: call fit(frame, dataset, sensitive) first")
-        rng = generator_for(self.seed + 1, self.device)
+        n, rng = start_sampling(self, "_generator", n, seed_offset=1)
         index = {c: i for i, c in enumerate(self.order)}
         blocks = {b.column: b for b in self._encoder.blocks}
         removed = {index[child]: [blocks[p].slice for p in parents] for child, parents in self.removed_edges.items()}

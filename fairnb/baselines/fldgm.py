@@ -32,7 +32,7 @@ from torch import nn
 
 import fairnb.data
 from fairnb.baselines import hyperparameters as hp
-from fairnb.baselines.base import (batches, check_epochs, check_finite, check_n, check_training_input, generator_for,
+from fairnb.baselines.base import (require_fitted, start_sampling, batches, check_epochs, check_finite, check_n, check_training_input, generator_for,
                                    resolve_device, restore_schema, stopwatch)
 from fairnb.data import TabularDataset
 from fairnb.errors import ParameterError
@@ -78,8 +78,7 @@ class FairDiscoGenerator:
         return self
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "teacher"):
-            raise RuntimeError(f"{type(self).__name__} is not fitted: call fit(frame, dataset, sensitive) first")
+        require_fitted(self, "teacher")
 
     @torch.no_grad()
     def latents(self) -> np.ndarray:
@@ -261,10 +260,7 @@ class FLDGM:
     @torch.no_grad()
     def sample_codes(self, n: int) -> np.ndarray:
         """``n`` latent codes (n, z_dim) from the diffusion model (seeded)."""
-        n = check_n(n)
-        if not hasattr(self, "diffusion"):
-            raise RuntimeError("FLDGM is not fitted: call fit(frame, dataset, sensitive) first")
-        rng = generator_for(self.seed + 5, self.device)
+        n, rng = start_sampling(self, "diffusion", n, seed_offset=5)
         return self.diffusion.sample(n, hp.get("fldgm", "sampling_steps"), rng).cpu().numpy()
 
     @torch.no_grad()

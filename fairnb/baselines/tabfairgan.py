@@ -32,7 +32,7 @@ from torch.nn import functional as F
 from sklearn.preprocessing import QuantileTransformer
 
 from fairnb.baselines import hyperparameters as hp
-from fairnb.baselines.base import (batches, check_epochs, check_finite, check_n, check_training_input, generator_for,
+from fairnb.baselines.base import (batches, check_epochs, check_finite, check_training_input, generator_for, start_sampling,
                                    gradient_penalty, resolve_device, restore_schema, stopwatch)
 from fairnb.data import TabularDataset, TabularEncoder
 
@@ -180,10 +180,7 @@ class TabFairGAN:
     @torch.no_grad()
     def sample(self, n: int) -> pd.DataFrame:
         """``n`` synthetic records with the dataset's schema (seeded: same ``n`` → same rows)."""
-        n = check_n(n)
-        if not hasattr(self, "_generator"):
-            raise RuntimeError("TabFairGAN is not fitted: call fit(frame, dataset, sensitive) first")
-        rng = generator_for(self.seed + 1, self.device)
+        n, rng = start_sampling(self, "_generator", n, seed_offset=1)
         self._generator.eval()
         noise = torch.randn(n, self._generator.body[0].in_features, device=self.device, generator=rng)
         # gumbel_softmax draws from torch's global stream: seed it for reproducible samples.
