@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from fairnb import performance  # noqa: E402
+from fairnb.book import performance  # noqa: E402
 
 FAIRNB = [sys.executable, "-m", "fairnb.cli"]
 

@@ -24,10 +24,10 @@ import numpy as np
 import torch
 
 import fairnb.data
-from fairnb import performance
+from fairnb.book import performance
 from fairnb.metrics.density import density_coverage, density_coverage_numpy
-from fairnb.models import FairLatentDistillation
-from fairnb.models.experiments import _encoded_features, prepare_data
+from fairnb.paper000.pipeline import FairLatentDistillation
+from fairnb.paper000.study import _encoded_features, prepare_data
 
 RESULTS = Path(__file__).resolve().parent / "results" / "paper000.json"
 

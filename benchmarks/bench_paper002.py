@@ -16,10 +16,10 @@ import time
 import torch
 
 import fairnb.data
-import fairnb.experiments.paper002 as p002
-from fairnb.models.fair_classifier import ClassifierSettings
-from fairnb.models.vaegan import TranslatorSettings
-from fairnb.performance import save
+import fairnb.paper002.study as p002
+from fairnb.paper002.classifier import ClassifierSettings
+from fairnb.paper002.translator import TranslatorSettings
+from fairnb.book.performance import save
 from fairnb.runs.profiles import PROFILES
 
 

@@ -10,14 +10,14 @@ import pytest
 import torch
 
 import fairnb.data
-from fairnb.baselines.base import FairPredictor, SyntheticGenerator
-from fairnb.baselines.classical import CorrelationRemoverBaseline, OriginalData, ThresholdOptimizerBaseline
-from fairnb.baselines.comparison import METHODS, ComparisonSettings, run_comparison
-from fairnb.baselines.decaf import DAGS, Decaf, ancestors, biased_edges, topological_order
-from fairnb.baselines.fldgm import FLDGM, FairDiscoGenerator, LatentDiffusion, cosine_alphas_cumprod
-from fairnb.baselines.hyperparameters import HYPERPARAMETERS, hyperparameter_table
-from fairnb.baselines.runtime import ratios, split_time
-from fairnb.baselines.tabfairgan import TabFairGAN
+from fairnb.paper000.baselines.base import FairPredictor, SyntheticGenerator
+from fairnb.paper000.baselines.classical import CorrelationRemoverBaseline, OriginalData, ThresholdOptimizerBaseline
+from fairnb.paper000.comparison import METHODS, ComparisonSettings, run_comparison
+from fairnb.paper000.baselines.decaf import DAGS, Decaf, ancestors, biased_edges, topological_order
+from fairnb.paper000.baselines.fldgm import FLDGM, FairDiscoGenerator, LatentDiffusion, cosine_alphas_cumprod
+from fairnb.paper000.baselines.hyperparameters import HYPERPARAMETERS, hyperparameter_table
+from fairnb.paper000.runtime import ratios, split_time
+from fairnb.paper000.baselines.tabfairgan import TabFairGAN
 from fairnb.errors import ParameterError
 
 

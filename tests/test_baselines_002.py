@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from fairnb.baselines.paper002 import (BASELINES, LAFTR, AdversarialDebiasing, Baseline002, CalibratedEqOdds,
+from fairnb.paper002.baselines import (BASELINES, LAFTR, AdversarialDebiasing, Baseline002, CalibratedEqOdds,
                                        DisparateImpactRemover, MetaFairClassifier, PlainClassifier, QuantileRepair,
                                        Reweighing, fairness_ratio, reweighing_weights, wass_adversary_loss,
                                        weighted_cost)
 from fairnb.errors import ParameterError
-from fairnb.models.fair_classifier import ClassifierSettings
+from fairnb.paper002.classifier import ClassifierSettings
 
 
 def test_reweighing_weights_by_hand():
@@ -144,8 +144,8 @@ def test_errors():
 def test_pipeline_on_meps_fixture_scales_on_train_and_reports_weighted_metrics(tmp_path):
     import fairnb.data
     from conftest import write_meps_fixture
-    from fairnb.experiments.paper002 import Budget, prepare, report_values, run_repetition
-    from fairnb.models.vaegan import TranslatorSettings
+    from fairnb.paper002.study import Budget, prepare, report_values, run_repetition
+    from fairnb.paper002.translator import TranslatorSettings
 
     dataset = fairnb.data.load("meps", data_path=str(write_meps_fixture(tmp_path, rows=500)))
     data = prepare(dataset, "RACE", seed=0)

@@ -64,7 +64,7 @@ def test_datasets_template_reads_user_supplied_meps(meps_dir, tmp_path):
     import papermill
 
     out = tmp_path / "meps.ipynb"
-    papermill.execute_notebook(str(ROOT / "notebooks" / "datasets.ipynb"), str(out), kernel_name="python3",
+    papermill.execute_notebook(str(ROOT / "notebooks" / "data/01_datasets.ipynb"), str(out), kernel_name="python3",
                                parameters={"dataset": "meps", "data_path": str(meps_dir), "profile": "smoke"},
                                progress_bar=False, cwd=str(ROOT))
     from fairnb.runs.execute import extract_metrics

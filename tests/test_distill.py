@@ -7,8 +7,8 @@ import torch
 
 import fairnb.data
 from fairnb.errors import ParameterError
-from fairnb.models import FairLatentDistillation, MLPEncoder, StudentEncoder, distill, quality_loss_fn
-from fairnb.models.experiments import prepare_data
+from fairnb.paper000 import FairLatentDistillation, MLPEncoder, StudentEncoder, distill, quality_loss_fn
+from fairnb.paper000.study import prepare_data
 
 
 

@@ -9,7 +9,7 @@ import fairnb.data
 from fairnb.errors import ParameterError
 from fairnb.metrics import evaluate, evaluate_protocols, score, shap_importance
 from fairnb.metrics.downstream import labels
-from fairnb.models.experiments import prepare_data, report_metrics, synthesis_study
+from fairnb.paper000.study import prepare_data, report_metrics, synthesis_study
 
 
 def test_score_hand_computed_and_equal_to_fairlearn():

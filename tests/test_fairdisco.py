@@ -9,7 +9,8 @@ from torch.utils.data import TensorDataset
 from fairnb.data import Block
 from fairnb.errors import ParameterError, TrainingDivergedError
 from fairnb.metrics import dcov2
-from fairnb.models import FairDisco, block_reconstruction, gaussian_kl, train_loop
+from fairnb.nn.train import gaussian_kl, train_loop
+from fairnb.paper000 import FairDisco, block_reconstruction
 
 
 

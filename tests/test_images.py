@@ -15,12 +15,12 @@ import pytest
 import torch
 
 import fairnb.data as data
-from fairnb import images
+from fairnb.paper000 import images
 from fairnb.errors import DataNotFoundError, ParameterError
-from fairnb.metrics import images as image_metrics
-from fairnb.models import conv
-from fairnb.models.train import gaussian_kl, train_vae
-from fairnb.plots_images import real_vs_generated_figure, subgroup_grid_figure, subgroup_grids
+from fairnb.metrics import image_scores as image_metrics
+from fairnb.paper000 import conv
+from fairnb.nn.train import gaussian_kl, train_vae
+from fairnb.paper000.figures import real_vs_generated_figure, subgroup_grid_figure, subgroup_grids
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -183,7 +183,7 @@ def test_classifier_learns_and_density_coverage(digits):
 
 def _papermill(tmp_path: Path, *parameters: str) -> nbformat.NotebookNode:
     out = tmp_path / "images.ipynb"
-    command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "images.ipynb"), str(out), "--log-level", "ERROR",
+    command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "paper000/07_images.ipynb"), str(out), "--log-level", "ERROR",
                "-p", "profile", "smoke", *parameters]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # as fairnb run sets per worker
     result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
@@ -214,7 +214,7 @@ def test_notebook_without_celeba_shows_the_box(tmp_path):
 
 
 def test_glued_figure_label_is_per_run():
-    from fairnb.plots_images import glued_figure
+    from fairnb.paper000.figures import glued_figure
 
     text = glued_figure("images_subgroups", "fig-images-subgroups-colour_mnist", "Caption.").data
     assert text.startswith("```{glue:figure} images_subgroups\n")

@@ -11,8 +11,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-import fairnb.reproduction.paper000 as repro  # noqa: E402
-from fairnb.baselines.runtime import comparison_fit_seconds  # noqa: E402
+import fairnb.paper000.reproduction as repro  # noqa: E402
+from fairnb.paper000.runtime import comparison_fit_seconds  # noqa: E402
 
 
 def write_record(folder, run, template, parameters, metrics, status="ok"):

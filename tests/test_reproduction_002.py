@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-import fairnb.reproduction.paper002 as repro
+import fairnb.paper002.reproduction as repro
 
 
 def test_reference_values_have_sources():

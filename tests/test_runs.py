@@ -77,7 +77,7 @@ def test_toc_includes_every_template_of_the_manifest():
 
 
 def test_every_template_parameter_is_registered_and_documented():
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+    for path in sorted((ROOT / "notebooks").rglob("[0-9]*.ipynb")):
         for name, parameter in manifest.template_parameters(path).items():
             assert name in params.PARAMS, f"{path.name}: {name} is not in fairnb.runs.params"
             assert parameter.comment, f"{path.name}: {name} has no comment"
@@ -85,7 +85,7 @@ def test_every_template_parameter_is_registered_and_documented():
 
 
 def test_templates_are_saved_without_outputs():
-    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+    for path in sorted((ROOT / "notebooks").rglob("[0-9]*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
             if cell.cell_type == "code":
@@ -206,7 +206,7 @@ def test_killed_run_leaves_previous_results_intact(sandbox):
 
 
 def test_after_orders_waves_and_inputs_join_the_cache_key(tmp_path, monkeypatch):
-    template = ROOT / "notebooks" / "datasets.ipynb"
+    template = ROOT / "notebooks" / "data/01_datasets.ipynb"
     first = manifest.Run("datasets-x", "datasets", {}, (), template)
     reader = manifest.Run("summary", "summary", {}, ("datasets",), template, ("results/*.json",))
     assert manifest.order([reader, first]) == [[first], [reader]]

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from fairnb.errors import ParameterError
-from fairnb.models.fair_classifier import ClassifierSettings, FairClassifier
-from fairnb.models.vaegan import (FairTranslator, TranslatorSettings, critic_loss, domain_loss,
+from fairnb.paper002.classifier import ClassifierSettings, FairClassifier
+from fairnb.paper002.translator import (FairTranslator, TranslatorSettings, critic_loss, domain_loss,
                                   generator_adversarial_loss, gradient_penalty, kl_standard_normal,
                                   l1_reconstruction, target_domains)
 

@@ -6,4 +6,4 @@ from fairnb.metrics.downstream import FeatureMap, evaluate, evaluate_conventions
 from fairnb.metrics.latent import project_latents
 from fairnb.metrics.fid import NOISE_SIGMA, frechet_distance, maxabs_scale, noise_reference
 from fairnb.metrics.group import HEADLINE, METRIC_LABELS, METRIC_NAMES, fairness_metrics, group_rates
-from fairnb.metrics.images import SmallCNN, binary_event, downstream_scores, embedding_density_coverage, train_classifier
+from fairnb.metrics.image_scores import SmallCNN, binary_event, downstream_scores, embedding_density_coverage, train_classifier

@@ -63,6 +63,16 @@ class Job:
     outputs: Outputs
 
 
+def _relative(path: Path) -> str:
+    """A template's path as the pages quote it: ``notebooks/<part>/<file>.ipynb``."""
+    from fairnb.runs import manifest
+
+    try:
+        return str(Path("notebooks") / path.resolve().relative_to(manifest.NOTEBOOKS.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -177,7 +187,7 @@ def rerun_commands(job: "Job") -> tuple[str, str, str]:
     run = job.run
     fairnb = f"fairnb run --only '{run.id}' --profile {job.profile}"
     options = " ".join(f"-p {k} {v}" for k, v in {**job.parameters, "profile": job.profile}.items())
-    papermill = f"papermill notebooks/{run.template}.ipynb {run.id}.ipynb {options}"
+    papermill = f"papermill {_relative(run.template_path)} {run.id}.ipynb {options}"
     example = next((name for name in ("beta_exponent", "real_ratio", "correlation", "seed") if name in job.parameters
                     or name in template_parameters(run.template_path)), "seed")
     value = {"beta_exponent": 5, "real_ratio": 0.8, "correlation": 0.99, "seed": 1}[example]
@@ -239,7 +249,7 @@ def execute(job: Job, threads: int | None = None) -> dict[str, Any]:
         raise
     seconds = time.perf_counter() - started
     record = {
-        "run": run.id, "template": f"notebooks/{run.template}.ipynb", "parameters": job.parameters,
+        "run": run.id, "template": _relative(run.template_path), "parameters": job.parameters,
         "profile": job.profile, "device": device_description(), "seconds": round(seconds, 2),
         "status": status, "error": error, "key": job.key, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "metrics": extract_metrics(scratch) if scratch.exists() else {},

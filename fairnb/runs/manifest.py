@@ -68,6 +68,26 @@ def template_parameters(path: Path) -> dict[str, TemplateParam]:
     return out
 
 
+def template_file(template: str, folder: Path | None = None) -> Path:
+    """The notebook of ``template`` under ``folder`` (default ``notebooks/``).
+
+    Templates are numbered per part (``notebooks/paper000/02_distillation.ipynb`` is template
+    ``distillation``); a template's name is its file name without the number and the suffix.
+    """
+    folder = folder or NOTEBOOKS
+    matches = [p for p in sorted(folder.rglob("*.ipynb"))
+               if ".ipynb_checkpoints" not in p.parts and re.fullmatch(rf"(\d+_)?{re.escape(template)}", p.stem)]
+    if len(matches) != 1:
+        found = "no notebook" if not matches else "several notebooks: " + ", ".join(str(m.relative_to(folder)) for m in matches)
+        raise ValueError(f"template {template!r}: {found} under {folder}")
+    return matches[0]
+
+
+def template_name(path: Path) -> str:
+    """Inverse of ``template_file``: ``02_distillation.ipynb`` → ``distillation``."""
+    return re.sub(r"^\d+_", "", path.stem)
+
+
 def _run_id(template: str, values: list[Any]) -> str:
     parts = [template] + [str(v) for v in values]
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", "-".join(parts))
@@ -80,9 +100,10 @@ def load_manifest(path: Path | None = None) -> list[Run]:
     runs: list[Run] = []
     for entry in spec.get("runs", []):
         template = entry["template"]
-        template_path = path.parent / f"{template}.ipynb"
-        if not template_path.exists():
-            raise ValueError(f"{path}: template {template!r} has no notebook {template_path}")
+        try:
+            template_path = template_file(template, path.parent)
+        except ValueError as error:
+            raise ValueError(f"{path}: {error}") from None
         fixed = dict(entry.get("parameters") or {})
         matrix = dict(entry.get("matrix") or {})
         for combination in itertools.product(*matrix.values()) if matrix else [()]:

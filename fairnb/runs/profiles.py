@@ -17,7 +17,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "paper": {"repetitions": 10, "max_rows": 0},
 }
 
-# Images (paper 000, notebooks/images.ipynb). default: Colour-MNIST digits padded to 32 x 32, a
+# Images (paper 000, notebooks/paper000/07_images.ipynb). default: Colour-MNIST digits padded to 32 x 32, a
 # 4,000-image stratified sample and a few epochs (a few minutes on 2 CPU cores); paper: the
 # FairDisco reference (64 x 64, all images, 1000 + 200 epochs, batch 2048), meant for a GPU: estimated
 # (operation count + batch copies, not measured) at ~30 min per seed for Colour-MNIST, ~3x for CelebA.
@@ -46,7 +46,7 @@ PROFILES["default"].update({"fairdisco_epochs": 20, "distill_epochs": 30, "batch
 PROFILES["paper"].update({"fairdisco_epochs": 1000, "distill_epochs": 200, "batch_size": 2048, "fit_rows": 0,
                           "beta_exponents": list(range(11)), "lams": [1.0, 2.0, 5.0, 10.0]})
 
-# paper 000 baselines (notebooks/comparison.ipynb, notebooks/runtime.ipynb): they train on the same
+# paper 000 baselines (notebooks/paper000/04_comparison.ipynb, notebooks/paper000/06_runtime.ipynb): they train on the same
 # fit_rows sample as our method; default = short training (measured on Adult, 4,000 rows, 2 idle
 # cores: one repetition takes about a minute, half of it the shared FairDisco teacher; GANs this short
 # are far from converged); paper = the publications' lengths (0), meant for a GPU.

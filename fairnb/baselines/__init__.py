@@ -1,1 +1,0 @@
-"""Paper-000 baselines behind one interface (see ``fairnb.baselines.base``)."""

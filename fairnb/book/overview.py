@@ -1,0 +1,75 @@
+"""The landing page's table and figure: the papers' headline claims next to our runs.
+
+Both come from the two reproduction modules (which read ``_build/results``), so nothing here is
+typed by hand: ``headline_table`` picks the cells that carry each paper's main claim and
+``agreement_figure`` plots every compared cell, paper value against ours.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from fairnb.paper000 import reproduction as paper000
+from fairnb.paper002 import reproduction as paper002
+
+# (paper, dataset, method, attribute, metric, claim) — the cells behind each headline claim.
+HEADLINES = [
+    ("000", "adult", "original", "sex", "dpr", "original data: low demographic parity ratio"),
+    ("000", "adult", "ours_l1", "sex", "dpr", "L1-KL synthetic data: DPR close to 1"),
+    ("000", "adult", "ours_l1", "sex", "eor", "L1-KL synthetic data: EOR close to 1"),
+    ("000", "adult", "ours_l1", "sex", "accuracy", "L1-KL synthetic data: accuracy kept"),
+    ("000", "adult", "fldgm", "sex", "dpr", "FLDGMs (strongest baseline): DPR"),
+    ("002", "adult", "baseline", "sex", "abs_eq_opp", "plain classifier: equal-opportunity gap"),
+    ("002", "adult", "ours", "sex", "abs_eq_opp", "fair classifier: smaller equal-opportunity gap"),
+    ("002", "adult", "ours", "sex", "balanced_accuracy", "fair classifier: balanced accuracy kept"),
+    ("002", "compas", "ours", "sex", "abs_eq_opp", "COMPAS fair classifier: equal-opportunity gap"),
+    ("002", "german", "ours", "sex", "abs_eq_opp", "German fair classifier: equal-opportunity gap"),
+]
+
+
+def compared_cells(results: Path | str | None = None) -> pd.DataFrame:
+    """Every cell with a paper value, from both papers: paper, dataset, method, attribute, metric, paper, ours, ours_std."""
+    first = paper000.table1(results).assign(paper_id="000")
+    second = paper002.comparison(results).rename(columns={"sensitive": "attribute"}).assign(paper_id="002")
+    columns = ["paper_id", "dataset", "method", "attribute", "metric", "paper", "ours", "ours_std"]
+    cells = pd.concat([first[columns], second[columns]], ignore_index=True)
+    return cells.dropna(subset=["paper"]).reset_index(drop=True)
+
+
+def headline_table(results: Path | str | None = None) -> pd.DataFrame:
+    """The cells of ``HEADLINES`` with the paper's value, ours (mean ± std) and the difference."""
+    cells = compared_cells(results).set_index(["paper_id", "dataset", "method", "attribute", "metric"])
+    rows = []
+    for paper_id, dataset, method, attribute, metric, claim in HEADLINES:
+        key = (paper_id, dataset, method, attribute, metric)
+        cell = cells.loc[key] if key in cells.index else None
+        if isinstance(cell, pd.DataFrame):
+            cell = cell.iloc[0]
+        paper = None if cell is None else cell["paper"]
+        ours = None if cell is None or pd.isna(cell["ours"]) else cell["ours"]
+        std = None if cell is None or pd.isna(cell["ours_std"]) else cell["ours_std"]
+        rows.append({"paper": paper_id, "claim": claim, "dataset": dataset, "sensitive": attribute, "metric": metric,
+                     "paper value": paper, "ours": "not run" if ours is None else f"{ours:.3f} ± {std or 0:.3f}",
+                     "difference": None if ours is None or paper is None else round(ours - paper, 3)})
+    return pd.DataFrame(rows)
+
+
+def agreement_figure(results: Path | str | None = None):
+    """Scatter of paper value (x) against ours (y, ± std) for every compared cell; the diagonal is agreement."""
+    import matplotlib.pyplot as plt
+
+    cells = compared_cells(results).dropna(subset=["ours"])
+    fig, ax = plt.subplots(figsize=(5.2, 5))
+    for (paper_id, label), colour in zip((("000", "paper 000 (Table 1)"), ("002", "paper 002 (Fig. 2, FID)")), ("tab:blue", "tab:orange")):
+        part = cells[(cells.paper_id == paper_id) & (cells.metric.isin(["dpr", "eor", "accuracy", "recall", "f1", "coverage",
+                                                                          "balanced_accuracy", "abs_eq_opp", "abs_avg_odds", "abs_bal_acc_diff"]))]
+        ax.errorbar(part["paper"], part["ours"], yerr=part["ours_std"].fillna(0), fmt="o", ms=4, alpha=0.7,
+                    color=colour, label=f"{label}: {len(part)} cells")
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
+    ax.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.03), xlabel="paper's value", ylabel="ours (mean ± std)",
+           title="Every compared metric in [0, 1]")
+    ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,1 +1,0 @@
-"""End-to-end experiment pipelines behind the notebooks (one module per paper)."""

@@ -1,0 +1,208 @@
+"""The non-generative rows of Table 1: original data, CorrelationRemover, ThresholdOptimizer.
+
+- ``OriginalData`` is the reference "generator": ``sample(n)`` returns real training rows, so the
+  downstream evaluation treats it exactly like a synthetic set.
+- ``CorrelationRemoverBaseline`` (pre-processing, fairlearn): features ordinal-encoded as in
+  FairX's ``preprocessing/correlationRemover.py``, the linear correlation with the sensitive
+  attribute projected out (``alpha = 1``: completely), then the evaluation classifier is trained.
+- ``ThresholdOptimizerBaseline`` (post-processing, fairlearn): an XGBoost classifier
+  (``objective='binary:logistic'``) is trained on one-hot + standardised features (the sensitive
+  column included) and group-specific thresholds are chosen so that selection rates are equal
+  (``constraints='demographic_parity'``), as in FairX's ``postprocessing/thresholdOptimizers``.
+
+Both predictors score real records; hyper-parameters and sources:
+``fairnb.paper000.baselines.hyperparameters.HYPERPARAMETERS``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from fairlearn.postprocessing import ThresholdOptimizer
+from fairlearn.preprocessing import CorrelationRemover
+from sklearn.base import ClassifierMixin
+from sklearn.preprocessing import OrdinalEncoder
+
+from fairnb.paper000.baselines import hyperparameters as hp
+from fairnb.paper000.baselines.base import check_n, check_training_input, require_fitted, restore_schema, stopwatch
+from fairnb.data import TabularDataset, TabularEncoder
+from fairnb.errors import ParameterError, one_of
+
+CLASSIFIERS = ("random_forest", "xgboost")
+
+
+def _xgb_float64(seed: int, threads: int | None = None) -> ClassifierMixin:
+    """XGBoost whose ``predict_proba`` returns float64.
+
+    fairlearn's ThresholdOptimizer writes float64 interpolated scores into an array of the
+    estimator's dtype; XGBoost's float32 scores make that fail under pandas 3.
+    """
+    from xgboost import XGBClassifier
+
+    class XGBFloat64(XGBClassifier):
+        def predict_proba(self, X, *args, **kwargs):  # noqa: N803 (sklearn naming)
+            return np.asarray(super().predict_proba(X, *args, **kwargs), dtype=np.float64)
+
+    return XGBFloat64(objective="binary:logistic", random_state=seed, n_jobs=threads)
+
+
+def make_classifier(name: str, seed: int = 0, threads: int | None = None) -> ClassifierMixin:
+    """A fresh downstream classifier: sklearn ``RandomForestClassifier()`` defaults (the paper's
+    choice) or ``XGBClassifier(objective='binary:logistic')`` (FairX's), seeded."""
+    if name == "random_forest":
+        from sklearn.ensemble import RandomForestClassifier
+
+        return RandomForestClassifier(random_state=seed, n_jobs=threads)
+    if name == "xgboost":
+        from xgboost import XGBClassifier
+
+        return XGBClassifier(objective="binary:logistic", random_state=seed, n_jobs=threads)
+    raise ParameterError("classifier", name, one_of(CLASSIFIERS))
+
+
+def model_features(dataset: TabularDataset) -> tuple[list[str], list[str]]:
+    """(categorical, numeric) model inputs: every feature and every sensitive column, no target."""
+    return list(dataset.categorical) + list(dataset.sensitive), list(dataset.numeric)
+
+
+def onehot_features(dataset: TabularDataset, frame: pd.DataFrame) -> TabularEncoder:
+    """A one-hot + standardised encoder of the model inputs, fitted on ``frame``."""
+    categorical, numeric = model_features(dataset)
+    # Fit on the union of domains so test rows never carry an unseen category.
+    domain = pd.concat([frame, dataset.frame], ignore_index=True)
+    return TabularEncoder(categorical, numeric, scaling="standard").fit(domain)
+
+
+class OriginalData:
+    """The real training rows behind the ``SyntheticGenerator`` interface (Table 1's reference)."""
+
+    name = "original"
+
+    def __init__(self, seed: int = 0):
+        self.seed = int(seed)
+        self.fit_seconds = 0.0
+
+    def fit(self, frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> "OriginalData":
+        check_training_input(frame, dataset, sensitive)
+        with stopwatch(self):
+            self._frame, self._dataset = frame.reset_index(drop=True), dataset
+        return self
+
+    def sample(self, n: int) -> pd.DataFrame:
+        """``n`` training rows: all of them in order when ``n`` equals their number, else a seeded
+        draw (without replacement when possible)."""
+        n = check_n(n)
+        require_fitted(self, "_frame")
+        if n == len(self._frame):
+            rows = self._frame
+        else:
+            rows = self._frame.sample(n=n, replace=n > len(self._frame), random_state=self.seed)
+        return restore_schema(rows.reset_index(drop=True), self._dataset)
+
+
+class CorrelationRemoverBaseline:
+    """fairlearn ``CorrelationRemover`` on ordinal-encoded features, then a classifier.
+
+    Args:
+        classifier: ``random_forest`` or ``xgboost`` (see ``make_classifier``), or a callable
+            returning a fresh sklearn classifier.
+        alpha: fairlearn's alpha (1 = remove all linear correlation with the sensitive column).
+        seed: seeds the classifier.
+    """
+
+    name = "correlation_remover"
+
+    def __init__(self, classifier: str | Callable[[], ClassifierMixin] = "random_forest", alpha: float | None = None, seed: int = 0):
+        if isinstance(classifier, str) and classifier not in CLASSIFIERS:
+            raise ParameterError("classifier", classifier, one_of(CLASSIFIERS))
+        self.alpha = float(hp.get("correlation_remover", "alpha") if alpha is None else alpha)
+        if not 0.0 <= self.alpha <= 1.0:
+            raise ParameterError("alpha", alpha, "a float in [0, 1]")
+        self.classifier, self.seed = classifier, int(seed)
+        self.fit_seconds = float("nan")
+
+    def _ordinal(self, frame: pd.DataFrame) -> pd.DataFrame:
+        categorical, numeric = model_features(self._dataset)
+        codes = self._ordinal_encoder.transform(frame[categorical].astype(str))
+        out = pd.DataFrame(codes, columns=categorical, index=frame.index)
+        for column in numeric:
+            out[column] = frame[column].to_numpy(dtype=np.float64)
+        return out
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """Decorrelated features (n, n_features − 1): the sensitive column is projected out and dropped."""
+        return self.remover.transform(self._ordinal(frame))
+
+    def fit(self, frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> "CorrelationRemoverBaseline":
+        check_training_input(frame, dataset, sensitive)
+        self._dataset, self.sensitive = dataset, sensitive
+        with stopwatch(self):
+            categorical, _ = model_features(dataset)
+            self._ordinal_encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+            self._ordinal_encoder.fit(dataset.frame[categorical].astype(str))
+            ordinal = self._ordinal(frame)
+            self.remover = CorrelationRemover(sensitive_feature_ids=[sensitive], alpha=self.alpha).fit(ordinal)
+            self.model = self.classifier() if callable(self.classifier) else make_classifier(self.classifier, self.seed)
+            self.model.fit(self.remover.transform(ordinal), frame[dataset.target].to_numpy(dtype=np.int64))
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Int 0/1 predictions (n,) for real records."""
+        if not hasattr(self, "model"):
+            raise RuntimeError("CorrelationRemoverBaseline is not fitted")
+        return np.asarray(self.model.predict(self.transform(frame))).astype(np.int64)
+
+
+class ThresholdOptimizerBaseline:
+    """fairlearn ``ThresholdOptimizer`` (demographic parity) around a prefit XGBoost model.
+
+    Args:
+        constraints: fairlearn constraint name (default ``demographic_parity``).
+        estimator: ``None`` = XGBoost (the publication's choice), or a callable returning a fresh
+            sklearn classifier with ``predict_proba``.
+        seed: seeds XGBoost and the randomised thresholds at prediction time.
+    """
+
+    name = "threshold_optimizer"
+
+    def __init__(self, constraints: str | None = None, estimator: Callable[[], ClassifierMixin] | None = None, seed: int = 0):
+        self.estimator_factory = estimator
+        self.constraints = constraints or hp.get("threshold_optimizer", "constraints")
+        allowed = ("demographic_parity", "equalized_odds", "true_positive_rate_parity", "false_positive_rate_parity")
+        if self.constraints not in allowed:
+            raise ParameterError("constraints", constraints, one_of(allowed))
+        self.seed = int(seed)
+        self.fit_seconds = float("nan")
+
+    def features(self, frame: pd.DataFrame) -> np.ndarray:
+        """One-hot + standardised model inputs (n, width) float64, the sensitive column included.
+
+        float64 because fairlearn writes float64 scores into an array of the scores' dtype.
+        """
+        return self._encoder.transform(frame).astype(np.float64)
+
+    def fit(self, frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> "ThresholdOptimizerBaseline":
+        check_training_input(frame, dataset, sensitive)
+        self._dataset, self.sensitive = dataset, sensitive
+        with stopwatch(self):
+            self._encoder = onehot_features(dataset, frame)
+            x, y = self.features(frame), frame[dataset.target].to_numpy(dtype=np.int64)
+            model = self.estimator_factory() if self.estimator_factory is not None else _xgb_float64(self.seed)
+            self.estimator = model.fit(x, y)
+            self.optimizer = ThresholdOptimizer(estimator=self.estimator, constraints=self.constraints,
+                                                objective="accuracy_score", prefit=True, predict_method="predict_proba")
+            self.optimizer.fit(x, y, sensitive_features=frame[sensitive].astype(str).to_numpy())
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Int 0/1 post-processed predictions (n,) (seeded randomisation between thresholds)."""
+        if not hasattr(self, "optimizer"):
+            raise RuntimeError("ThresholdOptimizerBaseline is not fitted")
+        groups = frame[self.sensitive].astype(str).to_numpy()
+        return np.asarray(self.optimizer.predict(self.features(frame), sensitive_features=groups, random_state=self.seed)).astype(np.int64)
+
+    def predict_unconstrained(self, frame: pd.DataFrame) -> np.ndarray:
+        """The XGBoost model's own predictions (n,) before post-processing."""
+        return np.asarray(self.estimator.predict(self.features(frame))).astype(np.int64)

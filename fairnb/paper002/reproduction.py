@@ -1,0 +1,108 @@
+"""Paper 002 reproduction tables: the paper's values next to ours, from results records.
+
+The paper's values live in ``fairnb/paper002/reference/figures.csv`` (one row per value, with its source).
+Ours come from ``_build/results/<run>.json`` records written by ``fairnb run``:
+``fair_classifier-<dataset>-<sensitive>`` runs report ``"<method>/<metric>"`` and
+``"sweep/<ratio>/<metric>"``; ``fair_translation-<dataset>-<sensitive>`` runs report ``fid_*``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+REFERENCE = Path(__file__).resolve().parent / "reference" / "figures.csv"
+COLUMNS = ["dataset", "sensitive", "method", "metric", "paper", "ours", "ours_std", "n", "difference", "source", "note"]
+
+
+def reference() -> pd.DataFrame:
+    """The paper's values: dataset, sensitive, method, metric, value, source, note."""
+    return pd.read_csv(REFERENCE, dtype={"note": str}, keep_default_na=False, na_values={"value": [""]})
+
+
+def _results_dir(results: Path | str | None) -> Path:
+    if results is not None:
+        return Path(results)
+    from fairnb.runs.execute import RESULTS
+
+    return RESULTS
+
+
+def records(template: str, results: Path | str | None = None) -> list[dict[str, Any]]:
+    """Successful results records of ``template`` (e.g. ``fair_classifier``)."""
+    out = []
+    for path in sorted(_results_dir(results).glob(f"{template}-*.json")):
+        if path.name.endswith(".failed.json"):
+            continue
+        record = json.loads(path.read_text())
+        if record.get("status") == "ok":
+            out.append(record)
+    return out
+
+
+def ours(results: Path | str | None = None) -> pd.DataFrame:
+    """Our values: dataset, sensitive, method, metric, ours (mean), ours_std, n, profile."""
+    rows = []
+    for template in ("fair_classifier", "fair_translation"):
+        for record in records(template, results):
+            params = record.get("parameters", {})
+            dataset, sensitive = params.get("dataset", "adult"), params.get("sensitive", "sex")
+            for name, value in record.get("metrics", {}).items():
+                if template == "fair_translation":
+                    mapping = {"fid_translated": ("ours", "fid"), "fid_noise": ("noise", "fid")}
+                    if name not in mapping:
+                        continue
+                    method, metric = mapping[name]
+                else:
+                    method, _, metric = name.rpartition("/")
+                rows.append({"dataset": dataset, "sensitive": sensitive, "method": method, "metric": metric,
+                             "ours": value.get("mean"), "ours_std": value.get("std"), "n": value.get("n"),
+                             "profile": record.get("profile")})
+    return pd.DataFrame(rows, columns=["dataset", "sensitive", "method", "metric", "ours", "ours_std", "n", "profile"])
+
+
+def comparison(results: Path | str | None = None) -> pd.DataFrame:
+    """Every paper value with ours beside it (NaN where we have no run), difference = ours − paper."""
+    ref = reference().rename(columns={"value": "paper"})
+    table = ref.merge(ours(results), on=["dataset", "sensitive", "method", "metric"], how="left")
+    table["difference"] = table["ours"] - table["paper"]
+    return table[COLUMNS + ["profile"]]
+
+
+def classifier_comparison(results: Path | str | None = None) -> pd.DataFrame:
+    """Rows of ``comparison`` for the classifier metrics (paper Fig. 2): Ours and Baseline."""
+    table = comparison(results)
+    return table[(table.metric != "fid") & ~table.method.str.startswith("sweep/")].reset_index(drop=True)
+
+
+def fid_comparison(results: Path | str | None = None) -> pd.DataFrame:
+    table = comparison(results)
+    return table[table.metric == "fid"].reset_index(drop=True)
+
+
+def sweep_comparison(results: Path | str | None = None) -> pd.DataFrame:
+    table = comparison(results)
+    return table[table.method.str.startswith("sweep/")].reset_index(drop=True)
+
+
+def agreement_summary(table: pd.DataFrame) -> dict[str, float]:
+    """compared (cells with both values), median |difference|, cells within max(2 std, 0.01)."""
+    both = table.dropna(subset=["paper", "ours"])
+    if both.empty:
+        return {"compared": 0.0, "median_abs_difference": float("nan"), "within_two_std": 0.0}
+    tolerance = np.maximum(2 * both["ours_std"].fillna(0).to_numpy(dtype=float), 0.01)
+    within = (both["difference"].abs().to_numpy(dtype=float) <= tolerance).sum()
+    return {"compared": float(len(both)), "median_abs_difference": float(both["difference"].abs().median()),
+            "within_two_std": float(within)}
+
+
+def styled(table: pd.DataFrame):
+    """Display form: ours as ``mean ± std``, numbers to three decimals, missing values as ``–``."""
+    show = table.copy()
+    show["ours"] = [("–" if pd.isna(m) else f"{m:.3f} ± {s:.3f}") for m, s in zip(show["ours"], show["ours_std"].fillna(0))]
+    show = show.drop(columns=["ours_std", "source"])
+    return show.style.format({"paper": "{:.3f}", "difference": "{:+.3f}", "n": "{:.0f}"}, na_rep="–").hide(axis="index")

@@ -1,0 +1,360 @@
+"""Paper 002 end to end: data preparation, one repetition of every method, aggregation.
+
+A repetition with seed s: split the dataset 70/15/15 (stratified by label × group, seed s),
+optionally cap the training split at ``train_rows`` rows (stratified), build max-abs scaled
+features (one-hot categoricals + numerics; the sensitive attribute is *not* a feature; the
+scaler is fitted on the training split only), train the translator, then the fair classifier
+("ours"), the ratio sweep, and the baselines, and score every method on the test split.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from fairnb.paper002.baselines import (LAFTR, AdversarialDebiasing, CalibratedEqOdds, DisparateImpactRemover,
+                                       MetaFairClassifier, PlainClassifier, Reweighing)
+from fairnb.data import PAPER_002, TabularDataset, TabularEncoder, split, stratified_split
+from fairnb.errors import ParameterError, one_of
+from fairnb.metrics.fid import NOISE_SIGMA, frechet_distance, maxabs_scale, noise_reference
+from fairnb.metrics.group import HEADLINE, METRIC_NAMES, fairness_metrics
+from fairnb.paper002.classifier import RATIO_SWEEP, ClassifierSettings, FairClassifier
+from fairnb.paper002.translator import DOMAINS, FairTranslator, TranslatorSettings
+
+METHODS = ("ours", "baseline", "reweighing", "disparate_impact_remover", "calibrated_eq_odds",
+           "meta_fair_classifier", "adversarial_debiasing", "laftr")
+METHOD_LABELS = {
+    "ours": "Ours (fair data)", "baseline": "Baseline (C on real)", "reweighing": "Reweighing",
+    "disparate_impact_remover": "Disparate impact remover", "calibrated_eq_odds": "Calibrated eq. odds",
+    "meta_fair_classifier": "Meta fair classifier", "adversarial_debiasing": "Adversarial debiasing", "laftr": "LAFTR",
+}
+SWEEP_LABELS = [f"{r:g}" for r in RATIO_SWEEP] + ["no TL"]
+
+
+# --------------------------------------------------------------------------- data
+
+
+class MaxAbsDesign:
+    """Design matrix of paper 002: one-hot categoricals + numerics, each column divided by its
+    maximum absolute training value (scikit-learn's MaxAbsScaler), with a readable inverse.
+
+    The one-hot *domain* (which categories exist) comes from the whole dataset's schema so that
+    rare categories absent from a small training split do not break the test split; the scale
+    comes from the training rows only.
+    """
+
+    def __init__(self, dataset: TabularDataset, sensitive: str):
+        dataset.check_sensitive(sensitive)
+        others = [c for c in dataset.sensitive if c != sensitive]
+        self.categorical = list(dataset.categorical) + others
+        self.numeric = list(dataset.numeric)
+        self.integer = set(dataset.integer)
+        self._onehot = TabularEncoder(self.categorical, [], scaling="minmax").fit(dataset.frame)
+
+    def fit(self, frame: pd.DataFrame) -> "MaxAbsDesign":
+        raw = self._raw(frame)
+        self.scale_ = maxabs_scale(raw)
+        width = self._onehot.width
+        self.range_ = (raw[:, width:].min(axis=0), raw[:, width:].max(axis=0))
+        return self
+
+    def _raw(self, frame: pd.DataFrame) -> np.ndarray:
+        onehot = self._onehot.transform(frame)
+        numeric = frame[self.numeric].to_numpy(dtype=np.float64)
+        return np.concatenate([onehot, numeric], axis=1)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return self._onehot.feature_names + self.numeric
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """Float32 (n, d) features; training columns lie in [-1, 1]."""
+        return (self._raw(frame) / self.scale_).astype(np.float32)
+
+    def inverse_transform(self, x: np.ndarray) -> pd.DataFrame:
+        """Readable records: arg-max category per one-hot block, numerics un-scaled (rounded when integer)."""
+        raw = np.asarray(x, dtype=np.float64) * self.scale_
+        width = self._onehot.width
+        frame = self._onehot.inverse_transform(raw[:, :width]) if width else pd.DataFrame(index=range(len(raw)))
+        for j, column in enumerate(self.numeric):
+            # generated values may leave the observed range (e.g. an age of 6): clip to the training range
+            values = np.clip(raw[:, width + j], self.range_[0][j], self.range_[1][j])
+            frame[column] = np.rint(values).astype(np.int64) if column in self.integer else values
+        return frame
+
+
+@dataclass
+class Prepared:
+    """One repetition's data: features (n, d) float32, y and a (n,) int, optional weights (n,)."""
+
+    design: MaxAbsDesign
+    x: dict[str, np.ndarray]
+    y: dict[str, np.ndarray]
+    a: dict[str, np.ndarray]
+    w: dict[str, np.ndarray | None]
+    frames: dict[str, pd.DataFrame] = field(repr=False)
+
+    def part(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.x[name], self.y[name], self.a[name]
+
+
+def prepare(dataset: TabularDataset, sensitive: str, seed: int, train_rows: int = 0) -> Prepared:
+    """70/15/15 split with seed ``seed``; training split capped at ``train_rows`` (0 = all)."""
+    if not isinstance(train_rows, int) or train_rows < 0:
+        raise ParameterError("train_rows", train_rows, "an int >= 0 (0 = all)")
+    train, val, test = split(dataset, sensitive, fractions=PAPER_002, seed=seed)
+    if 0 < train_rows < len(train):
+        strata = 2 * dataset.labels()[train] + dataset.is_privileged(sensitive)[train]
+        keep, _ = stratified_split(strata, (train_rows / len(train), 1 - train_rows / len(train)), seed)
+        train = train[keep]
+    design = MaxAbsDesign(dataset, sensitive).fit(dataset.frame.iloc[train])
+    labels, groups = dataset.labels(), dataset.is_privileged(sensitive)
+    parts = {"train": train, "val": val, "test": test}
+    frames = {k: dataset.frame.iloc[v].reset_index(drop=True) for k, v in parts.items()}
+    weights = {k: (dataset.frame[dataset.weights].to_numpy(dtype=float)[v] if dataset.weights else None) for k, v in parts.items()}
+    return Prepared(design, {k: design.transform(frames[k]) for k in parts}, {k: labels[v] for k, v in parts.items()},
+                    {k: groups[v] for k, v in parts.items()}, weights, frames)
+
+
+# --------------------------------------------------------------------------- one repetition
+
+
+def single_thread_on_cpu(device: str) -> None:
+    """On CPU, run torch on one intra-op thread.
+
+    The networks here are small (≤ 256 units): with two threads on a shared 2-core machine a
+    classifier epoch was 13× slower than with one (runs also execute side by side under Dask).
+    """
+    import torch
+
+    if str(device).startswith("cpu"):
+        torch.set_num_threads(1)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Training lengths of one repetition (from the run profile)."""
+
+    translator: TranslatorSettings
+    classifier: ClassifierSettings
+    adversarial_epochs: int = 50
+    laftr_epochs: int = 100
+    sweep: bool = True
+
+
+def score(pred: np.ndarray, data: Prepared, part: str = "test") -> dict[str, float]:
+    """Every metric of ``METRIC_NAMES`` on a split; with survey weights also ``weighted_*`` values."""
+    y, a = data.y[part], data.a[part]
+    out = fairness_metrics(y, pred, a)
+    if data.w[part] is not None:
+        out |= {f"weighted_{k}": v for k, v in fairness_metrics(y, pred, a, sample_weight=data.w[part]).items() if k in HEADLINE}
+    return out
+
+
+def make_baseline(name: str, budget: Budget, seed: int, device: str):
+    """A fresh baseline object by method name."""
+    if name == "baseline":
+        return PlainClassifier(budget.classifier, seed=seed, device=device)
+    if name == "reweighing":
+        return Reweighing(seed=seed)
+    if name == "disparate_impact_remover":
+        return DisparateImpactRemover(1.0, seed=seed)
+    if name == "calibrated_eq_odds":
+        return CalibratedEqOdds("weighted", seed=seed)
+    if name == "meta_fair_classifier":
+        return MetaFairClassifier(tau=0.8, kind="fdr", seed=seed)
+    if name == "adversarial_debiasing":
+        return AdversarialDebiasing(epochs=budget.adversarial_epochs, alpha=0.1, seed=seed, device=device)
+    if name == "laftr":
+        return LAFTR(epochs=budget.laftr_epochs, seed=seed, device=device)
+    raise ParameterError("method", name, one_of(METHODS))
+
+
+def train_translator(data: Prepared, settings: TranslatorSettings, seed: int, device: str) -> FairTranslator:
+    """The translator trained on the training split of ``data``."""
+    single_thread_on_cpu(device)
+    x, y, a = data.part("train")
+    return FairTranslator(settings, device=device, seed=seed).fit(x, a, y)
+
+
+def run_repetition(dataset: TabularDataset, sensitive: str, seed: int, budget: Budget, device: str = "cpu",
+                   train_rows: int = 0, methods: tuple[str, ...] = METHODS) -> dict[str, Any]:
+    """Train and score every method once. Returns {"metrics": {method: {metric: value}},
+    "sweep": {ratio label: metrics}, "seconds": {method: s}, "translator": FairTranslator, "data": Prepared}."""
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ParameterError("methods", unknown, one_of(METHODS))
+    single_thread_on_cpu(device)
+    data = prepare(dataset, sensitive, seed, train_rows)
+    x, y, a = data.part("train")
+    val = (data.x["val"], data.y["val"])
+    metrics: dict[str, dict[str, float]] = {}
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    translator = train_translator(data, budget.translator, seed, device)
+    pretrained = FairClassifier(budget.classifier, device=device, seed=seed).pretrain(translator, len(x), val)
+    ours = pretrained.copy().finetune(x, a, y, translator, val)
+    seconds["ours"] = time.perf_counter() - started
+    metrics["ours"] = score(ours.predict(data.x["test"]), data)
+    sweep: dict[str, dict[str, float]] = {}
+    if budget.sweep:
+        for ratio in RATIO_SWEEP:
+            model = pretrained.copy().finetune(x, a, y, translator, val, real_ratio=ratio)
+            sweep[f"{ratio:g}"] = score(model.predict(data.x["test"]), data)
+        no_tl = FairClassifier(budget.classifier, device=device, seed=seed).finetune(x, a, y, translator, val)
+        sweep["no TL"] = score(no_tl.predict(data.x["test"]), data)
+    for name in methods:
+        if name == "ours":
+            continue
+        started = time.perf_counter()
+        model = make_baseline(name, budget, seed, device).fit(x, y, a, validation=(data.x["val"], data.y["val"], data.a["val"]))
+        seconds[name] = time.perf_counter() - started
+        metrics[name] = score(model.predict(data.x["test"], data.a["test"]), data)
+    return {"metrics": metrics, "sweep": sweep, "seconds": seconds, "translator": translator, "data": data, "classifier": ours}
+
+
+def run_repetitions(dataset: TabularDataset, sensitive: str, seeds: list[int], budget: Budget, device: str = "cpu",
+                    train_rows: int = 0, methods: tuple[str, ...] = METHODS, progress: bool = True) -> list[dict[str, Any]]:
+    """``run_repetition`` for each seed (a tqdm bar when ``progress``)."""
+    iterator = seeds
+    if progress:
+        from tqdm.auto import tqdm
+        iterator = tqdm(seeds, desc="repetitions")
+    return [run_repetition(dataset, sensitive, s, budget, device, train_rows, methods) for s in iterator]
+
+
+# --------------------------------------------------------------------------- aggregation
+
+
+def long_table(results: list[dict[str, Any]], key: str = "metrics") -> pd.DataFrame:
+    """Per-repetition values: columns repetition, method, metric, value."""
+    rows = []
+    for r, result in enumerate(results):
+        for method, values in result[key].items():
+            for metric, value in values.items():
+                rows.append({"repetition": r, "method": method, "metric": metric, "value": value})
+    return pd.DataFrame(rows, columns=["repetition", "method", "metric", "value"])
+
+
+def summary_table(results: list[dict[str, Any]], key: str = "metrics", metrics: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
+    """mean ± std per method (rows) and metric (columns), as strings ``0.812 ± 0.004``."""
+    table = long_table(results, key)
+    table = table[table.metric.isin(metrics)]
+    agg = table.groupby(["method", "metric"], sort=False)["value"].agg(["mean", "std"]).fillna({"std": 0.0})
+    text = agg.apply(lambda r: f"{r['mean']:.3f} ± {r['std']:.3f}", axis=1).unstack("metric")
+    return text[[m for m in metrics if m in text.columns]]
+
+
+def report_values(results: list[dict[str, Any]]) -> dict[str, list[float]]:
+    """``"<method>/<metric>"`` → per-repetition values, for ``fairnb.runs.report``."""
+    out: dict[str, list[float]] = {}
+    for key, prefix in (("metrics", ""), ("sweep", "sweep_")):
+        table = long_table(results, key)
+        for (method, metric), group in table.groupby(["method", "metric"], sort=False):
+            if metric in METRIC_NAMES or metric.startswith("weighted_"):
+                name = f"{prefix}{method}/{metric}" if not prefix else f"sweep/{method}/{metric}"
+                out[name] = group.sort_values("repetition")["value"].tolist()
+    return out
+
+
+def empty_report(methods: tuple[str, ...] = METHODS) -> dict[str, list[float]]:
+    """The same metric names with no values (data not available): recorded as missing."""
+    return {f"{m}/{k}": [float("nan")] for m in methods for k in METRIC_NAMES}
+
+
+# --------------------------------------------------------------------------- translation views
+
+
+def translation_table(translator: FairTranslator, data: Prepared, rows: int = 3, seed: int = 0,
+                      columns: list[str] | None = None) -> pd.DataFrame:
+    """Real test records and their translations into each (a, y) domain, decoded to readable values.
+
+    Index: (record, domain) where domain is "real (a=…, y=…)" or "→ a=…, y=…".
+    """
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(data.x["test"]), size=min(rows, len(data.x["test"])), replace=False)
+    x = data.x["test"][pick]
+    # real rows shown as recorded (not decoded), so clipping to the training range never alters them
+    real = data.frames["test"].iloc[pick][data.design.categorical + data.design.numeric].reset_index(drop=True)
+    translated = translator.translate_all(x)
+    blocks = []
+    for i, row in enumerate(pick):
+        label = f"real (a={data.a['test'][row]}, y={data.y['test'][row]})"
+        blocks.append(real.iloc[[i]].assign(record=i + 1, domain=label))
+        for (ta, ty), values in translated.items():
+            blocks.append(data.design.inverse_transform(values[[i]]).assign(record=i + 1, domain=f"→ a={ta}, y={ty}"))
+    table = pd.concat(blocks, ignore_index=True).set_index(["record", "domain"])
+    return table[columns] if columns else table
+
+
+def fid_scores(translator: FairTranslator, data: Prepared, dataset_name: str, seed: int = 0) -> dict[str, float]:
+    """FID of the test split vs (i) translations of the test rows into random domains, (ii) a balanced
+    synthetic sample of the same size, and (iii) the noise reference (σ from the paper, 0.25 elsewhere)."""
+    x = data.x["test"]
+    rng = np.random.default_rng(seed)
+    translated = translator.translate(x, rng.integers(0, 2, len(x)), rng.integers(0, 2, len(x)))
+    sampled, _, _ = translator.sample(max(1, len(x) // 4), seed)
+    sigma = NOISE_SIGMA.get(dataset_name, 0.25)
+    return {"fid_translated": frechet_distance(x, translated), "fid_sampled": frechet_distance(x, sampled),
+            "fid_noise": noise_reference(x, sigma, seed), "noise_sigma": sigma}
+
+
+def translator_curves(histories: list[pd.DataFrame]) -> pd.DataFrame:
+    """Long table epoch × term × repetition of translator training histories."""
+    frames = [h.reset_index().melt(id_vars="epoch", var_name="term").assign(repetition=r) for r, h in enumerate(histories)]
+    return pd.concat(frames, ignore_index=True)
+
+
+# --------------------------------------------------------------------------- notebook helpers
+
+
+def budget_from(config: Any, sweep: bool = True) -> Budget:
+    """The training budget of a run from its resolved ``fairnb.runs.Config``."""
+    translator = TranslatorSettings(
+        epochs=config.translator_epochs, hidden=config.translator_hidden, lr=config.translator_lr,
+        lambda_rec=config.lambda_rec, lambda_kld=config.lambda_kld, lambda_cls=config.lambda_cls,
+        lambda_gp=config.lambda_gp, n_critic=config.n_critic,
+    )
+    values = getattr(config, "values", {})
+    classifier = ClassifierSettings(
+        epochs=values.get("classifier_epochs", 10), dropout=values.get("classifier_dropout", 0.7),
+        real_ratio=values.get("real_ratio", 0.5),
+    )
+    return Budget(translator, classifier, values.get("adversarial_epochs", 50), values.get("laftr_epochs", 100), sweep)
+
+
+def run_translations(dataset: TabularDataset, sensitive: str, seeds: list[int], settings: TranslatorSettings,
+                     device: str = "cpu", train_rows: int = 0) -> list[dict[str, Any]]:
+    """Train one translator per seed; each entry: translator, data, fid scores, D's agreement on test."""
+    out = []
+    for seed in seeds:
+        data = prepare(dataset, sensitive, seed, train_rows)
+        translator = train_translator(data, settings, seed, device)
+        agreement = translator.domain_agreement(data.x["test"], seed)
+        out.append({"translator": translator, "data": data, "fid": fid_scores(translator, data, dataset.name, seed),
+                    "agreement": agreement, "seconds_per_epoch": translator.fit_seconds / settings.epochs})
+    return out
+
+
+def headline(results: list[dict[str, Any]]) -> dict[str, float]:
+    """Means over repetitions of ``<method>_<metric>`` for gluing (NaN when there are no results)."""
+    out = {f"{m}_{k}": float("nan") for m in METHODS for k in HEADLINE}
+    if results:
+        table = long_table(results).groupby(["method", "metric"])["value"].mean()
+        out |= {f"{m}_{k}": float(v) for (m, k), v in table.items() if k in HEADLINE}
+    return out
+
+
+def placeholder_figure(text: str):
+    """A small figure that only says ``text`` (pages keep their figures when data is absent)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, text, ha="center", va="center")
+    plt.close(fig)  # shown through glue only
+    return fig

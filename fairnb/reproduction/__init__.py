@@ -1,1 +1,0 @@
-"""Paper-vs-ours tables for the reproduction pages, built from the runs' results records."""
