@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from fairnb.metrics.agreement import FLOORS, within
+
 from fairnb.paper000 import reproduction as paper000
 from fairnb.paper002 import reproduction as paper002
 
@@ -73,3 +75,13 @@ def agreement_figure(results: Path | str | None = None):
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def share_within_tolerance(cells: pd.DataFrame) -> float:
+    """Share of ``compared_cells`` where ours agrees with the paper (``fairnb.metrics.agreement``,
+    each paper with its own floor); NaN when nothing was compared."""
+    if cells.empty:
+        return float("nan")
+    floors = cells["paper_id"].map(FLOORS).to_numpy(dtype=float)
+    agree = [bool(within(o - p, s, f)) for o, p, s, f in zip(cells.ours, cells.paper, cells.ours_std, floors)]
+    return float(sum(agree) / len(agree))

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import numpy as np
+import pandas as pd
+
 from fairnb.data.encoder import Block, TabularEncoder
 from fairnb.data.images import ImageDataset, load_celeba, load_colour_mnist
 from fairnb.data.splits import PAPER_000, PAPER_002, stratified_split
@@ -66,3 +69,8 @@ __all__ = [
     "TabularDataset", "TabularEncoder", "USER_SUPPLIED", "data_checksums", "encoder_for", "load",
     "split", "stratified_split",
 ]
+
+
+def group_codes(frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> np.ndarray:
+    """Int array (n,): 1 where a record is in the privileged group of ``sensitive``, else 0."""
+    return (frame[sensitive].astype(str) == str(dataset.privileged[sensitive])).to_numpy().astype(np.int64)

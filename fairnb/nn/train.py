@@ -22,6 +22,7 @@ from torch import nn
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
 from fairnb.errors import ParameterError, TrainingDivergedError
+from fairnb.nn.losses import gaussian_kl, reparameterise
 
 Step = Callable[[tuple[torch.Tensor, ...]], Mapping[str, torch.Tensor]]
 
@@ -93,16 +94,6 @@ def train_loop(parameters: Iterable[nn.Parameter], step: Step, data: TensorDatas
         for module in modules:
             module.eval()
     return pd.DataFrame(history)
-
-
-def gaussian_kl(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mean, diag(exp(logvar))) ‖ N(0, I)), summed over latent dims, averaged over rows (nats)."""
-    return -0.5 * (1 + logvar - mean.pow(2) - logvar.exp()).sum(-1).mean()
-
-
-def reparameterise(mean: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """z = mean + ε·exp(logvar/2), ε ~ N(0, I) from torch's global RNG."""
-    return mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
 
 
 def train_vae(encoder: nn.Module, decoder: nn.Module, data: TensorDataset,

@@ -13,6 +13,7 @@ import pandas as pd
 import torch
 
 from fairnb.errors import ParameterError
+from fairnb.viz.figures import placeholder_figure  # noqa: F401  (the images page's placeholder)
 from fairnb.paper000.comparison import LABELS, METHODS, ComparisonResult
 
 TEACHER, STUDENT = "#e8772e", "#2e6fe8"  # orange / blue as in paper 000, Fig. 3
@@ -287,16 +288,6 @@ def training_figure(histories: Mapping[str, pd.DataFrame], terms: Mapping[str, S
             ax.set_yscale("log")
         ax.set(title=f"{stage}: {term}", xlabel="epoch")
     fig.tight_layout()
-    return fig
-
-
-def placeholder_figure(message: str):
-    """A small figure that only says ``message`` (shown where a figure cannot be made, e.g. absent data)."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 1.2))
-    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
-    ax.set_axis_off()
     return fig
 
 

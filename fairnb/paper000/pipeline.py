@@ -30,11 +30,6 @@ from fairnb.paper000.fairdisco import FairDisco, check_beta_exponent
 DECODE_SENSITIVE = ("source", "random")
 
 
-def group_codes(frame: pd.DataFrame, dataset: fairnb.data.TabularDataset, sensitive: str) -> np.ndarray:
-    """Int array (n,): 1 where the record is in the privileged group of ``sensitive``, else 0."""
-    return (frame[sensitive].astype(str) == str(dataset.privileged[sensitive])).to_numpy().astype(np.int64)
-
-
 class FairLatentDistillation:
     """Fair synthetic tabular data by learning and distilling a fair representation (paper 000).
 
@@ -79,7 +74,7 @@ class FairLatentDistillation:
         missing = [c for c in self.dataset.features + [self.sensitive] if c not in frame.columns]
         if missing:
             raise ParameterError("frame", f"a frame without {missing}", "a frame with the dataset's feature and sensitive columns", "columns missing")
-        return self.encoder.transform(frame), group_codes(frame, self.dataset, self.sensitive)
+        return self.encoder.transform(frame), fairnb.data.group_codes(frame, self.dataset, self.sensitive)
 
     def fit(self, frame: pd.DataFrame) -> "FairLatentDistillation":
         """Stage 1 (teacher) then stage 2 (student) on ``frame``; histories in ``teacher_history`` / ``student_history``."""
@@ -175,7 +170,7 @@ class FairLatentDistillation:
         xt, st = torch.as_tensor(x).to(self.device), torch.as_tensor(s).to(self.device)
         s_decode = st
         if decode_sensitive == "random":
-            share = float(group_codes(self.frame, self.dataset, self.sensitive).mean())
+            share = float(fairnb.data.group_codes(self.frame, self.dataset, self.sensitive).mean())
             s_decode = torch.bernoulli(torch.full((len(st),), share)).long().to(self.device)
         if use == "student":
             self.student.eval()

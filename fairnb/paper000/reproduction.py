@@ -2,7 +2,7 @@
 
 The paper's values (Adult only; the COMPAS table is in a supplement that is not available) live
 in ``fairnb/paper000/reference/table1.csv``: one row per value with columns method, attribute,
-metric, value, source. Ours come from ``_build/results/<run>.json`` records
+metric, value, source. Ours come from ``results/<run>.json`` records
 (``{"run", "template", "parameters", "profile", "status", "metrics": {name: {"mean", "std", "n"}}}``):
 
 - ``comparison-<dataset>-<sensitive>`` runs report ``"<method>/<metric>"`` for the seven
@@ -17,12 +17,14 @@ which is not a measured spread; see the notes).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Iterable
 
 import numpy as np
 import pandas as pd
+
+from fairnb.metrics.agreement import PAPER_000_FLOOR, STD_MULTIPLE, tolerance
+from fairnb.records import read_records
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "table1.csv"
 METRICS = ("dpr", "eor", "accuracy", "recall", "f1", "density", "coverage")
@@ -36,7 +38,7 @@ METHOD_LABELS = {
     "ours_l1": "Ours L1-KL", "ours_huber": "Ours Huber-KL", "ours_mse": "Ours MSE-KL", "ours_mean_difference": "Ours MD-KL",
 }
 EXPECTED_RUNS = tuple(f"comparison-{d}-{s}" for d in ("adult", "compas") for s in ("sex", "race"))
-MIN_TOLERANCE = 0.05
+MIN_TOLERANCE = PAPER_000_FLOOR
 QUALITY_LOSSES = ("l1", "huber", "mse", "mean_difference")
 COLUMNS = ["dataset", "method", "attribute", "metric", "paper", "ours", "ours_std", "n", "difference", "tolerance",
            "marked", "profile", "source"]
@@ -71,25 +73,6 @@ def reference() -> pd.DataFrame:
     return pd.read_csv(REFERENCE)
 
 
-def records(template: str, results: Path | str | None = None) -> list[dict[str, Any]]:
-    """Successful results records of ``template`` in ``results`` (default ``_build/results``)."""
-    if results is None:
-        from fairnb.runs.execute import RESULTS
-
-        results = RESULTS
-    out = []
-    for path in sorted(Path(results).glob(f"{template}-*.json")):
-        if path.name.endswith(".failed.json"):
-            continue
-        try:
-            record = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            continue
-        if record.get("status") == "ok" and record.get("template", f"notebooks/{template}.ipynb").endswith(f"{template}.ipynb"):
-            out.append(record)
-    return out
-
-
 def _method_metric(template: str, name: str, parameters: dict[str, Any]) -> tuple[str, str] | None:
     """Map a reported metric name to (method, metric) of the table, or None if it is not a cell."""
     prefix, _, metric = name.rpartition("/")
@@ -110,7 +93,7 @@ def ours(results: Path | str | None = None, templates: Iterable[str] = ("compari
     """Our values: dataset, method, attribute, metric, ours (mean), ours_std, n, profile, run."""
     rows = []
     for template in templates:
-        for record in records(template, results):
+        for record in read_records(template, results):
             parameters = record.get("parameters", {})
             for name, value in (record.get("metrics") or {}).items():
                 key = _method_metric(template, name, parameters)
@@ -137,8 +120,8 @@ def build_table(reference_values: pd.DataFrame, our_values: pd.DataFrame, datase
     table = ref.merge(our_values, on=keys, how="outer")
     table = table[table.dataset.isin(list(datasets))].copy()
     table["difference"] = table["ours"] - table["paper"]
-    table["tolerance"] = np.maximum(2 * table["ours_std"].fillna(0.0), min_tolerance)
-    table["marked"] = (table["difference"].abs() > table["tolerance"]).fillna(False).astype(bool)
+    table["tolerance"] = tolerance(table["ours_std"], min_tolerance)
+    table["marked"] = (table["difference"].abs() > table["tolerance"]).fillna(False).astype(bool)  # agreement.within, negated
     order = {m: i for i, m in enumerate(METHODS)}
     table["_m"] = table["method"].map(order).fillna(len(order))
     table["_k"] = table["metric"].map({m: i for i, m in enumerate(METRICS)})
@@ -199,7 +182,7 @@ def marked_paragraphs(table: pd.DataFrame) -> list[str]:
 
 def missing_runs(results: Path | str | None = None, expected: Iterable[str] = EXPECTED_RUNS) -> list[str]:
     """Expected comparison runs without a successful results record."""
-    present = {r.get("run") for r in records("comparison", results)}
+    present = {r.get("run") for r in read_records("comparison", results)}
     return [run for run in expected if run not in present]
 
 
@@ -253,7 +236,7 @@ def tradeoff_figure(table: pd.DataFrame, dataset: str = "adult"):
 def missing_note(results: Path | str | None = None) -> str:
     """A markdown note naming the runs whose results are missing (empty when none is)."""
     missing = missing_runs(results)
-    ours_runs = [r.get("run") for r in records("fair_synthesis", results)]
+    ours_runs = [r.get("run") for r in read_records("fair_synthesis", results)]
     lines = []
     if missing:
         lines.append("**Missing results:** no successful record for " + ", ".join(f"`{m}`" for m in missing)

@@ -199,10 +199,10 @@ def runtime_figure(times: pd.DataFrame):
 
 def comparison_fit_seconds(results=None) -> pd.DataFrame:
     """``<method>/fit_seconds`` of the comparison runs' results records (mean, std, n), if any."""
-    from fairnb.paper000.reproduction import records
+    from fairnb.records import read_records
 
     rows = []
-    for record in records("comparison", results):
+    for record in read_records("comparison", results):
         params = record.get("parameters", {})
         for name, value in (record.get("metrics") or {}).items():
             method, _, metric = name.rpartition("/")

@@ -20,6 +20,7 @@ from sklearn.model_selection import train_test_split
 import fairnb.data
 from fairnb.data.splits import stratified_split
 from fairnb.errors import ParameterError
+from fairnb.nn.device import single_thread_on_cpu
 from fairnb.metrics.density import density_coverage
 from fairnb.metrics.downstream import POSITIVE_LABELS, FeatureMap, evaluate, evaluate_conventions, labels
 from fairnb.paper000.distill import QUALITY_LOSSES, check_lam
@@ -27,15 +28,6 @@ from fairnb.paper000.fairdisco import check_beta_exponent
 from fairnb.paper000.pipeline import FairLatentDistillation
 
 UTILITY_FAIRNESS = ("dpr", "eor", "accuracy", "recall", "f1")
-
-
-def _threads_for(device: str) -> None:
-    """On CPU use one torch thread: the networks are tiny (≤ 64 units) and runs execute side by
-    side on shared cores, where two threads per process made stage-1 training about 4× slower."""
-    import torch
-
-    if str(device).startswith("cpu"):
-        torch.set_num_threads(1)
 
 
 def prepare_data(dataset: str, sensitive: str, fit_rows: int = 0, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -91,7 +83,7 @@ def beta_sweep(dataset: str, sensitive: str, beta_exponents: Sequence[int], epoc
     it is scored on the real test part. Returns metrics per (beta_exponent, seed) with the final
     training dCov² and the stage-1 histories.
     """
-    _threads_for(device)
+    single_thread_on_cpu(device)
     exponents = [check_beta_exponent(b) for b in beta_exponents]
     rows, histories = [], []
     for seed in seeds:
@@ -119,7 +111,7 @@ def distillation_study(dataset: str, sensitive: str, teacher_epochs: int, studen
     the stage-2 histories, and in ``extras``: teacher/student codes of the test part per loss,
     the test frame's group codes and the parameter counts.
     """
-    _threads_for(device)
+    single_thread_on_cpu(device)
     train, test = prepare_data(dataset, sensitive, fit_rows, seed)
     model = FairLatentDistillation(dataset, sensitive, batch_size=batch_size, beta_exponent=beta_exponent, teacher_epochs=teacher_epochs,
                                    student_epochs=student_epochs, lam=lam, seed=seed, device=device)
@@ -157,7 +149,7 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
     only. Synthetic methods also get density and coverage against the real training part. Returns one row per (method, seed,
     protocol, positive_label); ``extras["synthetic"]`` holds the first seed's synthetic frames.
     """
-    _threads_for(device)
+    single_thread_on_cpu(device)
     check_lam(lam)
     for label in positive_labels:
         if label not in POSITIVE_LABELS:
@@ -199,7 +191,7 @@ def lambda_sweep(dataset: str, sensitive: str, lams: Sequence[float], teacher_ep
                  seeds: Sequence[int], fit_rows: int = 0, batch_size: int = 2048, beta_exponent: int = 7, quality_loss: str = "l1",
                  classifier: str = "random_forest", positive_label: str = "favourable", device: str = "cpu", decode_sensitive: str = "source") -> Study:
     """Stage 2–3 for each KL weight λ (one teacher per seed): fairness, utility and quality per λ."""
-    _threads_for(device)
+    single_thread_on_cpu(device)
     lams = [check_lam(lam) for lam in lams]
     rows = []
     for seed in seeds:

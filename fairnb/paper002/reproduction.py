@@ -1,19 +1,21 @@
 """Paper 002 reproduction tables: the paper's values next to ours, from results records.
 
 The paper's values live in ``fairnb/paper002/reference/figures.csv`` (one row per value, with its source).
-Ours come from ``_build/results/<run>.json`` records written by ``fairnb run``:
+Ours come from ``results/<run>.json`` records written by ``fairnb run``:
 ``fair_classifier-<dataset>-<sensitive>`` runs report ``"<method>/<metric>"`` and
 ``"sweep/<ratio>/<metric>"``; ``fair_translation-<dataset>-<sensitive>`` runs report ``fid_*``.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from fairnb.metrics.agreement import PAPER_002_FLOOR, within
+from fairnb.records import read_records
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "figures.csv"
 COLUMNS = ["dataset", "sensitive", "method", "metric", "paper", "ours", "ours_std", "n", "difference", "source", "note"]
@@ -24,31 +26,11 @@ def reference() -> pd.DataFrame:
     return pd.read_csv(REFERENCE, dtype={"note": str}, keep_default_na=False, na_values={"value": [""]})
 
 
-def _results_dir(results: Path | str | None) -> Path:
-    if results is not None:
-        return Path(results)
-    from fairnb.runs.execute import RESULTS
-
-    return RESULTS
-
-
-def records(template: str, results: Path | str | None = None) -> list[dict[str, Any]]:
-    """Successful results records of ``template`` (e.g. ``fair_classifier``)."""
-    out = []
-    for path in sorted(_results_dir(results).glob(f"{template}-*.json")):
-        if path.name.endswith(".failed.json"):
-            continue
-        record = json.loads(path.read_text())
-        if record.get("status") == "ok":
-            out.append(record)
-    return out
-
-
 def ours(results: Path | str | None = None) -> pd.DataFrame:
     """Our values: dataset, sensitive, method, metric, ours (mean), ours_std, n, profile."""
     rows = []
     for template in ("fair_classifier", "fair_translation"):
-        for record in records(template, results):
+        for record in read_records(template, results):
             params = record.get("parameters", {})
             dataset, sensitive = params.get("dataset", "adult"), params.get("sensitive", "sex")
             for name, value in record.get("metrics", {}).items():
@@ -94,10 +76,9 @@ def agreement_summary(table: pd.DataFrame) -> dict[str, float]:
     both = table.dropna(subset=["paper", "ours"])
     if both.empty:
         return {"compared": 0.0, "median_abs_difference": float("nan"), "within_two_std": 0.0}
-    tolerance = np.maximum(2 * both["ours_std"].fillna(0).to_numpy(dtype=float), 0.01)
-    within = (both["difference"].abs().to_numpy(dtype=float) <= tolerance).sum()
+    agreeing = int(within(both["difference"], both["ours_std"], PAPER_002_FLOOR).sum())
     return {"compared": float(len(both)), "median_abs_difference": float(both["difference"].abs().median()),
-            "within_two_std": float(within)}
+            "within_two_std": float(agreeing)}
 
 
 def styled(table: pd.DataFrame):

@@ -20,6 +20,8 @@ from fairnb.paper002.baselines import (LAFTR, AdversarialDebiasing, CalibratedEq
                                        MetaFairClassifier, PlainClassifier, Reweighing)
 from fairnb.data import PAPER_002, TabularDataset, TabularEncoder, split, stratified_split
 from fairnb.errors import ParameterError, one_of
+from fairnb.nn.device import single_thread_on_cpu
+from fairnb.viz.figures import placeholder_figure  # noqa: F401  (the notebooks' placeholder)
 from fairnb.metrics.fid import NOISE_SIGMA, frechet_distance, maxabs_scale, noise_reference
 from fairnb.metrics.group import HEADLINE, METRIC_NAMES, fairness_metrics
 from fairnb.paper002.classifier import RATIO_SWEEP, ClassifierSettings, FairClassifier
@@ -121,18 +123,6 @@ def prepare(dataset: TabularDataset, sensitive: str, seed: int, train_rows: int 
 
 
 # --------------------------------------------------------------------------- one repetition
-
-
-def single_thread_on_cpu(device: str) -> None:
-    """On CPU, run torch on one intra-op thread.
-
-    The networks here are small (≤ 256 units): with two threads on a shared 2-core machine a
-    classifier epoch was 13× slower than with one (runs also execute side by side under Dask).
-    """
-    import torch
-
-    if str(device).startswith("cpu"):
-        torch.set_num_threads(1)
 
 
 @dataclass(frozen=True)
@@ -348,13 +338,3 @@ def headline(results: list[dict[str, Any]]) -> dict[str, float]:
         out |= {f"{m}_{k}": float(v) for (m, k), v in table.items() if k in HEADLINE}
     return out
 
-
-def placeholder_figure(text: str):
-    """A small figure that only says ``text`` (pages keep their figures when data is absent)."""
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5, 1.2))
-    ax.axis("off")
-    ax.text(0.5, 0.5, text, ha="center", va="center")
-    plt.close(fig)  # shown through glue only
-    return fig

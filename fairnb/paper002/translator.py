@@ -35,16 +35,12 @@ import torch.nn.functional as tf
 from torch import nn
 
 from fairnb.errors import ParameterError, TrainingDivergedError
+from fairnb.nn.losses import gaussian_kl, gradient_penalty, reparameterise
 
 DOMAINS = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 
 # --------------------------------------------------------------------------- loss terms
-
-
-def kl_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, exp(logvar)) ‖ N(0, I)), summed over latent dims (n, z) and averaged over rows."""
-    return (0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)).sum(dim=1).mean()
 
 
 def l1_reconstruction(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
@@ -68,20 +64,6 @@ def domain_loss(logits: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
     Summed over the two heads, averaged over rows.
     """
     return tf.binary_cross_entropy_with_logits(logits, domain.float(), reduction="none").sum(dim=1).mean()
-
-
-def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """WGAN-GP term E[(‖∇D(x̂)‖₂ − 1)²] at random interpolates x̂ of real and fake rows (n, d)."""
-    alpha = torch.rand(real.size(0), 1, device=real.device, generator=generator)
-    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    scores = critic(mixed)[0]
-    (grad,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
-    return (grad.norm(2, dim=1) - 1.0).pow(2).mean()
-
-
-def reparameterise(mu: torch.Tensor, logvar: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    noise = torch.randn(mu.shape, device=mu.device, generator=generator)
-    return mu + noise * torch.exp(0.5 * logvar)
 
 
 # --------------------------------------------------------------------------- networks
@@ -280,7 +262,7 @@ class FairTranslator:
         fake_score, _ = self.critic(fake)
         d_adv = critic_loss(real_score, fake_score)
         d_cls = domain_loss(real_logits, source)
-        gp = gradient_penalty(self.critic, x, fake, gen)
+        gp = gradient_penalty(lambda rows: self.critic(rows)[0], x, fake, gen)
         loss_d = d_adv + s.lambda_cls * d_cls + s.lambda_gp * gp
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
@@ -296,7 +278,7 @@ class FairTranslator:
         mu_id, logvar_id = self.encoder(x, source)
         x_id = self.generator(reparameterise(mu_id, logvar_id, gen), source)
         fake_score, fake_logits = self.critic(x_g)
-        prior = kl_standard_normal(mu, logvar) + kl_standard_normal(mu_back, logvar_back)
+        prior = gaussian_kl(mu, logvar) + gaussian_kl(mu_back, logvar_back)
         like = l1_reconstruction(x, x_id)
         rec = l1_reconstruction(x, x_cycle)
         adv = generator_adversarial_loss(fake_score)

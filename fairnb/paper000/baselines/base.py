@@ -29,6 +29,7 @@ import torch
 
 from fairnb.data import TabularDataset
 from fairnb.errors import ParameterError, TrainingDivergedError
+from fairnb.nn.device import generator_for
 
 
 @runtime_checkable
@@ -123,15 +124,6 @@ def restore_schema(frame: pd.DataFrame, dataset: TabularDataset) -> pd.DataFrame
     return result
 
 
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``auto`` → CUDA when present, else CPU; anything else is passed to ``torch.device``."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if str(device).startswith("cuda") and not torch.cuda.is_available():
-        raise ParameterError("device", str(device), "auto, cpu (no CUDA device is visible)")
-    return torch.device(device)
-
-
 def check_finite(loss: torch.Tensor, model: str, epoch: int, step: int) -> None:
     """Stop training with the step and loss when a loss becomes NaN or infinite."""
     if not torch.isfinite(loss).all():
@@ -153,26 +145,6 @@ def stopwatch(owner: object, attribute: str = "fit_seconds") -> Iterator[None]:
         if torch.cuda.is_available():
             torch.cuda.synchronize()
         setattr(owner, attribute, time.perf_counter() - started)
-
-
-def generator_for(seed: int, device: torch.device) -> torch.Generator:
-    """A seeded torch random generator on ``device`` (one per model: runs do not share streams)."""
-    gen = torch.Generator(device=device)
-    gen.manual_seed(int(seed))
-    return gen
-
-
-def gradient_penalty(critic: torch.nn.Module, real: torch.Tensor, fake: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
-    """WGAN-GP penalty of Gulrajani et al. 2017: mean over the batch of (‖∇C(x̂)‖₂ − 1)².
-
-    ``real`` and ``fake`` are (batch, width) on the same device; x̂ are random interpolations.
-    """
-    alpha = torch.rand(real.shape[0], 1, device=real.device, generator=rng)
-    interpolates = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    scores = critic(interpolates)
-    gradients = torch.autograd.grad(outputs=scores, inputs=interpolates, grad_outputs=torch.ones_like(scores),
-                                    create_graph=True, retain_graph=True)[0]
-    return ((gradients.norm(2, dim=1) - 1) ** 2).mean()
 
 
 def batches(n: int, batch_size: int, rng: torch.Generator, drop_last: bool = True) -> list[torch.Tensor]:

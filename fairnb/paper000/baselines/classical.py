@@ -26,7 +26,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import OrdinalEncoder
 
 from fairnb.paper000.baselines import hyperparameters as hp
-from fairnb.paper000.baselines.base import check_n, check_training_input, require_fitted, restore_schema, stopwatch
+from fairnb.paper000.baselines.base import (check_n, check_training_input, require_fitted, restore_schema, stopwatch)
 from fairnb.data import TabularDataset, TabularEncoder
 from fairnb.errors import ParameterError, one_of
 

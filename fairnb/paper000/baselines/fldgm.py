@@ -32,15 +32,10 @@ from torch import nn
 
 import fairnb.data
 from fairnb.paper000.baselines import hyperparameters as hp
-from fairnb.paper000.baselines.base import (require_fitted, start_sampling, batches, check_epochs, check_finite, check_n, check_training_input, generator_for,
-                                   resolve_device, restore_schema, stopwatch)
+from fairnb.nn.device import generator_for, resolve_device
+from fairnb.paper000.baselines.base import (batches, check_epochs, check_finite, check_n, check_training_input, require_fitted, restore_schema, start_sampling, stopwatch)
 from fairnb.data import TabularDataset
 from fairnb.errors import ParameterError
-
-
-def group_codes(frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> np.ndarray:
-    """Int array (n,): 1 = privileged group of ``sensitive`` (the teacher's s input)."""
-    return (frame[sensitive].astype(str) == str(dataset.privileged[sensitive])).to_numpy().astype(np.int64)
 
 
 class FairDiscoGenerator:
@@ -71,7 +66,7 @@ class FairDiscoGenerator:
             self.frame = frame.reset_index(drop=True)
             self.encoder = fairnb.data.encoder_for(dataset, scaling="standard").fit(self.frame)
             self.x = self.encoder.transform(self.frame)
-            self.s = group_codes(self.frame, dataset, sensitive)
+            self.s = fairnb.data.group_codes(self.frame, dataset, sensitive)
             self.teacher = FairDisco(self.x.shape[1], self.encoder.blocks, s_dim=2, beta_exponent=self.beta_exponent,
                                      epochs=self.epochs, batch_size=self.batch_size, seed=self.seed,
                                      device=str(self.device)).fit(self.x, self.s)

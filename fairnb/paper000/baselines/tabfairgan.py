@@ -32,8 +32,9 @@ from torch.nn import functional as F
 from sklearn.preprocessing import QuantileTransformer
 
 from fairnb.paper000.baselines import hyperparameters as hp
-from fairnb.paper000.baselines.base import (batches, check_epochs, check_finite, check_training_input, generator_for, start_sampling,
-                                   gradient_penalty, resolve_device, restore_schema, stopwatch)
+from fairnb.nn.losses import gradient_penalty
+from fairnb.nn.device import generator_for, resolve_device
+from fairnb.paper000.baselines.base import (batches, check_epochs, check_finite, check_training_input, restore_schema, start_sampling, stopwatch)
 from fairnb.data import TabularDataset, TabularEncoder
 
 

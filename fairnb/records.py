@@ -1,0 +1,46 @@
+"""Where results live and the one reader of results records.
+
+A results record is ``results/<run-id>.json`` (``{"run", "template", "parameters", "profile",
+"status", "metrics": {name: {"mean", "std", "n", "values"}}, ...}``), written by ``fairnb run``.
+Records live outside ``_build/`` so cleaning the built book never deletes them. This module sits at
+the bottom of the package (it imports nothing from ``fairnb``) so every layer can read records.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
+
+
+def read_records(template: str | None = None, folder: Path | str | None = None, *,
+                 successful_only: bool = True) -> list[dict[str, Any]]:
+    """Results records in ``folder`` (default ``results/``), sorted by run id.
+
+    ``template`` keeps the runs of one template (``fair_classifier`` → ``fair_classifier-*.json``,
+    whose ``template`` field names that template's notebook). ``successful_only`` drops failed
+    records (``*.failed.json`` and status other than ``ok``). Unreadable files are skipped: a record
+    being written is published by a rename, so a half-written file is never read as a record.
+    """
+    folder = Path(folder) if folder is not None else RESULTS
+    pattern = f"{template}-*.json" if template else "*.json"
+    out = []
+    for path in sorted(folder.glob(pattern)):
+        if path.name.startswith(("_", ".")) or (successful_only and path.name.endswith(".failed.json")):
+            continue
+        try:
+            record = json.loads(path.read_text())
+        except (json.JSONDecodeError, OSError, UnicodeDecodeError):
+            continue
+        if not isinstance(record, dict):
+            continue
+        if successful_only and record.get("status") != "ok":
+            continue
+        if template and not re.search(rf"(^|/)(\d+_)?{re.escape(template)}\.ipynb$", str(record.get("template", f"{template}.ipynb"))):
+            continue
+        out.append(record)
+    return out
