@@ -104,10 +104,12 @@ def resolve(namespace: Mapping[str, Any]) -> Config:
 
 
 def summarise(values: Any) -> dict[str, float]:
-    """A number or a list of per-repetition numbers → ``{"mean", "std", "n"}`` (std with ddof=1)."""
+    """A number or a list of per-repetition numbers → ``{"mean", "std", "n", "values"}`` (std with
+    ddof=1; ``values`` keeps the per-repetition numbers, in seed order, for paired comparisons)."""
     array = np.atleast_1d(np.asarray(values, dtype=float))
     std = float(array.std(ddof=1)) if array.size > 1 else 0.0
-    return {"mean": float(array.mean()), "std": std, "n": int(array.size)}
+    return {"mean": float(array.mean()), "std": std, "n": int(array.size),
+            "values": [float(v) if math.isfinite(v) else None for v in array]}
 
 
 def report(metrics: Mapping[str, Any], title: str = "Results") -> pd.DataFrame:
@@ -121,7 +123,7 @@ def report(metrics: Mapping[str, Any], title: str = "Results") -> pd.DataFrame:
     summary = {name: summarise(value) for name, value in metrics.items()}
     for name, value in summary.items():
         if not all(math.isfinite(v) for v in (value["mean"], value["std"])):
-            summary[name] = {"mean": None, "std": None, "n": value["n"]}
+            summary[name] = {"mean": None, "std": None, "n": value["n"], "values": value["values"]}
     table = pd.DataFrame(summary, index=["mean", "std", "n"]).T.reindex(columns=["mean", "std", "n"])
     table.index.name = "metric"
     display(table.style.format({"mean": "{:.3f}", "std": "{:.3f}", "n": "{:.0f}"}, na_rep="n/a").set_caption(title),
