@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from fairnb.runs.execute import BUILD, FAILED, INVOCATION, all_records, atomic_write
+from fairnb.runs.execute import BUILD, INVOCATION, all_records, atomic_write
 from fairnb.runs.manifest import ROOT, load_manifest
 
 GENERATED = ROOT / "book" / "generated"
@@ -152,7 +152,3 @@ def build(strict: bool = True, quiet: bool = True) -> int:
     if quiet:
         command += ["-q"]
     return subprocess.run(command, cwd=ROOT).returncode
-
-
-def failed_notebooks() -> list[Path]:
-    return sorted(FAILED.glob("*.ipynb"))

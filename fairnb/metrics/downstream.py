@@ -19,7 +19,7 @@ is returned so the convention can be checked.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -180,8 +180,3 @@ def shap_importance(frame: pd.DataFrame, dataset: str, sensitive: str, seed: int
     values = np.asarray(values)
     per_column = {block.column: float(np.abs(values[:, block.slice].sum(1)).mean()) for block in features.encoder.blocks}
     return pd.Series(per_column, name="mean |SHAP|").sort_values(ascending=False)
-
-
-def as_frame(results: dict[str, Any]) -> pd.DataFrame:
-    """Nested ``{method: {metric: value}}`` → a tidy table (rows methods, columns metrics)."""
-    return pd.DataFrame(results).T

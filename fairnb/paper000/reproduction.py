@@ -23,7 +23,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from fairnb.metrics.agreement import PAPER_000_FLOOR, STD_MULTIPLE, tolerance
+from fairnb.metrics.agreement import PAPER_000_FLOOR, tolerance
 from fairnb.records import read_records
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "table1.csv"

@@ -14,7 +14,7 @@ What we time, on the same rows, machine and device, each method from scratch:
 Each stage trains ``epochs`` epochs and is timed. Its time splits into a one-off setup (encoding,
 building the networks: total minus the epochs' own wall times) and the epochs; the steady time per
 epoch (the mean over the epochs after the first, which carries warm-up costs, or the only epoch)
-is then projected to the publications' schedules (``PUBLISHED``: teacher 1000, student 200, diffusion 5000,
+is then projected to the publications' schedules (``hyperparameters.PUBLISHED_EPOCHS``: teacher 1000, student 200, diffusion 5000,
 TabFairGAN 200/70, Decaf 1000 epochs), because the methods' published lengths differ by orders of
 magnitude and a ratio at equal short lengths would compare something the paper did not. Both
 the measured and the projected ratios are reported.

@@ -9,9 +9,7 @@ Ours come from ``results/<run>.json`` records written by ``fairnb run``:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from fairnb.metrics.agreement import PAPER_002_FLOOR, within

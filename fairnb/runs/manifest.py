@@ -21,7 +21,7 @@ import nbformat
 import yaml
 
 from fairnb.errors import ParameterError, one_of
-from fairnb.runs.params import PARAMS, validate
+from fairnb.runs.params import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
@@ -162,7 +162,3 @@ def order(runs: list[Run]) -> list[list[Run]]:
         pending = [r for r in pending if r not in ready]
         done |= {r.template for r in ready} - {r.template for r in pending}
     return waves
-
-
-def known_parameter_names() -> list[str]:
-    return sorted(PARAMS)
