@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from fairnb.runs.execute import RESULTS
 from fairnb.runs.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,8 +38,8 @@ def smoke_run():
 
 @pytest.mark.parametrize("run", RUNS, ids=[r.id for r in RUNS])
 def test_every_run_executes_under_smoke_profile(smoke_run, run):
-    record_path = ROOT / "_build" / "results" / f"{run.id}.json"
-    failed_path = ROOT / "_build" / "results" / f"{run.id}.failed.json"
+    record_path = RESULTS / f"{run.id}.json"
+    failed_path = RESULTS / f"{run.id}.failed.json"
     assert not failed_path.exists(), json.loads(failed_path.read_text()).get("error")
     record = json.loads(record_path.read_text())
     assert record["status"] == "ok" and record["profile"] == "smoke"
