@@ -10,6 +10,25 @@ Two estimators of the dependence between a latent code z and a sensitive attribu
   it uses each row's Gaussian posterior N(mean_i, diag(exp(logvar_i))) instead of a sample and
   returns Σ_g p_g² ∫ (q(z | g) − q(z))² dz, the squared L2 distance between the group-conditional
   and the marginal aggregate posteriors (a V-statistic: the i = j pairs are included).
+
+How ``posterior_dcov2`` is computed. With K_ij = ∫ N(z; μ_i, Σ_i) N(z; μ_j, Σ_j) dz (the Gaussian
+overlap, see ``_gaussian_overlaps``) and, per group g with 0 < n_g < n, the weight vector
+v_g = p_g (1/n − 1[group = g]/n_g), the estimator Σ_g p_g² [K(all, all) + K(g, g) − 2 K(g, all)]
+is the quadratic form Σ_g v_gᵀ K v_g = Σ_ij Q_ij K_ij with Q = Σ_g v_g v_gᵀ. No exact shortcut
+avoids the O(n² d) pairwise work (t_ijd = σ²_id + σ²_jd couples i and j inside a division, a
+logarithm and an exponential), so the implementation makes that work cheap:
+
+- K is symmetric: only the pairs j ≥ i are visited, in row blocks of the upper triangle; each
+  block feeds both its rows and (mirrored) its columns.
+- The output is a scalar, so the gradient is computed in the same pass as the value (while the
+  block's per-dimension t and Δ/t are still in cache) and the backward only scales it.
+- Each block works on (rows × columns) slabs sized for the cache on a CPU and on the whole matrix at
+  once on a GPU; the loop over latent dimensions (d = 8) is the only other Python loop.
+- The normaliser Π_d sqrt(2π t_ijd) is formed as a product over several dimensions per logarithm
+  (as many as the range of the variances allows without overflow), not one logarithm per dimension.
+
+The reading of the previous row-block implementation is kept as ``_posterior_dcov2_reference``: the
+tests and ``benchmarks/bench_dcov.py`` check that both give the same values and gradients.
 """
 
 from __future__ import annotations
@@ -17,6 +36,7 @@ from __future__ import annotations
 import math
 
 import torch
+from torch.autograd.function import once_differentiable
 
 from fairnb.errors import ParameterError
 
@@ -116,9 +136,11 @@ class _ChunkedOverlaps(torch.autograd.Function):
         return grad_mean, grad_var
 
 
-def posterior_dcov2(mean: torch.Tensor, logvar: torch.Tensor, group: torch.Tensor, n_groups: int | None = None,
+def _posterior_dcov2_reference(mean: torch.Tensor, logvar: torch.Tensor, group: torch.Tensor, n_groups: int | None = None,
                     nominal_batch: int | None = None) -> torch.Tensor:
-    """FairDisCo's posterior estimator of V²(p(z, s), p(z)p(s)).
+    """The previous implementation of ``posterior_dcov2`` (full overlap matrix, then group means).
+
+    Kept as the reference the fast version is tested and benchmarked against; same arguments.
 
     Args:
         mean, logvar: tensors (n, d), the encoder's Gaussian posterior per row.
@@ -147,6 +169,159 @@ def posterior_dcov2(mean: torch.Tensor, logvar: torch.Tensor, group: torch.Tenso
             k_g_all = overlaps[rows].mean()
             k_gg = overlaps[rows][:, rows].mean()
             total = total + (n_g / n) ** 2 * (k_all + k_gg - 2 * k_g_all)
+    if nominal_batch is not None:
+        total = total * (n / nominal_batch)
+    return total
+
+
+# slab (rows × columns of one block) in elements: a few slabs must stay in a CPU core's cache; on a GPU
+# the whole (n, n) matrix is one block for the usual batch sizes
+_SLAB_ELEMENTS = {"cpu": 1 << 16}
+_DEVICE_SLAB_ELEMENTS = 1 << 24
+_LOG_EPSILON = math.log(1e-10)  # the reference's 1e-10 added to the Gaussian normaliser
+
+
+def _dims_per_logarithm(var: torch.Tensor) -> int:
+    """How many factors t = σ²_i + σ²_j can be multiplied before one logarithm without over/underflow."""
+    low, high = (float(x) for x in torch.aminmax(var.detach()))
+    d = var.shape[1]
+    if not (math.isfinite(low) and math.isfinite(high) and low > 0):
+        return 1
+    info = torch.finfo(var.dtype)
+    top, bottom = math.log(info.max) - 8, math.log(info.tiny) + 8
+    for group in range(d, 1, -1):
+        if group * math.log(2 * high) < top and group * math.log(2 * low) > bottom:
+            return group
+    return 1
+
+
+def _posterior_quadratic_form(mean: torch.Tensor, var: torch.Tensor, weights: torch.Tensor, need_grad: bool):
+    """Σ_g v_gᵀ K v_g for weights (n, G) = [v_g], with its gradients in mean and var when need_grad.
+
+    Visits the pairs j ≥ i in row blocks [s, e) × columns [s, n). Per latent dimension k the block's
+    t_k = σ²_ik + σ²_jk and U_k = Δ_k/t_k (Δ_k = μ_ik − μ_jk) are kept; then with W = Q ⊙ K and
+    ρ = N/(N + 1e-10) (N the Gaussian normaliser):
+    ∂/∂μ_ik = −2 Σ_j W_ij U_ijk,  ∂/∂σ²_ik = Σ_j W_ij U²_ijk − W_ij ρ_ij / t_ijk,
+    each sum running over all j: the block's rows take its columns j ≥ s, and the columns j ≥ e take
+    the block's rows (U changes sign, t and W do not).
+    """
+    n, d = mean.shape
+    group = _dims_per_logarithm(var)
+    half_log_2pi = 0.5 * d * math.log(2 * math.pi)
+    mean_t, var_t = mean.T.contiguous(), var.T.contiguous()
+    slab = max(_SLAB_ELEMENTS.get(mean.device.type, _DEVICE_SLAB_ELEMENTS), n)
+    buffers = mean.new_empty((3, d, min(slab, n * n)))
+    scratch = mean.new_empty((2, min(slab, n * n)))
+    grad_mean = mean.new_zeros((d, n)) if need_grad else None
+    grad_var = mean.new_zeros((d, n)) if need_grad else None
+    partials = []
+    start = 0
+    while start < n:
+        cols = n - start
+        rows = max(1, min(cols, slab // cols))
+        stop = start + rows
+        size = rows * cols
+        total, ratio, work = (b[:, :size].view(d, rows, cols) for b in buffers)
+        exponent, product = (b[:size].view(rows, cols) for b in scratch)
+        var_rows, var_cols = var_t[:, start:stop, None].unbind(0), var_t[:, None, start:].unbind(0)
+        mean_rows, mean_cols = mean_t[:, start:stop, None].unbind(0), mean_t[:, None, start:].unbind(0)
+        totals, ratios, works = total.unbind(0), ratio.unbind(0), work.unbind(0)
+        log_norm = None
+        for k in range(d):
+            t = torch.add(var_rows[k], var_cols[k], out=totals[k])
+            delta = torch.sub(mean_rows[k], mean_cols[k], out=works[k])
+            u = torch.div(delta, t, out=ratios[k])
+            if k == 0:
+                torch.mul(delta, u, out=exponent)  # Σ_k Δ²/t
+            else:
+                exponent.addcmul_(delta, u)
+            if group == 1:
+                factor = t
+            elif k % group == 0:
+                factor = product.copy_(t)
+            else:
+                factor.mul_(t)
+            if k % group == group - 1 or k == d - 1:
+                logs = torch.log(factor)
+                log_norm = logs if log_norm is None else log_norm.add_(logs)
+        log_norm.mul_(0.5).add_(half_log_2pi)  # log N, N = Π_k sqrt(2π t_k)
+        share = torch.sub(log_norm, _LOG_EPSILON).sigmoid_() if need_grad else None  # ρ = N / (N + 1e-10)
+        # K = exp(−E/2) / (N + 1e-10) = exp(−E/2 − log N) ρ; below log(1e-10) − 40, N is lost next to
+        # 1e-10 even in float64, and clamping log N there keeps exp(−E/2 − log N) finite
+        log_norm.clamp_(min=_LOG_EPSILON - 40)
+        overlap = exponent.mul_(-0.5).sub_(log_norm).exp_().mul_(log_norm.sub_(_LOG_EPSILON).sigmoid_())
+        weighted = torch.mm(weights[start:stop], weights[start:].T).mul_(overlap)  # W = Q ⊙ K
+        partials.append(weighted.sum() + weighted[:, rows:].sum())  # the columns ≥ stop stand for their mirror too
+        if need_grad:
+            weighted_share = share.mul_(weighted)
+            for k in range(d):
+                torch.mul(ratios[k], weighted, out=works[k])  # A = W U
+                torch.div(weighted_share, totals[k], out=totals[k]).addcmul_(works[k], ratios[k], value=-1)  # X = Wρ/t − A U
+            grad_mean[:, start:stop] -= work.sum(2)
+            grad_mean[:, stop:] += work[:, :, rows:].sum(1)
+            grad_var[:, start:stop] -= total.sum(2)
+            grad_var[:, stop:] -= total[:, :, rows:].sum(1)
+        start = stop
+    value = torch.stack(partials).sum()
+    if not need_grad:
+        return value, None, None
+    return value, 2 * grad_mean.T, grad_var.T
+
+
+class _PosteriorQuadraticForm(torch.autograd.Function):
+    """Σ_g v_gᵀ K v_g as an autograd function: gradients come out of the forward pass."""
+
+    @staticmethod
+    def forward(ctx, mean: torch.Tensor, var: torch.Tensor, weights: torch.Tensor, grad_enabled: bool) -> torch.Tensor:
+        # grad_enabled: the caller's grad mode (inside forward it is always off)
+        need_grad = grad_enabled and any(ctx.needs_input_grad[:2])
+        value, grad_mean, grad_var = _posterior_quadratic_form(mean, var, weights, need_grad)
+        ctx.save_for_backward(grad_mean, grad_var)
+        return value
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad: torch.Tensor):
+        grad_mean, grad_var = ctx.saved_tensors
+        return grad * grad_mean, grad * grad_var, None, None
+
+
+def _group_weights(group: torch.Tensor, n_groups: int, dtype: torch.dtype) -> torch.Tensor:
+    """(n, G) weights v_g = p_g (1/n − 1[group = g]/n_g), zero for groups with n_g = 0 or n_g = n."""
+    n = group.shape[0]
+    member = (group[:, None] == torch.arange(n_groups, device=group.device)).to(dtype)
+    counts = member.sum(0)
+    kept = ((counts > 0) & (counts < n)).to(dtype)
+    return (kept * counts / n) * (1.0 / n - member / counts.clamp(min=1))
+
+
+def posterior_dcov2(mean: torch.Tensor, logvar: torch.Tensor, group: torch.Tensor, n_groups: int | None = None,
+                    nominal_batch: int | None = None) -> torch.Tensor:
+    """FairDisCo's posterior estimator of V²(p(z, s), p(z)p(s)).
+
+    Args:
+        mean, logvar: tensors (n, d), the encoder's Gaussian posterior per row.
+        group: int tensor (n,) of group codes 0..n_groups-1.
+        n_groups: number of groups (default: max code + 1).
+        nominal_batch: the training batch size B; the result is scaled by n/B, as in the
+            reference, so a short last batch weighs less. None → no scaling.
+
+    Returns:
+        Scalar tensor Σ_{g: 0<n_g<n} (n_g/n)² [K(all, all) + K(g, g) − 2 K(g, all)], where K(A, B)
+        is the mean Gaussian overlap of the posteriors of rows A and B. Gradients flow to mean and
+        logvar (first order only). O(n² d) time; memory for three (rows × columns) slabs per
+        latent dimension, cache-sized on a CPU, the whole n × n on a GPU up to n = 4,096.
+    """
+    if mean.shape != logvar.shape or mean.ndim != 2:
+        raise ParameterError("logvar", f"shape {tuple(logvar.shape)}", f"shape {tuple(mean.shape)} (n, d), like mean", "wrong shape")
+    group = torch.as_tensor(group, device=mean.device).long().reshape(-1)
+    n = mean.shape[0]
+    n_groups = int(group.max().item()) + 1 if n_groups is None else n_groups
+    if mean.shape[1] == 0:
+        raise ParameterError("mean", f"shape {tuple(mean.shape)}", "at least one latent dimension", "empty latent")
+    dtype = torch.promote_types(mean.dtype, logvar.dtype)
+    mean, logvar = mean.to(dtype), logvar.to(dtype)
+    total = _PosteriorQuadraticForm.apply(mean, torch.exp(logvar), _group_weights(group, n_groups, dtype), torch.is_grad_enabled())
     if nominal_batch is not None:
         total = total * (n / nominal_batch)
     return total
