@@ -143,9 +143,12 @@ def build(strict: bool = True, quiet: bool = True) -> int:
 
     ``strict`` turns warnings into errors (``-W -n --keep-going``). Returns the exit code.
     """
+    from fairnb.book.lectures import write_lectures
+
     write_status_page()
     write_parameter_reference()
     write_exercises()
+    write_lectures()
     command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--path-output", str(ROOT)]
     if strict:
         command += ["-W", "-n", "--keep-going"]
