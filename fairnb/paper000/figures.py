@@ -132,8 +132,7 @@ def tradeoff(result: ComparisonResult, fairness: str = "dpr", utility: str = "ac
     ax.grid(alpha=0.3)
     ax.set_title(f"{result.settings.dataset}, sensitive = {result.settings.sensitive}")
     ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def metric_bars(result: ComparisonResult, metrics: tuple[str, ...] = ("dpr", "eor", "accuracy", "f1", "density", "coverage")):
@@ -147,8 +146,7 @@ def metric_bars(result: ComparisonResult, metrics: tuple[str, ...] = ("dpr", "eo
         ax.set_xticks(range(len(methods)), [LABELS[m] for m in methods], rotation=60, ha="right", fontsize=8)
         ax.set_title(metric)
         ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def fit_seconds(result: ComparisonResult):
@@ -161,8 +159,7 @@ def fit_seconds(result: ComparisonResult):
     ax.set_xticks(range(len(methods)), [LABELS[m] for m in methods], rotation=30, ha="right")
     ax.set_ylabel("training time (s)")
     ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 # --- the images chapter: images are float arrays (n, c, h, w) in [0, 1], grids from torchvision.utils.make_grid ---
@@ -232,8 +229,7 @@ def subgroup_grid_figure(grids: Mapping[tuple[int, int], torch.Tensor], target_l
                 ax.set_ylabel(f"{target_name} = {target_labels[t]}", fontsize=9, rotation=0, ha="right", va="center")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def real_vs_generated_figure(real: np.ndarray, generated: Mapping[str, np.ndarray], n: int = 8, title: str = ""):
@@ -253,8 +249,7 @@ def real_vs_generated_figure(real: np.ndarray, generated: Mapping[str, np.ndarra
         ax.set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def latent_figure(projections: Mapping[str, pd.DataFrame], title: str = ""):
@@ -270,8 +265,7 @@ def latent_figure(projections: Mapping[str, pd.DataFrame], title: str = ""):
         ax.set(title=name, xlabel="component 1", ylabel="component 2")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def training_figure(histories: Mapping[str, pd.DataFrame], terms: Mapping[str, Sequence[str]]):
@@ -287,8 +281,7 @@ def training_figure(histories: Mapping[str, pd.DataFrame], terms: Mapping[str, S
         if (frame[term] > 0).all():
             ax.set_yscale("log")
         ax.set(title=f"{stage}: {term}", xlabel="epoch")
-    fig.tight_layout()
-    return fig
+    return _finish(fig)
 
 
 def glued_figure(key: str, name: str, caption: str) -> Any:
