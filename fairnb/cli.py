@@ -1,12 +1,17 @@
 """Command line: ``fairnb list | run | book | clean``.
 
     fairnb list [--only GLOB]
-    fairnb run  [--profile smoke|default|paper] [--only GLOB]... [-p NAME VALUE]... [--workers N] [--scheduler ADDRESS]
-    fairnb book [same options as run] [--no-run]
+    fairnb run  [--profile smoke|default|paper] [--only GLOB]... [-p NAME VALUE]... [--workers auto|N]
+                [--scheduler ADDRESS] [--timeout SECONDS] [--dry-run]
+    fairnb book [same options as run] [--no-run] [--no-strict]
     fairnb clean [--all]
 
-Parameters given with ``-p`` apply to every selected run and are validated (name, type, range)
-against each run's template before anything executes.
+Parameters given with ``-p`` apply to every selected run and are validated (name, type, range, the
+datasets a template lists, a visible GPU for ``device=cuda``) against each run's template before
+anything executes; list values are JSON (``'[0, 7]'``) or comma-separated (``0,7``). ``--dry-run``
+stops there and prints each selected run with its resolved parameters and whether it is cached.
+Output is for people: one progress line, one line per failed run, a summary; bad input is one
+``fairnb: error:`` line naming the parameter, the value and what is allowed.
 """
 
 from __future__ import annotations
@@ -28,18 +33,23 @@ def _parser() -> argparse.ArgumentParser:
 
     for name, help_text in (("run", "execute runs with papermill (cached)"), ("book", "execute runs, then build the book")):
         command = commands.add_parser(name, help=help_text)
-        command.add_argument("--profile", default="default", help="smoke, default or paper (default: default)")
+        command.add_argument("--profile", default=None, help="smoke, default or paper (default: default)")
         command.add_argument("--only", action="append", metavar="GLOB", help="only runs whose id matches (repeatable)")
         command.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
-                             help="override a parameter of the selected runs (repeatable)")
-        command.add_argument("--workers", type=int, default=1, help="Dask worker processes on this machine (default 1)")
+                             help="override a parameter of the selected runs (repeatable; lists as [0, 7] or 0,7)")
+        command.add_argument("--workers", default="auto",
+                             help="Dask worker processes on this machine: auto (one per usable core, the default) or N")
         command.add_argument("--scheduler", metavar="ADDRESS", help="use an existing Dask scheduler, e.g. tcp://host:8786")
+        command.add_argument("--timeout", metavar="SECONDS",
+                             help="time limit of each run in seconds, 0 for none (default: the profile's run_timeout)")
+        command.add_argument("--dry-run", action="store_true",
+                             help="validate and list the selected runs with their parameters and cache state; execute nothing")
         if name == "book":
             command.add_argument("--no-run", action="store_true", help="build from existing runs only")
             command.add_argument("--no-strict", action="store_true", help="do not turn build warnings into errors")
 
-    clean = commands.add_parser("clean", help="remove executed notebooks and the built book")
-    clean.add_argument("--all", action="store_true", help="also remove results records and failed runs")
+    clean = commands.add_parser("clean", help="remove executed notebooks and the built book (results/ is kept)")
+    clean.add_argument("--all", action="store_true", help="also remove results records, failed runs and kernel logs")
     return parser
 
 
@@ -49,22 +59,125 @@ def _overrides(pairs: list[list[str]]) -> dict[str, Any]:
     return {name: parse_cli_value(name, value) for name, value in pairs}
 
 
-def _run(args: argparse.Namespace) -> int:
+def _workers(text: str) -> int:
+    """``auto`` → the usable cores; else an integer >= 1."""
     from fairnb.errors import ParameterError
-    from fairnb.runs.execute import prepare, run_jobs
+    from fairnb.runs.execute import usable_cores
+
+    if str(text).strip().lower() == "auto":
+        return usable_cores()
+    try:
+        workers: Any = int(text)
+    except ValueError:
+        workers = text
+    if not isinstance(workers, int) or workers < 1:
+        raise ParameterError("workers", workers, "auto (one per usable core) or an integer >= 1")
+    return workers
+
+
+def _profile(args: argparse.Namespace, overrides: dict[str, Any]) -> str:
+    """The invocation's profile: ``--profile``, else ``-p profile``, else ``default``; both given must agree."""
+    from fairnb.errors import ParameterError
+    from fairnb.runs.params import validate
+
+    given = validate("profile", args.profile) if args.profile is not None else None
+    parameter = overrides.pop("profile", None)
+    if given is not None and parameter is not None and parameter != given:
+        raise ParameterError("profile", parameter, f"{given}, the --profile given (set the profile once)",
+                             f"conflicts with --profile {given}")
+    return given or parameter or "default"
+
+
+def _timeout(text: str | None) -> int | None:
+    from fairnb.runs.params import parse_cli_value
+
+    return None if text is None else parse_cli_value("run_timeout", text)
+
+
+def _prepare(args: argparse.Namespace):
+    """Everything that can be checked before a cluster or kernel starts; returns the jobs."""
+    from fairnb.runs.execute import Outputs, check_scheduler, prepare
     from fairnb.runs.manifest import load_manifest, select
 
-    if args.workers < 1:
-        raise ParameterError("workers", args.workers, "an integer >= 1")
+    overrides = _overrides(args.parameter)
+    profile = _profile(args, overrides)
+    workers = _workers(args.workers)
+    timeout = _timeout(args.timeout)
+    if args.scheduler:
+        check_scheduler(args.scheduler)
     runs = select(load_manifest(), args.only)
-    jobs = prepare(runs, args.profile, _overrides(args.parameter))
-    summaries = run_jobs(jobs, workers=args.workers, scheduler=args.scheduler)
+    jobs = prepare(runs, profile, overrides, timeout=timeout, check_device=not args.scheduler)
+    if not args.dry_run:
+        Outputs.current().check_writable()
+    return jobs, workers
+
+
+def _run(args: argparse.Namespace) -> int:
+    from fairnb.runs.execute import dry_run, run_jobs
+
+    jobs, workers = _prepare(args)
+    if args.dry_run:
+        lines = dry_run(jobs)
+        for line in lines:
+            print(line)
+        cached = sum("[cached;" in line for line in lines)
+        print(f"{len(jobs)} runs: {cached} cached, {len(jobs) - cached} to run (dry run: nothing executed)")
+        return 0
+    summaries = run_jobs(jobs, workers=workers, scheduler=args.scheduler)
     failed = [s for s in summaries if s["status"] != "ok"]
     for summary in failed:
-        print(f"FAILED {summary['run']}: {summary.get('error')}", file=sys.stderr)
+        error = str(summary.get("error") or "").strip().splitlines()
+        print(f"FAILED {summary['run']}: {(error[0] if error else 'unknown error')[:300]}", file=sys.stderr)
     print(f"{len(summaries) - len(failed)} ok, {len(failed)} failed, "
           f"{sum(bool(s['cache_hit']) for s in summaries)} cache hits")
     return 1 if failed else 0
+
+
+def _book(args: argparse.Namespace) -> int:
+    from fairnb.book import HTML, build
+    from fairnb.errors import RunStoreError
+    from fairnb.runs.execute import BUILD, has_runs
+
+    if args.no_run:
+        if args.dry_run:
+            print(f"dry run: would build the book from the existing runs into {HTML}")
+            return 0
+        if not has_runs():
+            raise RunStoreError("no runs yet: run `fairnb run` first")
+        status = 0
+    else:
+        status = _run(args)
+        if args.dry_run:
+            print(f"dry run: would then build the book into {HTML}")
+            return status
+    try:
+        BUILD.mkdir(parents=True, exist_ok=True)
+        probe = BUILD / ".fairnb-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as error:
+        raise RunStoreError(f"cannot write to {BUILD}: {error.strerror or error}") from None
+    code = build(strict=not args.no_strict)
+    if code == 0:
+        print(f"book: {HTML / 'index.html'}")
+    return status or code
+
+
+def _clean(args: argparse.Namespace) -> int:
+    from fairnb.book import GENERATED, HTML
+    from fairnb.runs.execute import BOOK_RUNS, FAILED, RESULTS, Outputs
+
+    targets = [BOOK_RUNS, GENERATED, HTML.parent / "jupyter_execute", HTML, HTML.parent / ".doctrees"]
+    if args.all:
+        targets += [FAILED, Outputs.current().logs]
+        # results/ goes, except the committed results snapshot
+        targets += [p for p in (RESULTS.iterdir() if RESULTS.is_dir() else []) if p.name != "snapshot"]
+    for path in targets:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,26 +192,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return _run(args)
         if args.command == "book":
-            from fairnb.book import HTML, build
-
-            status = 0 if args.no_run else _run(args)
-            code = build(strict=not args.no_strict)
-            if code == 0:
-                print(f"book: {HTML / 'index.html'}")
-            return status or code
+            return _book(args)
         if args.command == "clean":
-            from fairnb.book import GENERATED, HTML
-            from fairnb.runs.execute import BOOK_RUNS, FAILED, RESULTS
-
-            targets = [BOOK_RUNS, GENERATED, HTML.parent / "jupyter_execute", HTML, HTML.parent / ".doctrees"]
-            if args.all:
-                targets += [RESULTS, FAILED]
-            for path in targets:
-                shutil.rmtree(path, ignore_errors=True)
-            return 0
+            return _clean(args)
     except FairnbError as error:
         print(f"fairnb: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("fairnb: interrupted; runs that were executing are not recorded and will run again", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -25,7 +25,13 @@ class DataNotFoundError(FairnbError, FileNotFoundError):
 
 
 class DataIntegrityError(FairnbError, ValueError):
-    """A data file exists but its checksum or schema is wrong."""
+    """A data file exists but is damaged or not what it should be (checksum, format, schema, types, row count);
+    the message names the file and the check that failed."""
+
+
+class RunStoreError(FairnbError, OSError):
+    """The run store (executed pages, results records, failed runs) cannot be written, or holds no runs yet;
+    the message names the folder and the reason."""
 
 
 class TrainingDivergedError(FairnbError, FloatingPointError):

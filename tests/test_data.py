@@ -130,12 +130,44 @@ def test_checksum_mismatch_is_detected(tmp_path, monkeypatch):
         tabular._expected_sums.cache_clear()
 
 
+def test_vendored_archive_with_flipped_bytes_names_the_file(tmp_path, monkeypatch):
+    folder = tmp_path / "german"
+    folder.mkdir()
+    damaged = bytearray((tabular.DATA_DIR / "german" / "german.data.gz").read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF  # one flipped byte: gzip would fail with a CRC or zlib error
+    (folder / "german.data.gz").write_bytes(bytes(damaged))
+    shutil.copy(tabular.DATA_DIR / "SHA256SUMS", tmp_path / "SHA256SUMS")
+    monkeypatch.setattr(tabular, "DATA_DIR", tmp_path)
+    tabular.vendored.cache_clear()
+    tabular._expected_sums.cache_clear()
+    try:
+        with pytest.raises(DataIntegrityError, match=rf"{folder / 'german.data.gz'}: sha256 .* the file is damaged"):
+            tabular.vendored("german/german.data.gz")
+        monkeypatch.delitem(tabular.COMPRESSED_SHA256, "german/german.data.gz")  # no stored digest: decompressing fails
+        tabular.vendored.cache_clear()
+        with pytest.raises(DataIntegrityError, match=rf"{folder / 'german.data.gz'}: cannot be read .* damaged"):
+            tabular.vendored("german/german.data.gz")
+    finally:
+        tabular.vendored.cache_clear()
+        tabular._expected_sums.cache_clear()
+
+
+def test_recorded_digests_match_the_vendored_files():
+    sums = tabular._expected_sums()
+    assert set(tabular.COMPRESSED_SHA256) == set(sums)
+    for relative, digest in tabular.COMPRESSED_SHA256.items():
+        path = tabular.DATA_DIR / relative
+        assert tabular.file_sha256(path) == digest, relative
+        assert tabular.sha256_of(path) == sums[relative], relative
+
+
 def test_meps_missing_file_names_file_and_source(tmp_path):
     with pytest.raises(DataNotFoundError, match=r"h181\.csv.*HC-181"):
         tabular.load_meps(tmp_path)
 
 
-def test_meps_fixture_follows_aif360_rules(meps_dir):
+def test_meps_fixture_follows_aif360_rules(meps_dir, monkeypatch):
+    monkeypatch.setenv("FAIRNB_MEPS_ROWS", "397")  # the fixture is a sample: 397 rows of panel 19 pass the rules
     meps = tabular.load_meps(meps_dir)
     assert len(meps.frame) == 397  # three rows break one rule each
     assert set(meps.frame["RACE"]) <= {"White", "Non-White"}
@@ -151,7 +183,70 @@ def test_meps_fixture_follows_aif360_rules(meps_dir):
 
 def test_meps_corrupt_csv_names_missing_columns(tmp_path):
     (tmp_path / "h181.csv").write_text("VAR1,VAR2,VAR3\n1,2,3\n")
-    with pytest.raises(DataIntegrityError, match="not MEPS HC-181: columns missing"):
+    with pytest.raises(DataIntegrityError, match="schema check failed: not MEPS HC-181: columns missing"):
+        tabular.load_meps(tmp_path)
+
+
+def _meps_text(tmp_path) -> str:
+    from conftest import write_meps_fixture
+
+    return write_meps_fixture(tmp_path / "original").read_text()
+
+
+def test_meps_truncated_or_header_only_file_is_refused_naming_the_check(tmp_path, monkeypatch):
+    text = _meps_text(tmp_path)
+    path = tmp_path / "h181.csv"
+    path.write_text(text[: len(text) // 2])  # cut in the middle of a row: used to load half the rows silently
+    with pytest.raises(DataIntegrityError, match=r"h181\.csv: MEPS complete check failed: .*cut in the middle of a row"):
+        tabular.load_meps(tmp_path)
+    path.write_text(text.split("\n", 1)[0] + "\n")  # header only: used to load as 0 rows
+    with pytest.raises(DataIntegrityError, match=r"h181\.csv: MEPS rows check failed: the file has a header but no data rows"):
+        tabular.load_meps(tmp_path)
+    lines = text.splitlines(keepends=True)
+    path.write_text("".join(lines[:301]))  # cut at a row boundary: only the expected row count tells
+    with pytest.raises(DataIntegrityError, match=r"MEPS row count check failed: 297 rows of panel 19 after the rules, expected 15,830"):
+        tabular.load_meps(tmp_path)
+    monkeypatch.setenv("FAIRNB_MEPS_ROWS", "397")
+    with pytest.raises(DataIntegrityError, match="297 rows of panel 19 after the rules, expected 397"):
+        tabular.load_meps(tmp_path)
+    assert len(tabular.load_meps(tmp_path, expected_rows=None).frame) == 297  # a deliberate sample
+    path.write_text(text)
+    assert len(tabular.load_meps(tmp_path).frame) == 397
+    monkeypatch.setenv("FAIRNB_MEPS_ROWS", "lots")
+    with pytest.raises(ParameterError, match="FAIRNB_MEPS_ROWS='lots'"):
+        tabular.load_meps(tmp_path)
+
+
+@pytest.mark.parametrize("content, check, detail", [
+    (b"", "file", "empty"),
+    (bytes(range(256)) * 40, "format", "binary content"),
+    (gzip.compress(b"PANEL,REGION53\n19,1\n"), "format", "gzip-compressed"),
+    (b"\xff\xfe\xfa garbage \xc3\x28\n", "format", "not a CSV file"),
+])
+def test_meps_garbage_or_empty_file_is_a_data_error_naming_the_file(tmp_path, content, check, detail):
+    (tmp_path / "h181.csv").write_bytes(content)
+    with pytest.raises(DataIntegrityError, match=rf"h181\.csv: MEPS {check} check failed: .*{detail}"):
+        tabular.load_meps(tmp_path)
+
+
+def test_meps_ill_typed_or_ragged_file_is_a_data_error_naming_the_column(tmp_path):
+    import io
+
+    frame = pd.read_csv(io.StringIO(_meps_text(tmp_path)))
+    path = tmp_path / "h181.csv"
+    frame.astype({"AGE53X": object}).assign(AGE53X=lambda f: f["AGE53X"].where(f.index != 5, "forty")).to_csv(path, index=False)
+    with pytest.raises(DataIntegrityError, match=r"types check failed: column AGE53X must hold numeric codes, found 'forty' on line 7"):
+        tabular.load_meps(tmp_path)
+    frame.assign(PCS42=frame["PCS42"].where(frame.index != 9)).to_csv(path, index=False)
+    with pytest.raises(DataIntegrityError, match=r"types check failed: column PCS42 has 1 empty values \(first on line 11\)"):
+        tabular.load_meps(tmp_path)
+    text = frame.to_csv(index=False).splitlines(keepends=True)
+    text[3] = '"' + text[3]  # a quote that never closes
+    path.write_text("".join(text))
+    with pytest.raises(DataIntegrityError, match=r"format check failed: malformed CSV"):
+        tabular.load_meps(tmp_path)
+    frame.assign(PANEL=20).to_csv(path, index=False)
+    with pytest.raises(DataIntegrityError, match=r"panel check failed: no rows of panel 19 \(PANEL values: 20\)"):
         tabular.load_meps(tmp_path)
 
 

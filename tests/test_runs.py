@@ -150,7 +150,8 @@ def test_run_records_metrics_then_hits_cache(sandbox):
     first = execute.run_jobs(_jobs(), workers=1, progress=lambda _: None)
     assert first[0]["status"] == "ok" and first[0]["cache_hit"] is False
     record = json.loads((sandbox / "results" / "sleepy-0.json").read_text())
-    assert record["metrics"]["answer"] == {"mean": 42.0, "std": pytest.approx(1.4142135, rel=1e-6), "n": 2}
+    assert record["metrics"]["answer"] == {"mean": 42.0, "std": pytest.approx(1.4142135, rel=1e-6), "n": 2,
+                                           "values": [41.0, 43.0]}
     for field in ("run", "template", "parameters", "profile", "device", "seconds", "status", "metrics", "key"):
         assert field in record
     page = nbformat.read(sandbox / "book" / "runs" / "sleepy-0.ipynb", as_version=4)

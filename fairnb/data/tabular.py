@@ -17,6 +17,7 @@ import gzip
 import hashlib
 import json
 import os
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -120,6 +121,31 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes as stored (no decompression)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# sha256 of the vendored files as stored (compressed). ``SHA256SUMS`` records the sha256 of their
+# content; these are checked first, so a damaged archive is reported with its path before anything
+# tries to decompress it. A test keeps both lists in step with the files.
+COMPRESSED_SHA256 = {
+    "adult/adult.data.gz": "c7a2b4716a97f930123e0baf879188d701e798172631a654fc703d4b082907f3",
+    "adult/adult.test.gz": "8a2c1bffa6e7ce5abfa43881ae5e87c4311ebc2b3cd526c9c40a43f19f06f799",
+    "compas/compas-scores-two-years.csv.gz": "706137877c1ffafbb8580f2523644bbe34e639dad00922abc6079f8f31d75514",
+    "german/german.data.gz": "a4cc977b7fc38d60827f2f881d8377954ece4d7ade5d026e827307bb63395df2",
+    "german/values_maps.json.gz": "eb8dbab28a3af918b7aa9d01fca0c8e8f1261eccb1a25d806b3854852e55bb56",
+    "mnist/t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+    "mnist/t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+    "mnist/train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+    "mnist/train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+}
+
+
 @lru_cache(maxsize=None)
 def _expected_sums() -> dict[str, str]:
     sums = {}
@@ -131,12 +157,28 @@ def _expected_sums() -> dict[str, str]:
 
 @lru_cache(maxsize=None)
 def vendored(relative: str) -> Path:
-    """Path of a vendored data file after checking its sha256 (once per process)."""
+    """Path of a vendored data file after checking its sha256 (once per process).
+
+    The stored bytes are checked against ``COMPRESSED_SHA256`` before anything decompresses them; a
+    file without a recorded stored digest is decompressed (read errors reported as damage) and its
+    content checked against ``SHA256SUMS``. Either way a mismatch raises ``DataIntegrityError`` naming
+    the file.
+    """
     path = DATA_DIR / relative
-    if not path.exists():
+    if not path.is_file():
         raise DataNotFoundError(f"vendored data file {path} is missing; reinstall fairnb")
+    stored = COMPRESSED_SHA256.get(relative)
+    if stored is not None:
+        actual = file_sha256(path)
+        if actual != stored:
+            raise DataIntegrityError(f"{path}: sha256 {actual} of the file does not match the recorded {stored}: "
+                                     "the file is damaged; reinstall fairnb")
+        return path
     expected = _expected_sums()[relative]
-    actual = sha256_of(path)
+    try:
+        actual = sha256_of(path)
+    except (OSError, EOFError, zlib.error) as error:
+        raise DataIntegrityError(f"{path}: cannot be read ({error}): the file is damaged; reinstall fairnb") from None
     if actual != expected:
         raise DataIntegrityError(f"{path}: sha256 {actual} does not match the recorded {expected}")
     return path
@@ -304,25 +346,104 @@ MEPS_REQUIRED = sorted(
 )
 
 
+# AIF360's MEPSDataset19 has 15,830 rows after the rules below (its tutorials' 50 % training split has
+# 7,915); a complete HC-181 file gives exactly this many. FAIRNB_MEPS_ROWS changes the expectation for a
+# deliberate sample of the file: an integer, or "any".
+MEPS19_ROWS = 15_830
+_DEFAULT: Any = object()
+
+
 def data_root(data_path: str | os.PathLike | None = None) -> Path:
     """Folder for user-supplied data: ``data_path``, else ``$FAIRNB_DATA``, else ``./data``."""
     return Path(data_path or os.environ.get("FAIRNB_DATA") or "data").expanduser()
 
 
-def load_meps(data_path: str | os.PathLike | None = None) -> TabularDataset:
+def meps_expected_rows() -> int | None:
+    """Rows of panel 19 a MEPS file must give after the rules: ``$FAIRNB_MEPS_ROWS`` (``any`` = no check),
+    else ``MEPS19_ROWS``."""
+    text = os.environ.get("FAIRNB_MEPS_ROWS", "").strip()
+    if not text:
+        return MEPS19_ROWS
+    if text.lower() == "any":
+        return None
+    try:
+        rows = int(text)
+    except ValueError:
+        rows = -1
+    if rows < 1:
+        raise ParameterError("FAIRNB_MEPS_ROWS", text, "an integer >= 1 (rows of panel 19 after the rules) or 'any'")
+    return rows
+
+
+def _meps_problem(path: Path, check: str, detail: str) -> DataIntegrityError:
+    return DataIntegrityError(f"{path}: MEPS {check} check failed: {detail}")
+
+
+def read_meps_csv(path: Path) -> pd.DataFrame:
+    """The columns fairnb needs from a user-supplied ``h181.csv``, after checking the file.
+
+    Checks, in order (the error names the file and the check): *file* (a non-empty regular file),
+    *format* (text CSV with a header), *schema* (every column of ``MEPS_REQUIRED``), *complete* (the
+    file ends with a line break, so its last row was not cut), *rows* (at least one data row),
+    *types* (every required column numeric, no empty values).
+    """
+    if not path.is_file():
+        raise _meps_problem(path, "file", "not a regular file")
+    size = path.stat().st_size
+    if size == 0:
+        raise _meps_problem(path, "file", "the file is empty (0 bytes)")
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)
+        handle.seek(max(0, size - 1))
+        last = handle.read(1)
+    if b"\0" in head or head[:2] == b"\x1f\x8b":
+        raise _meps_problem(path, "format", "binary content, not a text CSV file"
+                            + (" (it is gzip-compressed: decompress it first)" if head[:2] == b"\x1f\x8b" else ""))
+    try:
+        header = pd.read_csv(path, nrows=0).columns
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
+        raise _meps_problem(path, "format", f"not a CSV file with a header line ({error})") from None
+    missing = [c for c in MEPS_REQUIRED if c not in header]
+    if missing:
+        more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        raise _meps_problem(path, "schema", f"not MEPS HC-181: columns missing: {', '.join(missing[:10])}{more}")
+    if last not in (b"\n", b"\r"):
+        raise _meps_problem(path, "complete", "the file does not end with a line break: it was cut in the middle "
+                            "of a row (an interrupted download or copy); copy the whole file again")
+    try:
+        raw = pd.read_csv(path, usecols=MEPS_REQUIRED)
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as error:
+        raise _meps_problem(path, "format", f"malformed CSV ({str(error).strip()})") from None
+    if raw.empty:
+        raise _meps_problem(path, "rows", "the file has a header but no data rows")
+    for column in MEPS_REQUIRED:
+        values = raw[column]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            numbers = pd.to_numeric(values, errors="coerce")
+            bad = values[numbers.isna() & values.notna()]
+            example = f"{bad.iloc[0]!r} on line {bad.index[0] + 2}" if len(bad) else "non-numeric values"
+            raise _meps_problem(path, "types", f"column {column} must hold numeric codes, found {example}")
+        if values.isna().any():
+            first = int(np.flatnonzero(values.isna().to_numpy())[0])
+            raise _meps_problem(path, "types", f"column {column} has {int(values.isna().sum())} empty values "
+                                f"(first on line {first + 2})")
+    return raw
+
+
+def load_meps(data_path: str | os.PathLike | None = None, expected_rows: int | None = _DEFAULT) -> TabularDataset:
     """MEPS panel 19 from a user-supplied ``h181.csv`` (AIF360 ``MEPSDataset19`` rules).
 
-    ``data_path`` is the CSV file or the folder holding it; default ``$FAIRNB_DATA/h181.csv``.
+    ``data_path`` is the CSV file or the folder holding it; default ``$FAIRNB_DATA/h181.csv``. The file
+    is checked (see ``read_meps_csv``), and the rows of panel 19 left after the rules are counted
+    against ``expected_rows`` (default ``meps_expected_rows()``: 15,830, AIF360's count; ``None``
+    skips this *row count* check, for a deliberate sample of the file).
     """
     root = data_root(data_path)
     path = root if root.suffix == ".csv" else root / "h181.csv"
     if not path.exists():
         raise DataNotFoundError(f"{path} not found. " + MEPS_HELP.format(path=path))
-    header = pd.read_csv(path, nrows=0).columns
-    missing = [c for c in MEPS_REQUIRED if c not in header]
-    if missing:
-        raise DataIntegrityError(f"{path} is not MEPS HC-181: columns missing: {', '.join(missing[:10])}")
-    raw = pd.read_csv(path, usecols=MEPS_REQUIRED)
+    expected = meps_expected_rows() if expected_rows is _DEFAULT else expected_rows
+    raw = read_meps_csv(path)
     raw["RACE"] = np.where((raw["HISPANX"] == 2) & (raw["RACEV2X"] == 1), "White", "Non-White")
     frame = raw[raw["PANEL"] == 19].rename(columns=MEPS_RENAME)
     for column in ("REGION", "AGE", "MARRY", "ASTHDX"):
@@ -330,6 +451,13 @@ def load_meps(data_path: str | os.PathLike | None = None) -> TabularDataset:
     frame = frame[(frame[MEPS_FILTERED] >= -1).all(axis=1)]
     frame = frame.assign(UTILIZATION=(frame[MEPS_UTILISATION].sum(axis=1) >= 10).astype(np.int64))
     frame = frame[MEPS_CATEGORICAL + MEPS_NUMERIC + ["RACE", "UTILIZATION", "PERWT15F"]].reset_index(drop=True)
+    if not (raw["PANEL"] == 19).any():
+        panels = ", ".join(str(v) for v in sorted(raw["PANEL"].unique())[:5])
+        raise _meps_problem(path, "panel", f"no rows of panel 19 (PANEL values: {panels}): HC-181 (2015) holds panels 19 and 20")
+    if expected is not None and len(frame) != expected:
+        raise _meps_problem(path, "row count", f"{len(frame):,} rows of panel 19 after the rules, expected {expected:,}: "
+                            "the file is truncated or not the complete HC-181 file (for a deliberate sample, set "
+                            "FAIRNB_MEPS_ROWS to its row count or to 'any')")
     for column in MEPS_CATEGORICAL:
         frame[column] = frame[column].astype(np.int64).astype(str)
     frame["AGE"] = frame["AGE"].astype(np.int64)
@@ -348,3 +476,52 @@ def load_meps(data_path: str | os.PathLike | None = None) -> TabularDataset:
         ],
         source=f"AHRQ MEPS HC-181 (panel 19), user-supplied at {path}",
     )
+
+
+# --------------------------------------------------------------------------- user-supplied data in cache keys
+
+
+def user_data_files(dataset: str, data_path: str | os.PathLike | None = None) -> list[Path]:
+    """The files and folders a loader reads for a user-supplied dataset (MEPS, CelebA); [] for the others."""
+    root = data_root(data_path)
+    if dataset == "meps":
+        return [root if root.suffix == ".csv" else root / "h181.csv"]
+    if dataset == "celeba":
+        folder = root / "celeba"
+        return [folder / "list_attr_celeba.txt", folder / "list_eval_partition.txt", folder / "img_align_celeba"]
+    return []
+
+
+def _stat(path: Path) -> list[int] | str:
+    """``[size, mtime_ns]`` of a file; for a folder ``[files, total size, newest mtime_ns]``; ``"missing"``."""
+    try:
+        info = path.stat()
+    except OSError:
+        return "missing"
+    if not path.is_dir():
+        return [info.st_size, info.st_mtime_ns]
+    count = size = newest = 0
+    with os.scandir(path) as entries:
+        for entry in entries:
+            try:
+                entry_info = entry.stat()
+            except OSError:
+                continue
+            count, size, newest = count + 1, size + entry_info.st_size, max(newest, entry_info.st_mtime_ns)
+    return [count, size, max(newest, info.st_mtime_ns)]
+
+
+def user_data_fingerprint(dataset: str, data_path: str | os.PathLike | None = None,
+                          base: Path | None = None) -> dict[str, Any]:
+    """Where a user-supplied dataset comes from and what it is, for run cache keys: each file the loader reads
+    (absolute path) → size and modification time (a folder: file count, total size, newest modification),
+    or ``"missing"``. Relative paths are taken from ``base`` (the folder notebooks run in). Empty for
+    vendored datasets. Supplying, replacing or removing the data changes the fingerprint."""
+    fingerprint: dict[str, Any] = {}
+    for path in user_data_files(dataset, data_path):
+        if not path.is_absolute() and base is not None:
+            path = base / path
+        fingerprint[str(path.absolute())] = _stat(path)
+    if dataset == "meps":
+        fingerprint["FAIRNB_MEPS_ROWS"] = os.environ.get("FAIRNB_MEPS_ROWS", "")
+    return fingerprint

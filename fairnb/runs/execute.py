@@ -2,41 +2,66 @@
 
 Outputs of a run ``<id>``:
 
-- ``book/runs/<id>.ipynb``: the executed notebook, a page of the book (git-ignored);
-- ``_build/results/<id>.json``: the results record (run, template, parameters, profile, device,
-  seconds, status, metrics, key).
+- ``book/runs/<id>.ipynb``: the executed notebook, a page of the book (git-ignored), and
+  ``book/runs/<id>.metrics.csv``, its metrics;
+- ``results/<id>.json``: the results record (run, template, parameters, profile, device, seconds,
+  status, metrics, cache key, and ``page_sha256``, the sha256 of the page it belongs to).
 
-Every write goes to a temporary file first and is renamed into place, and the record is written
-last: a run killed midway leaves the earlier notebook and record intact and is never marked
-complete. A *failed* run never replaces an earlier successful one: its notebook goes to
-``_build/failed/<id>.ipynb`` and its record to ``_build/results/<id>.failed.json`` (the status page
-shows both); when there is no earlier success the failed notebook also becomes the book page, so
-the failure is visible where the reader looks.
+**One commit per run.** The page, its metrics and its record are written under staging names first;
+then the page and metrics are moved into place and the record is moved last: the record is the commit.
+``is_cached`` accepts a run only when the record is complete, its key matches, and the page on disk has
+the record's ``page_sha256``, so a page without its record (a crash between the moves, a record that
+could not be written) or a truncated page is never served as a cache hit; when moving the record fails
+the previous page is put back.
+
+**Failures are runs too.** A cell that raises, a kernel that dies (an out-of-memory kill), a run past its
+time limit, a worker that vanishes: each ends as one failed run with a record
+``results/<id>.failed.json`` and its notebook in ``_build/failed/<id>.ipynb``; the other runs of the
+invocation go on. A failed run never replaces an earlier successful one; when there is none, the failed
+notebook also becomes the book page, so the failure is visible where the reader looks. A later success,
+executed or served from the cache, removes the failure record.
+
+**Concurrency.** A run holds a lock (``results/.locks/<id>.lock``) while it executes: a second
+``fairnb run`` of the same run waits for it and then finds it cached. Scratch files of runs that were
+killed are removed by the next invocation. The invocation log keeps one file per run
+(``results/_invocation/<id>.json``); ``results/_last_invocation.json`` is regenerated from them under a
+lock, never read-modified-written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
 import os
 import platform
 import re
+import shlex
 import shutil
+import signal
+import sys
+import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import nbformat
 
+from fairnb.errors import FairnbError, ParameterError, RunStoreError, one_of
 from fairnb.runs.config import METRICS_KEY
 from fairnb.runs.manifest import ROOT, Run, check_overrides, order, template_parameters
 
 BOOK_RUNS = ROOT / "book" / "runs"
 BUILD = ROOT / "_build"
-RESULTS = BUILD / "results"
+RESULTS = ROOT / "results"
 FAILED = BUILD / "failed"
 INVOCATION = RESULTS / "_last_invocation.json"
+SCHEDULER_TIMEOUT = 10.0  # seconds a --scheduler has to answer
+
+_STAGING = re.compile(r"^\.(?P<run>.+)\.(?P<pid>\d+)\.(?P<kind>running\.ipynb|staged\.(?:ipynb|csv|json)|previous\.(?:ipynb|csv))$")
+_TEMPORARY = re.compile(r"^\..+\.(?P<pid>\d+)\.tmp$")
 
 
 @dataclass(frozen=True)
@@ -51,34 +76,115 @@ class Outputs:
     def current(cls) -> "Outputs":
         return cls(BOOK_RUNS, RESULTS, FAILED)
 
+    @property
+    def logs(self) -> Path:
+        """Kernel logs (``<id>.log``: what a kernel wrote outside its notebook, e.g. before it died)."""
+        return self.failed.parent / "logs"
+
+    @property
+    def locks(self) -> Path:
+        return self.results / ".locks"
+
+    def check_writable(self) -> None:
+        """Create the output folders and write a probe file in each; ``RunStoreError`` names the one that fails."""
+        for folder in (self.book_runs, self.results, self.failed, self.logs, self.locks):
+            probe = folder / f".fairnb-write-test-{os.getpid()}"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                probe.write_text("")
+                probe.unlink()
+            except OSError as error:
+                raise RunStoreError(f"cannot write to {folder}: {error.strerror or error}") from None
+
 
 @dataclass(frozen=True)
 class Job:
-    """A run with its validated parameters, cache key and output folders, ready to execute."""
+    """A run with its validated parameters, cache key and output folders, ready to execute.
+
+    ``timeout``: the run's wall-clock limit in seconds (``None``: no limit).
+    """
 
     run: Run
     parameters: dict[str, Any]
     profile: str
     key: str
     outputs: Outputs
+    timeout: float | None = field(default=None, compare=False)
+
+
+# ------------------------------------------------------------------ files
 
 
 def _relative(path: Path) -> str:
-    """A template's path as the pages quote it: ``notebooks/<part>/<file>.ipynb``."""
+    """A template's path as the pages quote it: ``notebooks/<part>/<file>.ipynb`` (from the last
+    ``notebooks`` folder in its path), else relative to the repository, else as given."""
     from fairnb.runs import manifest
 
-    try:
-        return str(Path("notebooks") / path.resolve().relative_to(manifest.NOTEBOOKS.resolve()))
-    except ValueError:
-        return str(path)
+    resolved = path.resolve()
+    with contextlib.suppress(ValueError):
+        return str(Path("notebooks") / resolved.relative_to(manifest.NOTEBOOKS.resolve()))
+    if "notebooks" in resolved.parts[:-1]:
+        last = len(resolved.parts) - 1 - resolved.parts[::-1].index("notebooks")
+        return str(Path(*resolved.parts[last:]))
+    with contextlib.suppress(ValueError):
+        return str(resolved.relative_to(ROOT))
+    return str(path)
+
+
+def _write_durable(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` and flush it to disk (before it is renamed into place)."""
+    with open(path, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        _write_durable(tmp, text.encode())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def sha256_file(path: Path) -> str | None:
+    """sha256 of a file's bytes, ``None`` when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+@contextlib.contextmanager
+def run_lock(outputs: Outputs, run_id: str, blocking: bool = True) -> Iterator[bool]:
+    """Hold the lock of run ``run_id``; yields False (holding nothing) when ``blocking`` is False and another
+    process holds it. Locks are ``flock`` locks: the system releases them when a process dies."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): runs are not serialised
+        yield True
+        return
+    outputs.locks.mkdir(parents=True, exist_ok=True)
+    with open(outputs.locks / f"{run_id}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+# ------------------------------------------------------------------ keys, parameters, preparation
 
 
 def source_digest() -> str:
@@ -91,8 +197,30 @@ def source_digest() -> str:
     return digest.hexdigest()
 
 
+def effective_parameters(run: Run, parameters: dict[str, Any]) -> dict[str, Any]:
+    """The template's defaults with ``parameters`` applied (what the notebook will see, before the profile)."""
+    try:
+        declared = template_parameters(run.template_path)
+    except (OSError, ValueError):
+        declared = {}
+    return {**{name: p.default for name, p in declared.items()}, **parameters}
+
+
+def user_data(run: Run, parameters: dict[str, Any]) -> dict[str, Any]:
+    """Fingerprint of the user-supplied data the run reads (MEPS, CelebA): paths, sizes, modification times."""
+    from fairnb.data import USER_SUPPLIED
+    from fairnb.data.tabular import user_data_fingerprint
+
+    values = effective_parameters(run, parameters)
+    dataset = values.get("dataset")
+    if dataset not in USER_SUPPLIED:
+        return {}
+    return user_data_fingerprint(dataset, values.get("data_path"), base=ROOT)
+
+
 def cache_key(run: Run, parameters: dict[str, Any], profile: str, fairnb_source: str) -> str:
-    """Key of a run: template source + parameters + profile + fairnb source + data checksums + inputs."""
+    """Key of a run: template source + parameters + profile + fairnb source + vendored data checksums +
+    user-supplied data (where it comes from, size and modification time of each file read) + inputs."""
     from fairnb.data import data_checksums
 
     digest = hashlib.sha256()
@@ -100,6 +228,7 @@ def cache_key(run: Run, parameters: dict[str, Any], profile: str, fairnb_source:
     digest.update(json.dumps({"parameters": parameters, "profile": profile}, sort_keys=True, default=str).encode())
     digest.update(fairnb_source.encode())
     digest.update(json.dumps(data_checksums(), sort_keys=True).encode())
+    digest.update(json.dumps(user_data(run, parameters), sort_keys=True).encode())
     for pattern in run.inputs:
         for path in sorted(ROOT.glob(pattern)):
             if path.name.startswith((f"{run.id}.", "_", ".")) or not path.is_file():
@@ -109,33 +238,158 @@ def cache_key(run: Run, parameters: dict[str, Any], profile: str, fairnb_source:
     return digest.hexdigest()
 
 
-def prepare(runs: Iterable[Run], profile: str, overrides: dict[str, Any] | None = None) -> list[Job]:
-    """Validate every run's parameters (with ``overrides``) and compute cache keys — no compute yet."""
+def template_datasets(path: Path) -> tuple[str, ...] | None:
+    """The datasets a template lists in the comment of its ``dataset`` parameter (``None``: no such
+    parameter or no dataset named, i.e. no restriction)."""
+    from fairnb.runs.params import DATASETS
+
+    declared = template_parameters(path)
+    if "dataset" not in declared:
+        return None
+    comment = declared["dataset"].comment
+    named = tuple(d for d in DATASETS if re.search(rf"(?<![A-Za-z0-9_]){re.escape(d)}(?![A-Za-z0-9_])", comment))
+    return named or None
+
+
+def _cuda_visible() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def prepare(runs: Iterable[Run], profile: str, overrides: dict[str, Any] | None = None, *,
+            timeout: int | None = None, check_device: bool = True) -> list[Job]:
+    """Validate every run's parameters (with ``overrides``) and compute cache keys — no compute yet.
+
+    Refuses up front, with the parameter, the value and what is allowed: unknown or ill-typed values,
+    a ``profile`` override that contradicts ``profile``, a dataset the template does not list, and
+    ``device=cuda`` without a visible GPU (``check_device=False`` skips this, for runs that execute on
+    another machine). ``timeout``: seconds per run (0: none); default the profile's ``run_timeout``.
+    """
     from fairnb.runs.params import validate
+    from fairnb.runs.profiles import PROFILES
 
     validate("profile", profile)
+    overrides = dict(overrides or {})
+    if "profile" in overrides:
+        given = validate("profile", overrides.pop("profile"))
+        if given is not None and given != profile:
+            raise ParameterError("profile", given, f"{profile}, the profile of this invocation (give it once, with --profile)",
+                                 f"conflicts with --profile {profile}")
+    limit = validate("run_timeout", PROFILES[profile]["run_timeout"] if timeout is None else timeout)
     fairnb_source = source_digest()
-    jobs = []
+    jobs, cuda_checked = [], False
     for run in runs:
-        applicable = {k: v for k, v in (overrides or {}).items()}
-        parameters = check_overrides(run, applicable)
-        jobs.append(Job(run, parameters, profile, cache_key(run, parameters, profile, fairnb_source), Outputs.current()))
+        parameters = check_overrides(run, overrides)
+        values = effective_parameters(run, parameters)
+        allowed = template_datasets(run.template_path)
+        if allowed is not None and values.get("dataset") not in allowed:
+            raise ParameterError("dataset", values.get("dataset"), f"for template {run.template}: {one_of(allowed)}")
+        if check_device and values.get("device") == "cuda" and not cuda_checked:
+            if not _cuda_visible():
+                raise ParameterError("device", "cuda", "auto or cpu (no CUDA device is visible on this machine)")
+            cuda_checked = True
+        key = cache_key(run, parameters, profile, fairnb_source)
+        jobs.append(Job(run, parameters, profile, key, Outputs.current(), float(limit) if limit else None))
     return jobs
+
+
+def resolved_parameters(job: Job) -> dict[str, Any]:
+    """Every parameter the notebook will use: template defaults, manifest values, overrides, and the
+    profile's values for those left at ``None``."""
+    from fairnb.runs.params import PARAMS
+    from fairnb.runs.profiles import PROFILES
+
+    values = {**effective_parameters(job.run, job.parameters), "profile": job.profile}
+    for name, value in values.items():
+        if value is None and name in PARAMS and PARAMS[name].profile_default:
+            values[name] = PROFILES[job.profile].get(name)
+    return values
+
+
+# ------------------------------------------------------------------ the run store
 
 
 def read_record(run_id: str, results: Path | None = None) -> dict[str, Any] | None:
     path = (results or RESULTS) / f"{run_id}.json"
     try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+        record = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
+    return record if isinstance(record, dict) else None
+
+
+def _belongs(record: dict[str, Any] | None, page: Path) -> bool:
+    """The record is a complete success whose page is ``page``, byte for byte."""
+    return bool(record and record.get("status") == "ok" and record.get("page_sha256")
+                and sha256_file(page) == record["page_sha256"])
 
 
 def is_cached(job: Job) -> bool:
-    """True when a completed, successful run with the same key and its notebook exist."""
+    """True when a successful run with the same key was committed and its page is the one it recorded
+    (same sha256: not replaced, not truncated)."""
     record = read_record(job.run.id, job.outputs.results)
-    return bool(record and record.get("status") == "ok" and record.get("key") == job.key
-                and (job.outputs.book_runs / f"{job.run.id}.ipynb").exists())
+    return bool(record and record.get("key") == job.key and _belongs(record, job.outputs.book_runs / f"{job.run.id}.ipynb"))
+
+
+def forget_failure(job: Job) -> None:
+    """Remove a failure record and failed notebook that a later success made stale."""
+    (job.outputs.results / f"{job.run.id}.failed.json").unlink(missing_ok=True)
+    (job.outputs.failed / f"{job.run.id}.ipynb").unlink(missing_ok=True)
+
+
+def settle_cached(job: Job) -> bool:
+    """For a cache hit: drop a stale failure record (under the run's lock). False when another process holds
+    the run (it is executing it right now), so the caller treats the run as not yet settled."""
+    with run_lock(job.outputs, job.run.id, blocking=False) as held:
+        if not held or not is_cached(job):
+            return False
+        forget_failure(job)
+        return True
+
+
+def clean_interrupted(outputs: Outputs) -> list[str]:
+    """Remove scratch and staging files of runs killed midway (their lock is free); returns those run ids.
+
+    A page moved into place by a run that died before its record was moved is put back to the page the
+    record belongs to, when that page is still there.
+    """
+    interrupted: set[str] = set()
+    for folder in (outputs.failed, outputs.book_runs, outputs.results):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob(".*")):
+            match = _STAGING.match(path.name)
+            if match:
+                run_id, kind = match["run"], match["kind"]
+                with run_lock(outputs, run_id, blocking=False) as free:
+                    if not free:
+                        continue
+                    page = outputs.book_runs / f"{run_id}.ipynb"
+                    if kind == "previous.ipynb" and _belongs(read_record(run_id, outputs.results), path) \
+                            and not _belongs(read_record(run_id, outputs.results), page):
+                        os.replace(path, page)
+                    path.unlink(missing_ok=True)
+                    interrupted.add(run_id)
+                continue
+            match = _TEMPORARY.match(path.name)
+            with contextlib.suppress(OSError):
+                if match and not _alive(int(match["pid"])) and time.time() - path.stat().st_mtime > 600:
+                    path.unlink()
+    return sorted(interrupted)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# ------------------------------------------------------------------ pages
 
 
 def extract_metrics(notebook_path: Path) -> dict[str, Any]:
@@ -182,35 +436,79 @@ def present(notebook_path: Path, run: Run) -> None:
     nbformat.write(notebook, notebook_path)
 
 
+def cli_value(value: Any) -> str:
+    """A parameter value as ``fairnb run -p NAME VALUE`` reads it back (lists as JSON)."""
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value)
+    return str(value)
+
+
+def papermill_option(name: str, value: Any) -> str:
+    """One papermill option that sets ``name`` to ``value`` exactly: ``-r`` for text, ``-y`` for lists,
+    ``-p`` for numbers, booleans and None; quoted for a POSIX shell."""
+    if isinstance(value, str):
+        return f"-r {shlex.quote(name)} {shlex.quote(value)}"
+    if isinstance(value, (list, tuple, dict)):
+        return f"-y {shlex.quote(json.dumps({name: value}))}"
+    return f"-p {shlex.quote(name)} {shlex.quote(repr(value) if isinstance(value, float) else str(value))}"
+
+
+def overrides_of(job: Job) -> dict[str, Any]:
+    """The parameters of ``job`` that differ from its manifest entry (what ``-p`` set)."""
+    missing = object()
+    return {k: v for k, v in job.parameters.items() if job.run.parameters.get(k, missing) != v}
+
+
 def rerun_commands(job: "Job") -> tuple[str, str, str]:
-    """The shell commands that re-create a run: fairnb, plain papermill, and a changed-parameter example."""
+    """The shell commands that re-create a run: fairnb (with the overrides that produced it), plain
+    papermill (every parameter), and a changed-parameter example. Values are quoted for the shell."""
     run = job.run
-    fairnb = f"fairnb run --only '{run.id}' --profile {job.profile}"
-    options = " ".join(f"-p {k} {v}" for k, v in {**job.parameters, "profile": job.profile}.items())
-    papermill = f"papermill {_relative(run.template_path)} {run.id}.ipynb {options}"
+    options = "".join(f" -p {shlex.quote(k)} {shlex.quote(cli_value(v))}" for k, v in overrides_of(job).items())
+    fairnb = f"fairnb run --only '{run.id}' --profile {shlex.quote(job.profile)}{options}"
+    papermill = " ".join([f"papermill {shlex.quote(_relative(run.template_path))} {shlex.quote(run.id + '.ipynb')}"]
+                         + [papermill_option(k, v) for k, v in {**job.parameters, "profile": job.profile}.items()])
     example = next((name for name in ("beta_exponent", "real_ratio", "correlation", "seed") if name in job.parameters
                     or name in template_parameters(run.template_path)), "seed")
     value = {"beta_exponent": 5, "real_ratio": 0.8, "correlation": 0.99, "seed": 1}[example]
     return fairnb, papermill, f"{fairnb} -p {example} {value}"
 
 
-def append_run_footer(notebook_path: Path, job: "Job", metrics: dict[str, Any]) -> None:
-    """Write ``<run-id>.metrics.csv`` into the run pages' folder and end the page with a download link and
-    the commands that re-create the run (and change one parameter)."""
+def append_run_footer(notebook_path: Path, job: "Job", metrics: dict[str, Any], csv_path: Path | None = None) -> None:
+    """Write the run's metrics CSV (to ``csv_path``, default ``<run-id>.metrics.csv`` in the run pages'
+    folder) and end the page with a link to ``<run-id>.metrics.csv`` and the commands that re-create the
+    run (and change one parameter)."""
     import pandas as pd
 
-    csv = job.outputs.book_runs / f"{job.run.id}.metrics.csv"
+    name = f"{job.run.id}.metrics.csv"
     frame = pd.DataFrame([{"metric": k, **v} for k, v in metrics.items()], columns=["metric", "mean", "std", "n"])
-    atomic_write(csv, frame.to_csv(index=False))
+    if csv_path is None:
+        atomic_write(job.outputs.book_runs / name, frame.to_csv(index=False))
+    else:
+        _write_durable(csv_path, frame.to_csv(index=False).encode())
     fairnb, papermill, example = rerun_commands(job)
     notebook = nbformat.read(notebook_path, as_version=4)
     notebook.cells.append(nbformat.v4.new_markdown_cell("\n".join([
         "## Re-run this page", "",
         f"This page is the run `{job.run.id}` ({job.profile} profile). Its metrics: "
-        f"{{download}}`{csv.name} <{csv.name}>`. Re-create it, or change a parameter:", "",
+        f"{{download}}`{name} <{name}>`. Re-create it, or change a parameter:", "",
         "```bash", fairnb, example, papermill, "```",
     ])))
     notebook.cells[-1]["id"] = "fairnb-rerun"
+    nbformat.write(notebook, notebook_path)
+
+
+def _failure_banner(notebook_path: Path, error: str) -> None:
+    """Open a failed page with the failure (a dead kernel or a timeout leaves no traceback in the notebook)."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    if notebook.cells and notebook.cells[0].get("id") == "fairnb-failure":
+        notebook.cells.pop(0)
+    cell = nbformat.v4.new_markdown_cell("```{error}\nThis run failed: " + error.replace("`", "'") + "\n```")
+    cell["id"] = "fairnb-failure"
+    notebook.cells.insert(0, cell)
     nbformat.write(notebook, notebook_path)
 
 
@@ -223,133 +521,478 @@ def device_description() -> str:
     return f"cpu ({os.cpu_count()} cores, {platform.machine()})"
 
 
-def execute(job: Job, threads: int | None = None) -> dict[str, Any]:
-    """Execute one job with papermill and write its notebook and record (see module doc)."""
+# ------------------------------------------------------------------ executing one run
+
+
+class _Kernel:
+    """The kernel of one execution: its process (for the time limit) and its log file."""
+
+    def __init__(self, log: Path):
+        self.log = log
+        self.process = None
+        self.expired = threading.Event()
+        self._lock = threading.Lock()
+
+    def manager_class(self) -> type:
+        """A kernel manager that sends the kernel's own output (e.g. ipykernel's log lines) to ``self.log``
+        instead of the terminal, encrypts the kernel's connections when ZeroMQ can, and reports the
+        kernel process here."""
+        from jupyter_client.manager import AsyncKernelManager
+
+        kernel = self
+
+        class RunKernelManager(AsyncKernelManager):
+            def __init__(self, **kwargs: Any):
+                import zmq
+
+                if zmq.has("curve"):
+                    kwargs.setdefault("transport_encryption", "auto")
+                super().__init__(**kwargs)
+
+            async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+                with open(kernel.log, "ab") as log:
+                    kw["stdout"] = kw["stderr"] = log
+                    await super()._async_launch_kernel(kernel_cmd, **kw)
+                with kernel._lock:
+                    kernel.process = getattr(self.provisioner, "process", None)
+                if kernel.expired.is_set():
+                    kernel.kill()
+
+        return RunKernelManager
+
+    def kill(self) -> None:
+        with self._lock:
+            process = self.process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)  # the kernel leads its own session (and any children)
+
+    def expire(self) -> None:
+        self.expired.set()
+        self.kill()
+
+    def exit_status(self) -> str:
+        process = self.process
+        code = process.poll() if process is not None else None
+        if code is None:
+            return "no exit status"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = str(-code)
+            return f"killed by signal {name}" + (", e.g. for lack of memory" if -code == signal.SIGKILL else "")
+        return f"exit code {code}"
+
+    def last_log_line(self) -> str:
+        try:
+            lines = [line.strip() for line in self.log.read_text(errors="replace").splitlines() if line.strip()]
+        except OSError:
+            return ""
+        return lines[-1][:200] if lines else ""
+
+
+def _dying_cell(notebook_path: Path) -> str:
+    """The first line of the last cell papermill started (where a kernel died), or ''."""
+    try:
+        notebook = nbformat.read(notebook_path, as_version=4)
+    except Exception:  # noqa: BLE001 - a half-written notebook names no cell
+        return ""
+    started = [c for c in notebook.cells if c.cell_type == "code"
+               and c.get("metadata", {}).get("papermill", {}).get("status") not in (None, "pending")]
+    if not started:
+        return ""
+    first = next((line for line in started[-1].source.splitlines() if line.strip()), "")
+    return first.strip()[:80]
+
+
+def _execute_locked(job: Job, threads: int | None = None) -> dict[str, Any]:
+    """Execute one job (its lock held) and commit its page and record, or record its failure."""
     import papermill
+    from nbclient.exceptions import DeadKernelError
 
     run, out = job.run, job.outputs
     if threads:
         for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             os.environ[variable] = str(threads)
-    out.book_runs.mkdir(parents=True, exist_ok=True)
-    out.failed.mkdir(parents=True, exist_ok=True)
-    page = out.book_runs / f"{run.id}.ipynb"
+    for folder in (out.book_runs, out.failed, out.logs, out.results):
+        folder.mkdir(parents=True, exist_ok=True)
     scratch = out.failed / f".{run.id}.{os.getpid()}.running.ipynb"
+    kernel = _Kernel(out.logs / f"{run.id}.log")
+    kernel.log.write_bytes(b"")
+    watchdog = threading.Timer(job.timeout, kernel.expire) if job.timeout else None
     started = time.perf_counter()
-    status, error = "ok", None
+    status, error, execution_error = "ok", None, False
+    quiet = logging.getLogger("papermill")  # nbclient logs through it ("Kernel died ..."); the record says it once
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
+        if watchdog is not None:
+            watchdog.daemon = True
+            watchdog.start()
         papermill.execute_notebook(
             str(run.template_path), str(scratch), parameters={**job.parameters, "profile": job.profile},
             kernel_name="python3", progress_bar=False, cwd=str(ROOT), log_output=False,
+            kernel_manager_class=kernel.manager_class(),
         )
     except papermill.PapermillExecutionError as exc:
         status, error = "failed", f"{exc.ename}: {exc.evalue}"
+        execution_error = True
+    except Exception as exc:  # noqa: BLE001 - whatever stops a run makes it a failed run, not a crashed invocation
+        status = "failed"
+        if kernel.expired.is_set():
+            error = (f"timed out after {job.timeout:g} s (the run's time limit: the profile's run_timeout, "
+                     "or fairnb run --timeout SECONDS)")
+        elif isinstance(exc, DeadKernelError):
+            cell = _dying_cell(scratch)
+            where = f" in the cell starting {cell!r}" if cell else ""
+            last = kernel.last_log_line()
+            error = f"the kernel died{where} ({kernel.exit_status()})" + (f"; its last words: {last}" if last else "")
+        else:
+            error = f"{type(exc).__name__}: {exc}"
     except BaseException:
         scratch.unlink(missing_ok=True)
         raise
+    finally:
+        quiet.setLevel(level)
+        if watchdog is not None:
+            watchdog.cancel()
     seconds = time.perf_counter() - started
+    try:
+        metrics = extract_metrics(scratch) if scratch.exists() else {}
+    except Exception:  # noqa: BLE001 - a notebook cut short by a dead kernel may not parse
+        metrics = {}
     record = {
         "run": run.id, "template": _relative(run.template_path), "parameters": job.parameters,
         "profile": job.profile, "device": device_description(), "seconds": round(seconds, 2),
         "status": status, "error": error, "key": job.key, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "metrics": extract_metrics(scratch) if scratch.exists() else {},
+        "timeout": job.timeout, "metrics": metrics,
     }
-    if scratch.exists():
-        present(scratch, run)
-    if status == "ok":
-        append_run_footer(scratch, job, record["metrics"])
-        os.replace(scratch, page)
-        atomic_write(out.results / f"{run.id}.json", json.dumps(record, indent=2))
-        (out.results / f"{run.id}.failed.json").unlink(missing_ok=True)
-        (out.failed / f"{run.id}.ipynb").unlink(missing_ok=True)
-    else:
-        failed_page = out.failed / f"{run.id}.ipynb"
-        os.replace(scratch, failed_page)
-        if not page.exists():
-            shutil.copyfile(failed_page, page)
-        atomic_write(out.results / f"{run.id}.failed.json", json.dumps(record, indent=2))
+    if kernel.log.exists() and kernel.log.stat().st_size == 0:
+        kernel.log.unlink()
+    elif status != "ok":
+        record["kernel_log"] = str(kernel.log)
+    banner = not execution_error  # papermill shows a cell's exception; a dead kernel or a timeout leaves no trace
+    try:
+        if status == "ok":
+            try:
+                _publish(job, scratch, record)
+            except Exception as exc:  # noqa: BLE001 - e.g. a full disk: the run is not committed, so it failed
+                record.pop("page_sha256", None)
+                record.update(status="failed", error=f"its page and record could not be written: {type(exc).__name__}: {exc}")
+        if record["status"] != "ok":
+            _publish_failure(job, scratch, record, banner)
+    finally:
+        scratch.unlink(missing_ok=True)
     return record
+
+
+def _commit(staged: Path, final: Path) -> None:
+    """Move a staged file into place (the record's move is the commit of a run)."""
+    os.replace(staged, final)
+
+
+def _publish(job: Job, scratch: Path, record: dict[str, Any]) -> None:
+    """Commit a successful run: page and metrics CSV, then the record that names the page's sha256."""
+    run, out = job.run, job.outputs
+    pid = os.getpid()
+    page, csv = out.book_runs / f"{run.id}.ipynb", out.book_runs / f"{run.id}.metrics.csv"
+    staged = {name: folder / f".{run.id}.{pid}.staged.{name}"
+              for name, folder in (("ipynb", out.book_runs), ("csv", out.book_runs), ("json", out.results))}
+    previous = {page: out.book_runs / f".{run.id}.{pid}.previous.ipynb", csv: out.book_runs / f".{run.id}.{pid}.previous.csv"}
+    moved: list[Path] = []
+    try:
+        present(scratch, run)
+        append_run_footer(scratch, job, record["metrics"], csv_path=staged["csv"])
+        data = scratch.read_bytes()
+        _write_durable(staged["ipynb"], data)
+        record["page_sha256"] = hashlib.sha256(data).hexdigest()
+        _write_durable(staged["json"], json.dumps(record, indent=2).encode())
+        for final, backup in previous.items():
+            backup.unlink(missing_ok=True)
+            if final.exists():
+                os.link(final, backup)
+        for name, final in (("csv", csv), ("ipynb", page)):
+            _commit(staged[name], final)
+            moved.append(final)
+        _commit(staged["json"], out.results / f"{run.id}.json")
+    except BaseException:
+        for final in moved:  # put the previous page back: it still belongs to the previous record
+            backup = previous[final]
+            if backup.exists():
+                os.replace(backup, final)
+            else:
+                final.unlink(missing_ok=True)
+        raise
+    finally:
+        for path in [*staged.values(), *previous.values()]:
+            path.unlink(missing_ok=True)
+    forget_failure(job)
+
+
+def _publish_failure(job: Job, scratch: Path, record: dict[str, Any], banner: bool = True) -> None:
+    """Record a failed run: notebook to ``failed/``, record ``<id>.failed.json``; the failed notebook becomes
+    the book page only when no successful run owns that page."""
+    run, out = job.run, job.outputs
+    page = out.book_runs / f"{run.id}.ipynb"
+    failed_page = out.failed / f"{run.id}.ipynb"
+    if scratch.exists():
+        with contextlib.suppress(Exception):
+            present(scratch, run)
+            if banner:
+                _failure_banner(scratch, str(record["error"]))
+        os.replace(scratch, failed_page)
+        record["failed_page"] = str(failed_page)
+        if not _belongs(read_record(run.id, out.results), page):
+            staged = out.book_runs / f".{run.id}.{os.getpid()}.staged.ipynb"
+            try:
+                shutil.copyfile(failed_page, staged)
+                os.replace(staged, page)
+            finally:
+                staged.unlink(missing_ok=True)
+    atomic_write(out.results / f"{run.id}.failed.json", json.dumps(record, indent=2))
+
+
+def record_failure(job: Job, error: str) -> dict[str, Any]:
+    """Record a run that failed outside its notebook (e.g. its worker process died)."""
+    record = {
+        "run": job.run.id, "template": _relative(job.run.template_path), "parameters": job.parameters,
+        "profile": job.profile, "device": "", "seconds": 0.0, "status": "failed", "error": error, "key": job.key,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "timeout": job.timeout, "metrics": {},
+    }
+    with contextlib.suppress(OSError):
+        atomic_write(job.outputs.results / f"{job.run.id}.failed.json", json.dumps(record, indent=2))
+    return record
+
+
+def execute(job: Job, threads: int | None = None) -> dict[str, Any]:
+    """Execute one job with papermill (waiting for the run's lock) and write its notebook and record (see
+    module doc). Returns the record; a failure is a record with ``status: failed``, never an exception."""
+    with run_lock(job.outputs, job.run.id):
+        return _execute_locked(job, threads)
+
+
+def run_job(job: Job, threads: int | None = None) -> tuple[dict[str, Any], bool]:
+    """The task a Dask worker runs: wait for the run's lock; if another invocation completed the same run
+    meanwhile, serve it from the cache; else execute. Returns ``(record, cache_hit)``."""
+    with run_lock(job.outputs, job.run.id):
+        if is_cached(job):
+            forget_failure(job)
+            return read_record(job.run.id, job.outputs.results) or {"run": job.run.id}, True
+        return _execute_locked(job, threads), False
+
+
+# ------------------------------------------------------------------ many runs
+
+
+def usable_cores() -> int:
+    """CPU cores this process may use (its affinity mask; all cores where the system has none)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def check_scheduler(address: str, timeout: float | None = None) -> None:
+    """Refuse a malformed ``--scheduler`` address, or one where nothing accepts connections, with one line."""
+    import socket
+
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    allowed = "the address of a running Dask scheduler, e.g. tcp://host:8786"
+    try:
+        scheme, location = parse_address(address, strict=True)
+        host, port = parse_host_port(location) if scheme in ("tcp", "tls") else (None, None)
+    except ValueError as error:
+        raise ParameterError("scheduler", address, allowed, f"malformed ({error})") from None
+    if host is not None:
+        wait = SCHEDULER_TIMEOUT if timeout is None else timeout
+        try:
+            socket.create_connection((host or "127.0.0.1", port), timeout=wait).close()
+        except OSError as error:
+            problem = "no answer" if isinstance(error, TimeoutError) else (error.strerror or str(error))
+            raise ParameterError("scheduler", address, allowed, f"unreachable within {wait:g} s: {problem}") from None
 
 
 def _summary(record: dict[str, Any], cache_hit: bool) -> dict[str, Any]:
     return {"run": record.get("run"), "status": record.get("status", "ok"), "cache_hit": cache_hit,
-            "seconds": record.get("seconds"), "error": record.get("error")}
+            "seconds": record.get("seconds"), "error": record.get("error"),
+            "finished": record.get("finished")}
+
+
+def record_invocation(summaries: Iterable[dict[str, Any]]) -> None:
+    """Log what this invocation did to each run: one file per run (``_invocation/<id>.json``), then
+    ``_last_invocation.json`` regenerated from those files under a lock (no lost updates between two
+    concurrent invocations)."""
+    folder = INVOCATION.parent / "_invocation"
+    for summary in summaries:
+        atomic_write(folder / f"{summary['run']}.json", json.dumps(summary, indent=2))
+    lock_file = INVOCATION.parent / ".locks" / "_invocation.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a") as handle:
+        with contextlib.suppress(ImportError):
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        atomic_write(INVOCATION, json.dumps(list(last_invocation().values()), indent=2))
+
+
+def last_invocation() -> dict[str, dict[str, Any]]:
+    """Run id → what the last invocation that touched it did (status, cache hit, seconds, error)."""
+    entries = {}
+    for path in sorted((INVOCATION.parent / "_invocation").glob("*.json")):
+        with contextlib.suppress(OSError, json.JSONDecodeError):
+            entry = json.loads(path.read_text())
+            entries[entry["run"]] = entry
+    return entries
 
 
 def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
-             progress: Callable[[str], None] = print) -> list[dict[str, Any]]:
+             progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Execute the jobs that are not cached on Dask.distributed; returns one summary per job.
 
     Jobs run in waves that respect ``after`` dependencies; a job with ``inputs`` (pages that read
     other runs' results) gets its cache key recomputed when its wave starts, so it reruns exactly
     when what it reads has changed. Cached jobs never start a cluster. ``scheduler`` connects to an
-    existing Dask scheduler (``tcp://host:8786``); otherwise a LocalCluster with ``workers``
-    single-threaded processes runs here.
+    existing Dask scheduler (``tcp://host:8786``); otherwise a LocalCluster runs here with at most
+    ``workers`` processes (no more than there are runs to execute), each giving its kernels
+    ``usable_cores() // workers`` threads (one per worker when ``workers`` is the number of cores).
+    A run that fails, whatever the reason, is one failed summary; the others go on.
+
+    Progress: one line on stderr that updates (``progress=None``), or ``progress(line)`` once per
+    finished run.
     """
+    if not jobs:
+        return []
+    for outputs in {job.outputs for job in jobs}:
+        outputs.check_writable()
+    bar = None
+    if progress is None:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(jobs), desc="fairnb run", unit="run", file=sys.stderr, dynamic_ncols=True)
+        say: Callable[[str], None] = bar.write
+    else:
+        say = progress
+    interrupted = sorted({run for outputs in {job.outputs for job in jobs} for run in clean_interrupted(outputs)})
+    if interrupted:
+        say(f"cleaned up after {len(interrupted)} interrupted run(s): {', '.join(interrupted)}")
     summaries: dict[str, dict[str, Any]] = {}
     by_run = {job.run.id: job for job in jobs}
-    client = cluster = bar = None
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
+    client = cluster = None
+    threads = max(1, usable_cores() // max(1, workers))
+    counts = {"ok": 0, "failed": 0, "cached": 0}
+
+    def finished(summary: dict[str, Any]) -> None:
+        summaries[summary["run"]] = summary
+        record_invocation([summary])
+        counts["cached" if summary["cache_hit"] else summary["status"] if summary["status"] == "ok" else "failed"] += 1
+        if bar is not None:
+            bar.set_postfix_str(f"{counts['cached']} cached, {counts['ok']} ok, {counts['failed']} failed; "
+                                f"last: {summary['run']} {summary['status']}", refresh=False)
+            bar.update()
+        else:
+            say(f"{summary['run']}: {summary['status']}{' (cached)' if summary['cache_hit'] else ''}")
+
     try:
+        pending = sum(not is_cached(job) for job in jobs)
         for wave in order([job.run for job in jobs]):
             todo = []
             for run in wave:
                 job = by_run[run.id]
                 if run.inputs:
                     job = by_run[run.id] = replace(job, key=cache_key(run, job.parameters, job.profile, source_digest()))
-                if is_cached(job):
-                    summaries[run.id] = _summary(read_record(run.id, job.outputs.results) or {"run": run.id}, True)
+                if is_cached(job) and settle_cached(job):
+                    finished(_summary(read_record(run.id, job.outputs.results) or {"run": run.id}, True))
                 else:
                     todo.append(job)
-            progress(f"{len(wave)} runs: {len(wave) - len(todo)} cached, {len(todo)} to execute")
             if not todo:
                 continue
             if client is None:
-                from distributed import Client, LocalCluster
-                from tqdm.auto import tqdm
-
-                if scheduler:
-                    client = Client(scheduler)
-                else:
-                    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0")
-                    client = Client(cluster)
-                bar = tqdm(desc="runs", unit="run", total=0)
+                client, cluster = _connect(scheduler, max(1, min(workers, max(pending, len(todo)))))
             from distributed import as_completed
 
-            bar.total += len(todo)
-            bar.refresh()
-            futures = [client.submit(execute, job, threads, key=f"run-{job.run.id}-{job.key[:12]}", pure=False) for job in todo]
+            futures = {client.submit(run_job, job, threads, key=f"run-{job.run.id}-{job.key[:12]}", pure=False): job
+                       for job in todo}
             for future in as_completed(futures):
-                record = future.result()
-                summaries[record["run"]] = _summary(record, False)
-                bar.set_postfix_str(f"{record['run']}: {record['status']}")
-                bar.update()
+                job = futures[future]
+                try:
+                    record, hit = future.result()
+                except Exception as error:  # noqa: BLE001 - e.g. the worker process died: the run failed
+                    record, hit = record_failure(job, f"the worker executing it failed: {type(error).__name__}: {error}"), False
+                finished(_summary(record, hit))
     finally:
         if bar is not None:
             bar.close()
         if client is not None:
-            client.close()
+            with contextlib.suppress(Exception):
+                client.close()
         if cluster is not None:
-            cluster.close()
-    ordered = [summaries[job.run.id] for job in jobs]
-    previous = {}
-    try:
-        previous = {s["run"]: s for s in json.loads(INVOCATION.read_text())}
-    except (FileNotFoundError, json.JSONDecodeError):
-        pass
-    previous.update({s["run"]: s for s in ordered})
-    atomic_write(INVOCATION, json.dumps(list(previous.values()), indent=2))
-    return ordered
+            with contextlib.suppress(Exception):
+                cluster.close()
+    return [summaries[job.run.id] for job in jobs]
+
+
+def _connect(scheduler: str | None, workers: int):
+    """A Dask client: connected to ``scheduler`` (one line naming it when it cannot be reached), or to a new
+    LocalCluster of ``workers`` single-threaded processes."""
+    import logging
+
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        try:
+            return Client(scheduler, timeout=SCHEDULER_TIMEOUT), None
+        except (OSError, TimeoutError, ValueError) as error:
+            raise ParameterError("scheduler", scheduler, "the address of a running Dask scheduler, e.g. tcp://host:8786",
+                                 f"no scheduler answered within {SCHEDULER_TIMEOUT:g} s ({type(error).__name__})") from None
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                           silence_logs=logging.ERROR)
+    return Client(cluster), cluster
+
+
+def dry_run(jobs: list[Job]) -> list[str]:
+    """One line per job: run id, cached or to run, time limit, and every resolved parameter (nothing executes).
+
+    A job whose ``after`` runs will execute first is marked ``to run (after …)``: its inputs may change.
+    """
+    lines, executing = [], set()
+    for wave in order([job.run for job in jobs]):
+        wave_ids = []
+        for run in wave:
+            job = next(j for j in jobs if j.run.id == run.id)
+            waits = sorted({t for t in run.after if t in executing})
+            state = "cached" if is_cached(job) and not waits else (f"to run (after {', '.join(waits)})" if waits else "to run")
+            if state != "cached":
+                wave_ids.append(run.template)
+            limit = f"limit {job.timeout:g} s" if job.timeout else "no time limit"
+            values = " ".join(f"{k}={shlex.quote(cli_value(v))}" for k, v in resolved_parameters(job).items())
+            lines.append(f"{run.id}  [{state}; {limit}]  {values}")
+        executing |= set(wave_ids)
+    return lines
 
 
 def all_records() -> list[dict[str, Any]]:
-    """Every results record (successful and failed) in ``_build/results``, sorted by run id."""
+    """Every results record (successful and failed) in ``results/``, sorted by run id."""
     records = []
     for path in sorted(RESULTS.glob("*.json")):
-        if path.name.startswith("_"):
+        if path.name.startswith(("_", ".")):
             continue
         try:
             records.append(json.loads(path.read_text()))
-        except json.JSONDecodeError:
+        except (OSError, json.JSONDecodeError):
             continue
     return records
+
+
+def has_runs() -> bool:
+    """Whether any run was recorded (a results record, or a committed results snapshot)."""
+    return bool(all_records()) or any((RESULTS / "snapshot").rglob("*.json"))
+
+
+__all__ = [
+    "BOOK_RUNS", "BUILD", "FAILED", "INVOCATION", "RESULTS", "FairnbError", "Job", "Outputs", "all_records",
+    "atomic_write", "cache_key", "check_scheduler", "clean_interrupted", "dry_run", "execute", "extract_metrics",
+    "has_runs", "is_cached", "last_invocation", "prepare", "present", "read_record", "rerun_commands", "run_jobs",
+    "usable_cores",
+]

@@ -8,6 +8,8 @@ allowed for parameters marked ``profile_default``: the run's profile then suppli
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,7 @@ class Param:
         low, high: inclusive bounds for numbers.
         profile_default: ``None`` means "take the value from the profile".
         optional: ``None`` is a meaningful value of its own (e.g. "no path given").
+        item: for ``kind=list``, the definition every element must satisfy.
     """
 
     kind: type
@@ -37,9 +40,12 @@ class Param:
     high: float | None = None
     profile_default: bool = False
     optional: bool = False
+    item: "Param | None" = None
 
     def allowed(self) -> str:
-        if self.choices is not None:
+        if self.item is not None:
+            text = "a non-empty list, each element " + self.item.allowed() + " (JSON [0, 7] or comma-separated 0,7)"
+        elif self.choices is not None:
             text = one_of(self.choices)
         elif self.low is not None or self.high is not None:
             low = "-inf" if self.low is None else f"{self.low:g}"
@@ -74,8 +80,10 @@ PARAMS: dict[str, Param] = {
     "distill_epochs": Param(int, "paper 000 stage 2: epochs of the distilled student encoder (about 200 in the paper)", low=1, high=5000, profile_default=True),
     "batch_size": Param(int, "paper 000 tabular stages: mini-batch size in rows (reference: 2048)", low=2, high=65536, profile_default=True),
     "fit_rows": Param(int, "paper 000: training rows used to fit the generator (stratified sample of the 80% split); 0 = all", low=0, profile_default=True),
-    "beta_exponents": Param(list, "paper 000: list of beta exponents swept in stage 1 (each 0..10)", profile_default=True),
-    "lams": Param(list, "paper 000: list of KL weights lambda swept in stage 2 (each > 0)", profile_default=True),
+    "beta_exponents": Param(list, "paper 000: list of beta exponents swept in stage 1 (each 0..10)", profile_default=True,
+                            item=Param(int, "a beta exponent", low=0, high=10)),
+    "lams": Param(list, "paper 000: list of KL weights lambda swept in stage 2 (each > 0)", profile_default=True,
+                  item=Param(float, "a KL weight", low=1e-6, high=100.0)),
     "classifier": Param(str, "downstream classifier: random_forest (paper) or xgboost (reference code)", choices=("random_forest", "xgboost")),
     "decode_sensitive": Param(str, "paper 000: group given to the decoder D(z, s): source (the record's own) or random (drawn from the group shares)", choices=("source", "random")),
     "positive_label": Param(str, "which outcome is class 1 for recall/F1/DPR: favourable (e.g. Adult >50K) or unfavourable (the reference code's Adult coding, <=50K)", choices=("favourable", "unfavourable")),
@@ -92,7 +100,6 @@ PARAMS: dict[str, Param] = {
     "image_classifier_epochs": Param(int, "epochs of the evaluation CNNs (trained on generated / real images)", low=1, high=500, profile_default=True),
     "image_batch_size": Param(int, "mini-batch size of the image networks, in images", low=2, high=65536, profile_default=True),
     # --- paper 002 (fair classifier from generated fair data)
-    "train_rows": Param(int, "paper 002: training rows per repetition (stratified sample of the 70% split); 0 = all", low=0, profile_default=True),
     "translator_epochs": Param(int, "paper 002: epochs of the VAE-GAN translator (the authors ran 2000)", low=1, high=5000, profile_default=True),
     "translator_hidden": Param(int, "paper 002: width of the translator's dense layers", low=4, high=4096, profile_default=True),
     "translator_lr": Param(float, "paper 002: Adam learning rate of the translator (authors: 1e-4)", low=1e-6, high=1.0, profile_default=True),
@@ -106,6 +113,9 @@ PARAMS: dict[str, Param] = {
     "real_ratio": Param(float, "paper 002: share of real rows in each fine-tuning batch (paper: 0.5)", low=0.0, high=1.0),
     "adversarial_epochs": Param(int, "paper 002: epochs of adversarial debiasing (AIF360 demo: 50 on the full data)", low=1, high=5000, profile_default=True),
     "laftr_epochs": Param(int, "paper 002: epochs of LAFTR (its authors: 1000)", low=1, high=5000, profile_default=True),
+    # --- the runner (not a template parameter: ``fairnb run --timeout``, or the profile's value)
+    "run_timeout": Param(int, "wall-clock limit of one run in seconds (kernel start to last cell); 0 = no limit",
+                         low=0, high=7 * 24 * 3600, profile_default=True),
 }
 
 
@@ -125,31 +135,73 @@ def validate(name: str, value: Any) -> Any:
         if spec.profile_default or spec.optional:
             return None
         raise ParameterError(name, value, spec.allowed(), "must not be None")
+    return _check(name, spec, value, value)
+
+
+def _check(name: str, spec: Param, value: Any, whole: Any, element: str = "") -> Any:
+    """``value`` converted to ``spec``'s type; errors name the parameter, the whole value given and, for a list
+    element, which element was wrong."""
+    allowed = spec.allowed() if not element else PARAMS[name].allowed()
     if spec.kind is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     if spec.kind is int and isinstance(value, float) and value.is_integer():
         value = int(value)
+    if spec.kind is list and isinstance(value, tuple):
+        value = list(value)
     if not isinstance(value, spec.kind) or (spec.kind in (int, float) and isinstance(value, bool)):
-        raise ParameterError(name, value, spec.allowed(), f"wrong type {type(value).__name__}")
+        raise ParameterError(name, whole, allowed, f"{element}wrong type {type(value).__name__}")
+    if spec.kind is float and math.isnan(value):
+        raise ParameterError(name, whole, allowed, f"{element}not a number (NaN)")
     if spec.choices is not None and value not in spec.choices:
-        raise ParameterError(name, value, spec.allowed())
+        raise ParameterError(name, whole, allowed, f"{element}not allowed")
     if spec.low is not None and value < spec.low or spec.high is not None and value > spec.high:
-        raise ParameterError(name, value, spec.allowed(), "out of range")
+        raise ParameterError(name, whole, allowed, f"{element}out of range")
+    if spec.kind is list and spec.item is not None:
+        if not value:
+            raise ParameterError(name, whole, allowed, "empty list")
+        value = [_check(name, spec.item, item, whole, f"element {i} ({item!r}): ") for i, item in enumerate(value)]
     return value
 
 
+def _scalar(spec: Param, text: str) -> Any:
+    """``text`` as ``spec.kind`` (``ValueError``/``KeyError`` when it is not one)."""
+    if spec.kind is bool:
+        return {"true": True, "false": False}[text.strip().lower()]
+    return spec.kind(text.strip())
+
+
 def parse_cli_value(name: str, text: str) -> Any:
-    """Convert a command-line string to the parameter's type (``None`` → None)."""
+    """Convert a command-line string to the parameter's type (``None`` → None), then validate it.
+
+    Lists are written as JSON (``'[0, 7]'``) or comma-separated (``0,7``); each element is converted
+    to the element type and checked.
+    """
     if name not in PARAMS:
         return validate(name, text)
     spec = PARAMS[name]
-    if text == "None":
+    if text.strip() == "None":
         return validate(name, None)
-    try:
-        if spec.kind is bool:
-            value: Any = {"true": True, "false": False}[text.lower()]
+    if spec.kind is list:
+        stripped = text.strip()
+        if stripped.startswith("["):
+            try:
+                value = json.loads(stripped)
+            except json.JSONDecodeError:
+                raise ParameterError(name, text, spec.allowed(), "not a JSON list") from None
         else:
-            value = spec.kind(text)
+            value = [part for part in (p.strip() for p in stripped.split(",")) if part]
+            if spec.item is not None:
+                converted = []
+                for i, part in enumerate(value):
+                    try:
+                        converted.append(_scalar(spec.item, part))
+                    except (ValueError, KeyError):
+                        raise ParameterError(name, text, spec.allowed(),
+                                             f"element {i} ({part!r}): not a {spec.item.kind.__name__}") from None
+                value = converted
+        return validate(name, value)
+    try:
+        value: Any = _scalar(spec, text)
     except (ValueError, KeyError):
         raise ParameterError(name, text, spec.allowed(), f"not a {spec.kind.__name__}") from None
     return validate(name, value)
