@@ -22,13 +22,15 @@ logarithm and an exponential), so the implementation makes that work cheap:
   block feeds both its rows and (mirrored) its columns.
 - The output is a scalar, so the gradient is computed in the same pass as the value (while the
   block's per-dimension t and Δ/t are still in cache) and the backward only scales it.
-- Each block works on (rows × columns) slabs sized for the cache on a CPU and on the whole matrix at
-  once on a GPU; the loop over latent dimensions (d = 8) is the only other Python loop.
+- Each tensor operation covers every latent dimension of a block at once, and one broadcast
+  addition yields both t = σ²_i + σ²_j and Δ = μ_i − μ_j. Blocks are sized for the cache on a CPU
+  (tens of blocks per batch of 2,048) and cover the whole matrix on a GPU (one block): the loop
+  over blocks is the only Python loop that grows with n.
 - The normaliser Π_d sqrt(2π t_ijd) is formed as a product over several dimensions per logarithm
   (as many as the range of the variances allows without overflow), not one logarithm per dimension.
 
-The reading of the previous row-block implementation is kept as ``_posterior_dcov2_reference``: the
-tests and ``benchmarks/bench_dcov.py`` check that both give the same values and gradients.
+The previous row-block implementation is kept as ``_posterior_dcov2_reference``: the tests and
+``benchmarks/bench_dcov.py`` check that both give the same values and gradients.
 """
 
 from __future__ import annotations
@@ -174,10 +176,11 @@ def _posterior_dcov2_reference(mean: torch.Tensor, logvar: torch.Tensor, group: 
     return total
 
 
-# slab (rows × columns of one block) in elements: a few slabs must stay in a CPU core's cache; on a GPU
-# the whole (n, n) matrix is one block for the usual batch sizes
-_SLAB_ELEMENTS = {"cpu": 1 << 16}
-_DEVICE_SLAB_ELEMENTS = 1 << 24
+# slab: rows × columns of one block, per latent dimension, in elements. On a CPU the block's arrays
+# (three of d slabs) should stay near the core's cache; on a GPU the whole (n, n) matrix is one block
+# for the usual batch sizes
+_SLAB_ELEMENTS = {"cpu": 1 << 15}
+_DEVICE_SLAB_ELEMENTS = 1 << 22
 _LOG_EPSILON = math.log(1e-10)  # the reference's 1e-10 added to the Gaussian normaliser
 
 
@@ -198,9 +201,9 @@ def _dims_per_logarithm(var: torch.Tensor) -> int:
 def _posterior_quadratic_form(mean: torch.Tensor, var: torch.Tensor, weights: torch.Tensor, need_grad: bool):
     """Σ_g v_gᵀ K v_g for weights (n, G) = [v_g], with its gradients in mean and var when need_grad.
 
-    Visits the pairs j ≥ i in row blocks [s, e) × columns [s, n). Per latent dimension k the block's
-    t_k = σ²_ik + σ²_jk and U_k = Δ_k/t_k (Δ_k = μ_ik − μ_jk) are kept; then with W = Q ⊙ K and
-    ρ = N/(N + 1e-10) (N the Gaussian normaliser):
+    Visits the pairs j ≥ i in row blocks [s, e) × columns [s, n). For every latent dimension k at
+    once the block holds t_k = σ²_ik + σ²_jk, Δ_k = μ_ik − μ_jk and U_k = Δ_k/t_k; then with W = Q ⊙ K
+    and ρ = N/(N + 1e-10) (N the Gaussian normaliser):
     ∂/∂μ_ik = −2 Σ_j W_ij U_ijk,  ∂/∂σ²_ik = Σ_j W_ij U²_ijk − W_ij ρ_ij / t_ijk,
     each sum running over all j: the block's rows take its columns j ≥ s, and the columns j ≥ e take
     the block's rows (U changes sign, t and W do not).
@@ -208,42 +211,29 @@ def _posterior_quadratic_form(mean: torch.Tensor, var: torch.Tensor, weights: to
     n, d = mean.shape
     group = _dims_per_logarithm(var)
     half_log_2pi = 0.5 * d * math.log(2 * math.pi)
-    mean_t, var_t = mean.T.contiguous(), var.T.contiguous()
+    # one broadcast addition gives both t (from σ²_i + σ²_j) and Δ (from μ_i + (−μ_j))
+    row_side = torch.stack([var.T, mean.T], 1)  # (d, 2, n)
+    column_side = torch.stack([var.T, -mean.T], 1)
     slab = max(_SLAB_ELEMENTS.get(mean.device.type, _DEVICE_SLAB_ELEMENTS), n)
-    buffers = mean.new_empty((3, d, min(slab, n * n)))
-    scratch = mean.new_empty((2, min(slab, n * n)))
-    grad_mean = mean.new_zeros((d, n)) if need_grad else None
-    grad_var = mean.new_zeros((d, n)) if need_grad else None
+    pairs = mean.new_empty((d, 2, min(slab, n * n)))
+    ratios = mean.new_empty((d, min(slab, n * n)))
+    grads = mean.new_zeros((d, 2, n)) if need_grad else None  # [Σ_j W U, Σ_j (Wρ/t − W U²)] per row
     partials = []
     start = 0
     while start < n:
         cols = n - start
         rows = max(1, min(cols, slab // cols))
         stop = start + rows
-        size = rows * cols
-        total, ratio, work = (b[:, :size].view(d, rows, cols) for b in buffers)
-        exponent, product = (b[:size].view(rows, cols) for b in scratch)
-        var_rows, var_cols = var_t[:, start:stop, None].unbind(0), var_t[:, None, start:].unbind(0)
-        mean_rows, mean_cols = mean_t[:, start:stop, None].unbind(0), mean_t[:, None, start:].unbind(0)
-        totals, ratios, works = total.unbind(0), ratio.unbind(0), work.unbind(0)
+        pair = pairs[:, :, :rows * cols].view(d, 2, rows, cols)
+        ratio = ratios[:, :rows * cols].view(d, rows, cols)
+        torch.add(row_side[:, :, start:stop, None], column_side[:, :, None, start:], out=pair)
+        total, delta = pair[:, 0], pair[:, 1]
+        torch.div(delta, total, out=ratio)  # U
+        exponent = delta.mul_(ratio).sum(0)  # E = Σ_k Δ²/t
         log_norm = None
-        for k in range(d):
-            t = torch.add(var_rows[k], var_cols[k], out=totals[k])
-            delta = torch.sub(mean_rows[k], mean_cols[k], out=works[k])
-            u = torch.div(delta, t, out=ratios[k])
-            if k == 0:
-                torch.mul(delta, u, out=exponent)  # Σ_k Δ²/t
-            else:
-                exponent.addcmul_(delta, u)
-            if group == 1:
-                factor = t
-            elif k % group == 0:
-                factor = product.copy_(t)
-            else:
-                factor.mul_(t)
-            if k % group == group - 1 or k == d - 1:
-                logs = torch.log(factor)
-                log_norm = logs if log_norm is None else log_norm.add_(logs)
+        for first in range(0, d, group):
+            logs = total[first:first + group].prod(0).log_() if group > 1 else torch.log(total[first])
+            log_norm = logs if log_norm is None else log_norm.add_(logs)
         log_norm.mul_(0.5).add_(half_log_2pi)  # log N, N = Π_k sqrt(2π t_k)
         share = torch.sub(log_norm, _LOG_EPSILON).sigmoid_() if need_grad else None  # ρ = N / (N + 1e-10)
         # K = exp(−E/2) / (N + 1e-10) = exp(−E/2 − log N) ρ; below log(1e-10) − 40, N is lost next to
@@ -254,18 +244,18 @@ def _posterior_quadratic_form(mean: torch.Tensor, var: torch.Tensor, weights: to
         partials.append(weighted.sum() + weighted[:, rows:].sum())  # the columns ≥ stop stand for their mirror too
         if need_grad:
             weighted_share = share.mul_(weighted)
-            for k in range(d):
-                torch.mul(ratios[k], weighted, out=works[k])  # A = W U
-                torch.div(weighted_share, totals[k], out=totals[k]).addcmul_(works[k], ratios[k], value=-1)  # X = Wρ/t − A U
-            grad_mean[:, start:stop] -= work.sum(2)
-            grad_mean[:, stop:] += work[:, :, rows:].sum(1)
-            grad_var[:, start:stop] -= total.sum(2)
-            grad_var[:, stop:] -= total[:, :, rows:].sum(1)
+            torch.mul(ratio, weighted, out=delta)  # A = W U
+            torch.div(weighted_share, total, out=total).addcmul_(delta, ratio, value=-1)  # X = Wρ/t − A U
+            grads[:, :, start:stop] += pair.sum(3)
+            mirrored = pair[:, :, :, rows:].sum(2)
+            mirrored[:, 1].neg_()  # U_ji = −U_ij
+            grads[:, :, stop:] += mirrored
         start = stop
     value = torch.stack(partials).sum()
     if not need_grad:
         return value, None, None
-    return value, 2 * grad_mean.T, grad_var.T
+    # grads[:, 0] holds Σ X (→ −∂/∂σ²), grads[:, 1] holds Σ A (→ −½ ∂/∂μ)
+    return value, -2 * grads[:, 1].T, -grads[:, 0].T
 
 
 class _PosteriorQuadraticForm(torch.autograd.Function):
@@ -310,7 +300,7 @@ def posterior_dcov2(mean: torch.Tensor, logvar: torch.Tensor, group: torch.Tenso
         Scalar tensor Σ_{g: 0<n_g<n} (n_g/n)² [K(all, all) + K(g, g) − 2 K(g, all)], where K(A, B)
         is the mean Gaussian overlap of the posteriors of rows A and B. Gradients flow to mean and
         logvar (first order only). O(n² d) time; memory for three (rows × columns) slabs per
-        latent dimension, cache-sized on a CPU, the whole n × n on a GPU up to n = 4,096.
+        latent dimension, cache-sized on a CPU, the whole n × n on a GPU up to n = 2,048.
     """
     if mean.shape != logvar.shape or mean.ndim != 2:
         raise ParameterError("logvar", f"shape {tuple(logvar.shape)}", f"shape {tuple(mean.shape)} (n, d), like mean", "wrong shape")
