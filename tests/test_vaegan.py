@@ -5,15 +5,13 @@ import math
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 
 from fairnb.errors import ParameterError
 from fairnb.nn.losses import gaussian_kl as kl_standard_normal, gradient_penalty
-from fairnb.paper002.classifier import ClassifierSettings, FairClassifier
+from fairnb.paper002.classifier import ClassifierSettings, ClassifierTraining, FairClassifier
 from fairnb.paper002.translator import (FairTranslator, TranslatorSettings, critic_loss, domain_loss,
-                                  generator_adversarial_loss,
-                                  l1_reconstruction, target_domains)
-
-
+                                        generator_adversarial_loss, l1_reconstruction, target_domains)
 
 
 def test_kl_by_hand():
@@ -76,11 +74,11 @@ def _toy(n=400, d=12, seed=0):
 def test_translator_learns_requested_domains():
     x, a, y = _toy()
     settings = TranslatorSettings(epochs=30, hidden=64, lr=2e-3, n_critic=2, batch_size=128)
-    translator = FairTranslator(settings, seed=0).fit(x, a, y)
+    translator = FairTranslator(settings, seed=0).fit(x, y, sensitive_features=a)
     agreement = translator.domain_agreement(x, seed=1)
     # D's heads read the requested group and label from translations far better than chance
     assert agreement["a"] > 0.75 and agreement["y"] > 0.75
-    assert set(translator.history.columns) >= {"L_prior", "L_like", "L_rec", "L_dis", "L_trns", "gradient_penalty"}
+    assert set(translator.history_.columns) >= {"L_prior", "L_like", "L_rec", "L_dis", "L_trns", "gradient_penalty"}
     # outputs stay in the scaled feature range; every domain gets a translation
     translations = translator.translate_all(x[:5])
     assert len(translations) == 4 and all(v.shape == (5, 12) and v.min() >= 0 and v.max() <= 1 for v in translations.values())
@@ -91,21 +89,22 @@ def test_translator_learns_requested_domains():
 def test_translator_is_seeded():
     x, a, y = _toy(n=120)
     settings = TranslatorSettings(epochs=2, hidden=16, batch_size=64)
-    one = FairTranslator(settings, seed=3).fit(x, a, y).translate(x[:4], a[:4], y[:4])
-    two = FairTranslator(settings, seed=3).fit(x, a, y).translate(x[:4], a[:4], y[:4])
+    one = FairTranslator(settings, seed=3).fit(x, y, sensitive_features=a).translate(x[:4], target_sensitive=a[:4], target_y=y[:4])
+    two = FairTranslator(settings, seed=3).fit(x, y, sensitive_features=a).translate(x[:4], target_sensitive=a[:4], target_y=y[:4])
     np.testing.assert_array_equal(one, two)
 
 
 def test_classifier_pretrain_finetune_and_sweep_ratio():
     x, a, y = _toy(n=300)
-    translator = FairTranslator(TranslatorSettings(epochs=2, hidden=16), seed=0).fit(x, a, y)
-    clf = FairClassifier(ClassifierSettings(epochs=3, hidden=16, dropout=0.1), seed=0)
-    clf.pretrain(translator, 200, (x, y))
+    translator = FairTranslator(TranslatorSettings(epochs=2, hidden=16), seed=0).fit(x, y, sensitive_features=a)
+    clf = FairClassifier(ClassifierSettings(epochs=3, hidden=16, dropout=0.1), translator=translator, seed=0)
+    clf.fit(x, y, sensitive_features=a)
+    assert clf.translator_ is translator and clf.pretrained_ is not None
     for ratio in (0.0, 0.5, 1.0):
-        pred = clf.copy().finetune(x, a, y, translator, (x, y), real_ratio=ratio).predict(x)
+        pred = clf.with_finetuning(x, y, sensitive_features=a, real_ratio=ratio).predict(x, sensitive_features=a)
         assert pred.shape == (300,) and set(np.unique(pred)) <= {0, 1}
     # on real data only, the plain classifier learns the label shift in the last columns
-    plain = FairClassifier(ClassifierSettings(epochs=20, hidden=32, dropout=0.0), seed=0).fit_plain(x, y, (x, y))
+    plain = ClassifierTraining(ClassifierSettings(epochs=20, hidden=32, dropout=0.0), seed=0).fit_plain(x, y, (x, y))
     assert (plain.predict(x) == y).mean() > 0.8
 
 
@@ -118,13 +117,15 @@ def test_bad_translator_settings(kwargs, name):
 
 def test_bad_inputs_raise_before_training():
     x, a, y = _toy(n=20)
-    with pytest.raises(ParameterError, match="a"):
-        FairTranslator(TranslatorSettings(epochs=1)).fit(x, a + 2, y)
-    with pytest.raises(ParameterError, match="x"):
-        FairTranslator(TranslatorSettings(epochs=1)).fit(x[:5], a, y)
+    with pytest.raises(ParameterError, match="sensitive_features"):
+        FairTranslator(TranslatorSettings(epochs=1)).fit(x, y, sensitive_features=a + 2)
+    with pytest.raises(ParameterError, match="parameter y="):
+        FairTranslator(TranslatorSettings(epochs=1)).fit(x[:5], y, sensitive_features=a[:5])
     with pytest.raises(ParameterError, match="real_ratio"):
         ClassifierSettings(real_ratio=1.5)
+    with pytest.raises(ParameterError, match="balance"):
+        ClassifierSettings(balance="oversample")
     with pytest.raises(ParameterError, match="translator"):
-        FairClassifier().finetune(x, a, y, None, (x, y), real_ratio=0.5)
-    with pytest.raises(RuntimeError, match="not fitted"):
-        FairTranslator().translate(x, a, y)
+        ClassifierTraining(ClassifierSettings()).finetune(x, y, sensitive_features=a, translator=None, validation=(x, y))
+    with pytest.raises(NotFittedError, match="not fitted"):
+        FairTranslator().translate(x, target_sensitive=a, target_y=y)

@@ -1,17 +1,20 @@
 """Paper 002 end to end: data preparation, one repetition of every method, aggregation.
 
 A repetition with seed s: split the dataset 70/15/15 (stratified by label × group, seed s),
-optionally cap the training split at ``train_rows`` rows (stratified), build max-abs scaled
+optionally cap the training split at ``max_rows`` rows (stratified), build max-abs scaled
 features (one-hot categoricals + numerics; the sensitive attribute is *not* a feature; the
 scaler is fitted on the training split only), train the translator, then the fair classifier
 ("ours"), the ratio sweep, and the baselines, and score every method on the test split.
+
+Every entry point takes one ``StudySettings`` (built once from the run configuration with
+``StudySettings.from_config``) and keyword-only arguments.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +28,7 @@ from fairnb.viz.figures import placeholder_figure  # noqa: F401  (the notebooks'
 from fairnb.metrics.fid import NOISE_SIGMA, frechet_distance, maxabs_scale, noise_reference
 from fairnb.metrics.group import HEADLINE, METRIC_NAMES, fairness_metrics
 from fairnb.paper002.classifier import RATIO_SWEEP, ClassifierSettings, FairClassifier
-from fairnb.paper002.translator import DOMAINS, FairTranslator, TranslatorSettings
+from fairnb.paper002.translator import FairTranslator, TranslatorSettings
 
 METHODS = ("ours", "baseline", "reweighing", "disparate_impact_remover", "calibrated_eq_odds",
            "meta_fair_classifier", "adversarial_debiasing", "laftr")
@@ -91,27 +94,29 @@ class MaxAbsDesign:
 
 @dataclass
 class Prepared:
-    """One repetition's data: features (n, d) float32, y and a (n,) int, optional weights (n,)."""
+    """One repetition's data, per split ("train", "val", "test"): features (n, d) float32, labels y
+    and sensitive features (n,) int (1 = favourable, 1 = privileged), optional survey weights (n,)."""
 
     design: MaxAbsDesign
     x: dict[str, np.ndarray]
     y: dict[str, np.ndarray]
-    a: dict[str, np.ndarray]
+    sensitive_features: dict[str, np.ndarray]
     w: dict[str, np.ndarray | None]
     frames: dict[str, pd.DataFrame] = field(repr=False)
 
     def part(self, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return self.x[name], self.y[name], self.a[name]
+        """(X, y, sensitive_features) of split ``name``."""
+        return self.x[name], self.y[name], self.sensitive_features[name]
 
 
-def prepare(dataset: TabularDataset, sensitive: str, seed: int, train_rows: int = 0) -> Prepared:
-    """70/15/15 split with seed ``seed``; training split capped at ``train_rows`` (0 = all)."""
-    if not isinstance(train_rows, int) or train_rows < 0:
-        raise ParameterError("train_rows", train_rows, "an int >= 0 (0 = all)")
+def prepare(dataset: TabularDataset, *, sensitive: str, seed: int, max_rows: int = 0) -> Prepared:
+    """70/15/15 split with seed ``seed``; training split capped at ``max_rows`` (0 = all)."""
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 0:
+        raise ParameterError("max_rows", max_rows, "an int >= 0 (0 = all)")
     train, val, test = split(dataset, sensitive, fractions=PAPER_002, seed=seed)
-    if 0 < train_rows < len(train):
+    if 0 < max_rows < len(train):
         strata = 2 * dataset.labels()[train] + dataset.is_privileged(sensitive)[train]
-        keep, _ = stratified_split(strata, (train_rows / len(train), 1 - train_rows / len(train)), seed)
+        keep, _ = stratified_split(strata, (max_rows / len(train), 1 - max_rows / len(train)), seed)
         train = train[keep]
     design = MaxAbsDesign(dataset, sensitive).fit(dataset.frame.iloc[train])
     labels, groups = dataset.labels(), dataset.is_privileged(sensitive)
@@ -126,29 +131,77 @@ def prepare(dataset: TabularDataset, sensitive: str, seed: int, train_rows: int 
 
 
 @dataclass(frozen=True)
-class Budget:
-    """Training lengths of one repetition (from the run profile)."""
+class StudySettings:
+    """Everything one paper-002 study needs besides the data, built once from the run configuration.
 
-    translator: TranslatorSettings
-    classifier: ClassifierSettings
+    Attributes:
+        translator: the VAE-GAN translator's settings.
+        classifier: the classifier C's settings (also the plain baseline's).
+        adversarial_epochs: epochs of adversarial debiasing.
+        laftr_epochs: epochs of LAFTR.
+        sweep: also fine-tune at every share of real rows of ``RATIO_SWEEP`` and train "no TL".
+        max_rows: cap on the training rows of a repetition (stratified sample; 0 = all).
+        device: torch device.
+        methods: the methods trained, a subset of ``METHODS``.
+    """
+
+    translator: TranslatorSettings = field(default_factory=TranslatorSettings)
+    classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
     adversarial_epochs: int = 50
     laftr_epochs: int = 100
     sweep: bool = True
+    max_rows: int = 0
+    device: str = "cpu"
+    methods: tuple[str, ...] = METHODS
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.translator, TranslatorSettings):
+            raise ParameterError("translator", type(self.translator).__name__, "a TranslatorSettings")
+        if not isinstance(self.classifier, ClassifierSettings):
+            raise ParameterError("classifier", type(self.classifier).__name__, "a ClassifierSettings")
+        for name in ("adversarial_epochs", "laftr_epochs"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ParameterError(name, value, "an int >= 1")
+        if isinstance(self.max_rows, bool) or not isinstance(self.max_rows, int) or self.max_rows < 0:
+            raise ParameterError("max_rows", self.max_rows, "an int >= 0 (0 = all)")
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown or not self.methods:
+            raise ParameterError("methods", list(self.methods), "a non-empty subset of: " + ", ".join(METHODS))
+
+    @classmethod
+    def from_config(cls, config: Any, *, sweep: bool = True) -> "StudySettings":
+        """The settings of a run from its resolved ``fairnb.runs.Config`` (parameters the template
+        does not define keep their defaults here)."""
+        values = dict(getattr(config, "values", {}))
+        translator = TranslatorSettings(
+            epochs=values["translator_epochs"], hidden=values["translator_hidden"], lr=values["translator_lr"],
+            lambda_rec=values.get("lambda_rec", 10.0), lambda_kld=values.get("lambda_kld", 0.1),
+            lambda_cls=values.get("lambda_cls", 1.0), lambda_gp=values.get("lambda_gp", 10.0), n_critic=values.get("n_critic", 6),
+        )
+        classifier = ClassifierSettings(
+            epochs=values.get("classifier_epochs", 10), dropout=values.get("classifier_dropout", 0.7),
+            real_ratio=values.get("real_ratio", 0.5),
+        )
+        return cls(translator, classifier, adversarial_epochs=values.get("adversarial_epochs", 50),
+                   laftr_epochs=values.get("laftr_epochs", 100), sweep=sweep, max_rows=values.get("max_rows", 0),
+                   device=values.get("device", "cpu"))
 
 
 def score(pred: np.ndarray, data: Prepared, part: str = "test") -> dict[str, float]:
     """Every metric of ``METRIC_NAMES`` on a split; with survey weights also ``weighted_*`` values."""
-    y, a = data.y[part], data.a[part]
-    out = fairness_metrics(y, pred, a)
+    y, s = data.y[part], data.sensitive_features[part]
+    out = fairness_metrics(y, pred, s)
     if data.w[part] is not None:
-        out |= {f"weighted_{k}": v for k, v in fairness_metrics(y, pred, a, sample_weight=data.w[part]).items() if k in HEADLINE}
+        out |= {f"weighted_{k}": v for k, v in fairness_metrics(y, pred, s, sample_weight=data.w[part]).items() if k in HEADLINE}
     return out
 
 
-def make_baseline(name: str, budget: Budget, seed: int, device: str):
-    """A fresh baseline object by method name."""
+def make_baseline(name: str, *, settings: StudySettings, seed: int):
+    """A fresh, unfitted baseline by method name."""
+    device = settings.device
     if name == "baseline":
-        return PlainClassifier(budget.classifier, seed=seed, device=device)
+        return PlainClassifier(settings.classifier, seed=seed, device=device)
     if name == "reweighing":
         return Reweighing(seed=seed)
     if name == "disparate_impact_remover":
@@ -158,63 +211,62 @@ def make_baseline(name: str, budget: Budget, seed: int, device: str):
     if name == "meta_fair_classifier":
         return MetaFairClassifier(tau=0.8, kind="fdr", seed=seed)
     if name == "adversarial_debiasing":
-        return AdversarialDebiasing(epochs=budget.adversarial_epochs, alpha=0.1, seed=seed, device=device)
+        return AdversarialDebiasing(epochs=settings.adversarial_epochs, alpha=0.1, seed=seed, device=device)
     if name == "laftr":
-        return LAFTR(epochs=budget.laftr_epochs, seed=seed, device=device)
+        return LAFTR(epochs=settings.laftr_epochs, seed=seed, device=device)
     raise ParameterError("method", name, one_of(METHODS))
 
 
-def train_translator(data: Prepared, settings: TranslatorSettings, seed: int, device: str) -> FairTranslator:
+def train_translator(data: Prepared, *, settings: TranslatorSettings, seed: int, device: str) -> FairTranslator:
     """The translator trained on the training split of ``data``."""
     single_thread_on_cpu(device)
-    x, y, a = data.part("train")
-    return FairTranslator(settings, device=device, seed=seed).fit(x, a, y)
+    x, y, s = data.part("train")
+    return FairTranslator(settings, device=device, seed=seed).fit(x, y, sensitive_features=s)
 
 
-def run_repetition(dataset: TabularDataset, sensitive: str, seed: int, budget: Budget, device: str = "cpu",
-                   train_rows: int = 0, methods: tuple[str, ...] = METHODS) -> dict[str, Any]:
-    """Train and score every method once. Returns {"metrics": {method: {metric: value}},
-    "sweep": {ratio label: metrics}, "seconds": {method: s}, "translator": FairTranslator, "data": Prepared}."""
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise ParameterError("methods", unknown, one_of(METHODS))
+def run_repetition(dataset: TabularDataset, *, sensitive: str, seed: int, settings: StudySettings) -> dict[str, Any]:
+    """Train and score every method of ``settings.methods`` once. Returns {"metrics": {method: {metric:
+    value}}, "sweep": {ratio label: metrics}, "seconds": {method: s}, "translator": FairTranslator,
+    "data": Prepared, "classifier": FairClassifier}."""
+    device = settings.device
     single_thread_on_cpu(device)
-    data = prepare(dataset, sensitive, seed, train_rows)
-    x, y, a = data.part("train")
-    val = (data.x["val"], data.y["val"])
+    data = prepare(dataset, sensitive=sensitive, seed=seed, max_rows=settings.max_rows)
+    x, y, s = data.part("train")
+    validation = data.part("val")
+    x_test, s_test = data.x["test"], data.sensitive_features["test"]
     metrics: dict[str, dict[str, float]] = {}
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    translator = train_translator(data, budget.translator, seed, device)
-    pretrained = FairClassifier(budget.classifier, device=device, seed=seed).pretrain(translator, len(x), val)
-    ours = pretrained.copy().finetune(x, a, y, translator, val)
+    translator = train_translator(data, settings=settings.translator, seed=seed, device=device)
+    ours = FairClassifier(settings.classifier, translator=translator, device=device, seed=seed).fit(
+        x, y, sensitive_features=s, validation=validation)
     seconds["ours"] = time.perf_counter() - started
-    metrics["ours"] = score(ours.predict(data.x["test"]), data)
+    metrics["ours"] = score(ours.predict(x_test, sensitive_features=s_test), data)
     sweep: dict[str, dict[str, float]] = {}
-    if budget.sweep:
+    if settings.sweep:
         for ratio in RATIO_SWEEP:
-            model = pretrained.copy().finetune(x, a, y, translator, val, real_ratio=ratio)
-            sweep[f"{ratio:g}"] = score(model.predict(data.x["test"]), data)
-        no_tl = FairClassifier(budget.classifier, device=device, seed=seed).finetune(x, a, y, translator, val)
-        sweep["no TL"] = score(no_tl.predict(data.x["test"]), data)
-    for name in methods:
+            model = ours.with_finetuning(x, y, sensitive_features=s, validation=validation, real_ratio=ratio)
+            sweep[f"{ratio:g}"] = score(model.predict(x_test, sensitive_features=s_test), data)
+        no_tl = ours.with_finetuning(x, y, sensitive_features=s, validation=validation, pretrain=False)
+        sweep["no TL"] = score(no_tl.predict(x_test, sensitive_features=s_test), data)
+    for name in settings.methods:
         if name == "ours":
             continue
         started = time.perf_counter()
-        model = make_baseline(name, budget, seed, device).fit(x, y, a, validation=(data.x["val"], data.y["val"], data.a["val"]))
+        model = make_baseline(name, settings=settings, seed=seed).fit(x, y, sensitive_features=s, validation=validation)
         seconds[name] = time.perf_counter() - started
-        metrics[name] = score(model.predict(data.x["test"], data.a["test"]), data)
+        metrics[name] = score(model.predict(x_test, sensitive_features=s_test), data)
     return {"metrics": metrics, "sweep": sweep, "seconds": seconds, "translator": translator, "data": data, "classifier": ours}
 
 
-def run_repetitions(dataset: TabularDataset, sensitive: str, seeds: list[int], budget: Budget, device: str = "cpu",
-                    train_rows: int = 0, methods: tuple[str, ...] = METHODS, progress: bool = True) -> list[dict[str, Any]]:
+def run_repetitions(dataset: TabularDataset, *, sensitive: str, seeds: list[int], settings: StudySettings,
+                    progress: bool = True) -> list[dict[str, Any]]:
     """``run_repetition`` for each seed (a tqdm bar when ``progress``)."""
     iterator = seeds
     if progress:
         from tqdm.auto import tqdm
         iterator = tqdm(seeds, desc="repetitions")
-    return [run_repetition(dataset, sensitive, s, budget, device, train_rows, methods) for s in iterator]
+    return [run_repetition(dataset, sensitive=sensitive, seed=s, settings=settings) for s in iterator]
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -273,7 +325,7 @@ def translation_table(translator: FairTranslator, data: Prepared, rows: int = 3,
     translated = translator.translate_all(x)
     blocks = []
     for i, row in enumerate(pick):
-        label = f"real (a={data.a['test'][row]}, y={data.y['test'][row]})"
+        label = f"real (a={data.sensitive_features['test'][row]}, y={data.y['test'][row]})"
         blocks.append(real.iloc[[i]].assign(record=i + 1, domain=label))
         for (ta, ty), values in translated.items():
             blocks.append(data.design.inverse_transform(values[[i]]).assign(record=i + 1, domain=f"→ a={ta}, y={ty}"))
@@ -286,8 +338,9 @@ def fid_scores(translator: FairTranslator, data: Prepared, dataset_name: str, se
     synthetic sample of the same size, and (iii) the noise reference (σ from the paper, 0.25 elsewhere)."""
     x = data.x["test"]
     rng = np.random.default_rng(seed)
-    translated = translator.translate(x, rng.integers(0, 2, len(x)), rng.integers(0, 2, len(x)))
-    sampled, _, _ = translator.sample(max(1, len(x) // 4), seed)
+    target_sensitive = rng.integers(0, 2, len(x))
+    translated = translator.translate(x, target_sensitive=target_sensitive, target_y=rng.integers(0, 2, len(x)))
+    sampled, _, _ = translator.sample(max(1, len(x) // 4), seed=seed)
     sigma = NOISE_SIGMA.get(dataset_name, 0.25)
     return {"fid_translated": frechet_distance(x, translated), "fid_sampled": frechet_distance(x, sampled),
             "fid_noise": noise_reference(x, sigma, seed), "noise_sigma": sigma}
@@ -302,31 +355,15 @@ def translator_curves(histories: list[pd.DataFrame]) -> pd.DataFrame:
 # --------------------------------------------------------------------------- notebook helpers
 
 
-def budget_from(config: Any, sweep: bool = True) -> Budget:
-    """The training budget of a run from its resolved ``fairnb.runs.Config``."""
-    translator = TranslatorSettings(
-        epochs=config.translator_epochs, hidden=config.translator_hidden, lr=config.translator_lr,
-        lambda_rec=config.lambda_rec, lambda_kld=config.lambda_kld, lambda_cls=config.lambda_cls,
-        lambda_gp=config.lambda_gp, n_critic=config.n_critic,
-    )
-    values = getattr(config, "values", {})
-    classifier = ClassifierSettings(
-        epochs=values.get("classifier_epochs", 10), dropout=values.get("classifier_dropout", 0.7),
-        real_ratio=values.get("real_ratio", 0.5),
-    )
-    return Budget(translator, classifier, values.get("adversarial_epochs", 50), values.get("laftr_epochs", 100), sweep)
-
-
-def run_translations(dataset: TabularDataset, sensitive: str, seeds: list[int], settings: TranslatorSettings,
-                     device: str = "cpu", train_rows: int = 0) -> list[dict[str, Any]]:
+def run_translations(dataset: TabularDataset, *, sensitive: str, seeds: list[int], settings: StudySettings) -> list[dict[str, Any]]:
     """Train one translator per seed; each entry: translator, data, fid scores, D's agreement on test."""
     out = []
     for seed in seeds:
-        data = prepare(dataset, sensitive, seed, train_rows)
-        translator = train_translator(data, settings, seed, device)
-        agreement = translator.domain_agreement(data.x["test"], seed)
+        data = prepare(dataset, sensitive=sensitive, seed=seed, max_rows=settings.max_rows)
+        translator = train_translator(data, settings=settings.translator, seed=seed, device=settings.device)
+        agreement = translator.domain_agreement(data.x["test"], seed=seed)
         out.append({"translator": translator, "data": data, "fid": fid_scores(translator, data, dataset.name, seed),
-                    "agreement": agreement, "seconds_per_epoch": translator.fit_seconds / settings.epochs})
+                    "agreement": agreement, "seconds_per_epoch": translator.fit_seconds_ / settings.translator.epochs})
     return out
 
 

@@ -26,12 +26,13 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as tf
+from sklearn.exceptions import NotFittedError
 from torch import nn
 
 from fairnb.errors import ParameterError, TrainingDivergedError
@@ -168,61 +169,93 @@ class TranslatorSettings:
                 raise ParameterError(name, value, "a finite float > 0" if name == "lr" else "a finite float >= 0")
 
 
-def check_xay(x: np.ndarray, a: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Validate a feature matrix (n, d) and binary a, y (n,); return float32 / int64 arrays."""
-    x = np.asarray(x, dtype=np.float32)
-    a, y = np.asarray(a), np.asarray(y)
-    if x.ndim != 2 or a.shape != (len(x),) or y.shape != (len(x),):
-        raise ParameterError("x/a/y", f"shapes {x.shape}, {a.shape}, {y.shape}", "x (n, d), a (n,), y (n,)")
-    if not np.all(np.isfinite(x)):
-        raise ParameterError("x", "array with NaN or inf", "finite, max-abs scaled features")
-    for name, values in (("a", a), ("y", y)):
-        if not np.isin(values, (0, 1)).all():
-            raise ParameterError(name, np.unique(values)[:4].tolist(), "values in {0, 1}")
-    return x, a.astype(np.int64), y.astype(np.int64)
+def check_inputs(X, y=None, *, sensitive_features, fitting: bool = False,
+                 n_features: int | None = None) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Validate features X (n, d), labels y (n,) and sensitive features (n,) of a paper-002 model.
+
+    X: finite numbers, two dimensions, at least one row (``n_features``: the width seen in ``fit``);
+    y and sensitive_features: one value per row of X, each 0 or 1 (sensitive 1 = privileged,
+    label 1 = favourable); ``sensitive_features`` may also be a single column (n, 1).
+    ``fitting``: training data, which must hold both labels and both groups. Raises one
+    ``ParameterError`` naming the parameter, the value and what is allowed. Returns float32 X
+    and int64 y (None when not given) and sensitive features.
+    """
+    try:
+        X = np.asarray(X, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise ParameterError("X", f"array of dtype {np.asarray(X).dtype}", "numeric features (n, d)", "not numeric") from None
+    if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
+        raise ParameterError("X", f"array of shape {X.shape}", "a 2-d array (n, d) with n, d >= 1", "wrong shape")
+    if not np.all(np.isfinite(X)):
+        bad = int((~np.isfinite(X)).sum())
+        raise ParameterError("X", f"array with {bad} NaN or infinite entries", "finite numbers (max-abs scaled features)", "not finite")
+    if n_features is not None and X.shape[1] != n_features:
+        raise ParameterError("X", f"{X.shape[1]} columns", f"{n_features} columns, as in fit", "wrong width")
+    arrays = {"sensitive_features": sensitive_features} if y is None else {"y": y, "sensitive_features": sensitive_features}
+    out: dict[str, np.ndarray] = {}
+    for name, values in arrays.items():
+        values = np.asarray(values)
+        if name == "sensitive_features" and values.ndim == 2 and values.shape[1] == 1:
+            values = values[:, 0]
+        if values.shape != (len(X),):
+            raise ParameterError(name, f"array of shape {values.shape}", f"one value per row of X: shape ({len(X)},)", "wrong shape")
+        if values.dtype.kind not in "biuf" or not np.isin(values, (0, 1)).all():
+            found = [v for v in dict.fromkeys(values.tolist()) if v not in (0, 1)][:4]
+            raise ParameterError(name, found, "only 0 and 1" + (" (1 = privileged)" if name == "sensitive_features" else " (1 = favourable)"),
+                                 "non-binary values")
+        if fitting and len(np.unique(values)) < 2:
+            what = "group" if name == "sensitive_features" else "label"
+            raise ParameterError(name, f"only {what} {int(values[0])}", f"rows of both {what}s 0 and 1 in training data",
+                                 f"one {what} only")
+        out[name] = values.astype(np.int64)
+    return X, out.get("y"), out["sensitive_features"]
 
 
-def target_domains(a: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Paper Eq. 5: ã = 1 − a, ỹ = y flipped with probability ½. Returns (n, 2) float (ã, ỹ)."""
+def target_domains(sensitive: torch.Tensor, y: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Paper Eq. 5: ã = 1 − a, ỹ = y flipped with probability ½, for sensitive values a (n,) and labels
+    y (n,). Returns (n, 2) float (ã, ỹ)."""
     flip = torch.rand(y.shape, device=y.device, generator=generator) < 0.5
-    return torch.stack([1 - a, torch.where(flip, 1 - y, y)], dim=1).float()
+    return torch.stack([1 - sensitive, torch.where(flip, 1 - y, y)], dim=1).float()
+
+
+def not_fitted(model: object, fit_call: str = "fit(X, y, sensitive_features=...)") -> NotFittedError:
+    """The one error of every unfitted paper-002 model (scikit-learn's ``NotFittedError``)."""
+    return NotFittedError(f"{type(model).__name__} is not fitted: call {fit_call} first")
 
 
 class FairTranslator:
     """The trained E, F, D of paper 002 with the operations the classifier needs.
 
-    ``fit(x, a, y)`` trains on max-abs scaled features x (n, d) with binary a (1 = privileged)
-    and y (1 = favourable); ``history`` holds the per-epoch mean of every loss term and the
-    agreement of D's heads with the requested domain on translations.
+    ``fit(X, y, *, sensitive_features)`` trains on max-abs scaled features X (n, d), binary labels y
+    (1 = favourable) and sensitive features (1 = privileged); ``history_`` holds the per-epoch mean of
+    every loss term and the agreement of D's heads with the requested domain on translations.
     """
 
-    def __init__(self, settings: TranslatorSettings | None = None, device: str = "cpu", seed: int = 0):
+    def __init__(self, settings: TranslatorSettings | None = None, *, device: str = "cpu", seed: int = 0):
         self.settings = settings or TranslatorSettings()
-        self.device = torch.device(device)
-        self.seed = int(seed)
-        self.history = pd.DataFrame()
-        self.fit_seconds = 0.0
-        self.encoder: Encoder | None = None
+        self.device = device
+        self.seed = seed
 
     # -- training
-    def fit(self, x: np.ndarray, a: np.ndarray, y: np.ndarray, progress: bool = False) -> "FairTranslator":
-        x, a, y = check_xay(x, a, y)
+    def fit(self, X: np.ndarray, y: np.ndarray, *, sensitive_features: np.ndarray, progress: bool = False) -> "FairTranslator":
+        x, y, a = check_inputs(X, y, sensitive_features=sensitive_features, fitting=True)
         s = self.settings
         if len(x) < 2:
-            raise ParameterError("x", f"{len(x)} rows", "at least 2 rows")
+            raise ParameterError("X", f"{len(x)} rows", "at least 2 rows", "too few rows")
+        device = torch.device(self.device)
         torch.manual_seed(self.seed)
-        gen = torch.Generator(device=self.device).manual_seed(self.seed)
+        gen = torch.Generator(device=device).manual_seed(self.seed)
         d = x.shape[1]
         signed = x.min(axis=0) < 0
-        self.encoder = Encoder(d, s.hidden, s.z_dim).to(self.device)
-        self.generator = Generator(d, s.hidden, s.z_dim, signed).to(self.device)
-        self.critic = Discriminator(d, s.hidden).to(self.device)
-        vae_params = list(self.encoder.parameters()) + list(self.generator.parameters())
+        self.encoder_ = Encoder(d, s.hidden, s.z_dim).to(device)
+        self.generator_ = Generator(d, s.hidden, s.z_dim, signed).to(device)
+        self.critic_ = Discriminator(d, s.hidden).to(device)
+        vae_params = list(self.encoder_.parameters()) + list(self.generator_.parameters())
         opt_g = torch.optim.Adam(vae_params, lr=s.lr, betas=(0.5, 0.999))
-        opt_d = torch.optim.Adam(self.critic.parameters(), lr=s.lr, betas=(0.5, 0.999))
-        X = torch.as_tensor(x, device=self.device)
-        A = torch.as_tensor(a, device=self.device)
-        Y = torch.as_tensor(y, device=self.device)
+        opt_d = torch.optim.Adam(self.critic_.parameters(), lr=s.lr, betas=(0.5, 0.999))
+        X = torch.as_tensor(x, device=device)
+        A = torch.as_tensor(a, device=device)
+        Y = torch.as_tensor(y, device=device)
         rows, step, started = [], 0, time.perf_counter()
         epochs = range(s.epochs)
         if progress:
@@ -231,7 +264,7 @@ class FairTranslator:
         for epoch in epochs:
             sums: dict[str, float] = {}
             counts: dict[str, int] = {}
-            order = torch.randperm(len(X), device=self.device, generator=gen)
+            order = torch.randperm(len(X), device=device, generator=gen)
             for start in range(0, len(X), s.batch_size):
                 idx = order[start:start + s.batch_size]
                 if len(idx) < 2:
@@ -244,10 +277,11 @@ class FairTranslator:
                     counts[name] = counts.get(name, 0) + 1
                 step += 1
             rows.append({"epoch": epoch + 1, **{k: sums[k] / counts[k] for k in sums}})
-        self.fit_seconds = time.perf_counter() - started
-        self.history = pd.DataFrame(rows).set_index("epoch")
-        for module in (self.encoder, self.generator, self.critic):
+        self.fit_seconds_ = time.perf_counter() - started
+        self.history_ = pd.DataFrame(rows).set_index("epoch")
+        for module in (self.encoder_, self.generator_, self.critic_):
             module.eval()
+        self.n_features_in_ = d
         return self
 
     def _step(self, x, a, y, opt_g, opt_d, step, gen) -> dict[str, float]:
@@ -256,13 +290,13 @@ class FairTranslator:
         target = target_domains(a, y, gen)
         # --- critic: WGAN-GP on real vs translated, classification heads on real records
         with torch.no_grad():
-            mu, logvar = self.encoder(x, target)
-            fake = self.generator(reparameterise(mu, logvar, gen), target)
-        real_score, real_logits = self.critic(x)
-        fake_score, _ = self.critic(fake)
+            mu, logvar = self.encoder_(x, target)
+            fake = self.generator_(reparameterise(mu, logvar, gen), target)
+        real_score, real_logits = self.critic_(x)
+        fake_score, _ = self.critic_(fake)
         d_adv = critic_loss(real_score, fake_score)
         d_cls = domain_loss(real_logits, source)
-        gp = gradient_penalty(lambda rows: self.critic(rows)[0], x, fake, gen)
+        gp = gradient_penalty(lambda rows: self.critic_(rows)[0], x, fake, gen)
         loss_d = d_adv + s.lambda_cls * d_cls + s.lambda_gp * gp
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
@@ -271,13 +305,13 @@ class FairTranslator:
         if step % s.n_critic:
             return out
         # --- translator: E and F
-        mu, logvar = self.encoder(x, target)
-        x_g = self.generator(reparameterise(mu, logvar, gen), target)
-        mu_back, logvar_back = self.encoder(x_g, source)
-        x_cycle = self.generator(reparameterise(mu_back, logvar_back, gen), source)
-        mu_id, logvar_id = self.encoder(x, source)
-        x_id = self.generator(reparameterise(mu_id, logvar_id, gen), source)
-        fake_score, fake_logits = self.critic(x_g)
+        mu, logvar = self.encoder_(x, target)
+        x_g = self.generator_(reparameterise(mu, logvar, gen), target)
+        mu_back, logvar_back = self.encoder_(x_g, source)
+        x_cycle = self.generator_(reparameterise(mu_back, logvar_back, gen), source)
+        mu_id, logvar_id = self.encoder_(x, source)
+        x_id = self.generator_(reparameterise(mu_id, logvar_id, gen), source)
+        fake_score, fake_logits = self.critic_(x_g)
         prior = gaussian_kl(mu, logvar) + gaussian_kl(mu_back, logvar_back)
         like = l1_reconstruction(x, x_id)
         rec = l1_reconstruction(x, x_cycle)
@@ -295,64 +329,66 @@ class FairTranslator:
         return out
 
     # -- use
-    def _check_fitted(self) -> None:
-        if self.encoder is None:
-            raise RuntimeError("FairTranslator is not fitted: call fit(x, a, y) first")
+    def _check_fitted(self) -> torch.device:
+        if not hasattr(self, "n_features_in_"):
+            raise not_fitted(self)
+        return torch.device(self.device)
 
     @torch.no_grad()
-    def translate(self, x: np.ndarray, target_a: np.ndarray, target_y: np.ndarray) -> np.ndarray:
-        """Translate rows x (n, d) into domains (target_a, target_y) (n,) each; uses the posterior
-        mean, so the result is deterministic. Returns float32 (n, d)."""
-        self._check_fitted()
-        x, ta, ty = check_xay(x, target_a, target_y)
-        X = torch.as_tensor(x, device=self.device)
-        domain = torch.as_tensor(np.stack([ta, ty], axis=1), device=self.device).float()
-        mu, _ = self.encoder(X, domain)
-        return self.generator(mu, domain).cpu().numpy()
+    def translate(self, X: np.ndarray, *, target_sensitive: np.ndarray, target_y: np.ndarray) -> np.ndarray:
+        """Translate rows X (n, d) into the domains (target_sensitive, target_y) (n,) each; uses the
+        posterior mean, so the result is deterministic. Returns float32 (n, d)."""
+        device = self._check_fitted()
+        x, ty, ta = check_inputs(X, target_y, sensitive_features=target_sensitive, n_features=self.n_features_in_)
+        domain = torch.as_tensor(np.stack([ta, ty], axis=1), device=device).float()
+        mu, _ = self.encoder_(torch.as_tensor(x, device=device), domain)
+        return self.generator_(mu, domain).cpu().numpy()
 
-    def translate_all(self, x: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
-        """Every row translated into each of the four (a, y) domains: {(a, y): (n, d)}."""
-        n = len(x)
-        return {(ta, ty): self.translate(x, np.full(n, ta), np.full(n, ty)) for ta, ty in DOMAINS}
+    def translate_all(self, X: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+        """Every row translated into each of the four (sensitive, label) domains: {(a, y): (n, d)}."""
+        n = len(X)
+        return {(ta, ty): self.translate(X, target_sensitive=np.full(n, ta), target_y=np.full(n, ty)) for ta, ty in DOMAINS}
 
-    def pairs(self, x: np.ndarray, a: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def pairs(self, X: np.ndarray, y: np.ndarray, *, sensitive_features: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each real row's synthetic pair in domain (1 − a, ỹ), ỹ = y flipped w.p. ½ (Eq. 5).
 
-        Returns (x_g (n, d), ã (n,), ỹ (n,)); ỹ is the pair's label for the classifier.
+        Returns (x_g (n, d), target sensitive values (n,), ỹ (n,)); ỹ is the pair's label for the classifier.
         """
         rng = np.random.default_rng(seed)
-        a, y = np.asarray(a), np.asarray(y)
+        a, y = np.asarray(sensitive_features), np.asarray(y)
         ta = 1 - a
         ty = np.where(rng.random(len(y)) < 0.5, 1 - y, y)
-        return self.translate(x, ta, ty), ta, ty
+        return self.translate(X, target_sensitive=ta, target_y=ty), ta, ty
 
     @torch.no_grad()
-    def sample(self, n_per_domain: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def sample(self, n_per_domain: int, *, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """A balanced synthetic set: F(z, (a, y)) with z ~ N(0, I), ``n_per_domain`` rows in each
-        of the four domains. Returns (x (4n, d), a (4n,), y (4n,))."""
-        self._check_fitted()
-        if not isinstance(n_per_domain, int) or n_per_domain < 1:
+        of the four domains. Returns (X (4n, d), sensitive values (4n,), labels (4n,))."""
+        device = self._check_fitted()
+        if isinstance(n_per_domain, bool) or not isinstance(n_per_domain, (int, np.integer)) or n_per_domain < 1:
             raise ParameterError("n_per_domain", n_per_domain, "an int >= 1")
-        gen = torch.Generator(device=self.device).manual_seed(int(seed))
+        gen = torch.Generator(device=device).manual_seed(int(seed))
         a = np.repeat([d[0] for d in DOMAINS], n_per_domain)
         y = np.repeat([d[1] for d in DOMAINS], n_per_domain)
-        domain = torch.as_tensor(np.stack([a, y], axis=1), device=self.device).float()
-        z = torch.randn(len(a), self.settings.z_dim, device=self.device, generator=gen)
-        return self.generator(z, domain).cpu().numpy(), a, y
+        domain = torch.as_tensor(np.stack([a, y], axis=1), device=device).float()
+        z = torch.randn(len(a), self.settings.z_dim, device=device, generator=gen)
+        return self.generator_(z, domain).cpu().numpy(), a, y
 
     @torch.no_grad()
-    def critic_view(self, x: np.ndarray) -> np.ndarray:
-        """D's classification heads on rows x: probabilities (n, 2) of (a = 1, y = 1)."""
-        self._check_fitted()
-        x = torch.as_tensor(np.asarray(x, dtype=np.float32), device=self.device)
-        return torch.sigmoid(self.critic(x)[1]).cpu().numpy()
+    def critic_view(self, X: np.ndarray) -> np.ndarray:
+        """D's classification heads on rows X: probabilities (n, 2) of (sensitive = 1, y = 1)."""
+        device = self._check_fitted()
+        x = torch.as_tensor(np.asarray(X, dtype=np.float32), device=device)
+        return torch.sigmoid(self.critic_(x)[1]).cpu().numpy()
 
-    def domain_agreement(self, x: np.ndarray, seed: int = 0) -> dict[str, float]:
-        """Share of translations whose requested a and y D's heads read back (threshold ½)."""
+    def domain_agreement(self, X: np.ndarray, *, seed: int = 0) -> dict[str, float]:
+        """Share of translations whose requested sensitive value ("a") and label ("y") D's heads read
+        back (threshold ½)."""
         rng = np.random.default_rng(seed)
-        ta, ty = rng.integers(0, 2, len(x)), rng.integers(0, 2, len(x))
-        probs = self.critic_view(self.translate(x, ta, ty))
+        ta, ty = rng.integers(0, 2, len(X)), rng.integers(0, 2, len(X))
+        probs = self.critic_view(self.translate(X, target_sensitive=ta, target_y=ty))
         return {"a": float(((probs[:, 0] > 0.5) == ta).mean()), "y": float(((probs[:, 1] > 0.5) == ty).mean())}
 
     def describe(self) -> dict:
-        return asdict(self.settings) | {"device": str(self.device), "seed": self.seed, "fit_seconds": self.fit_seconds}
+        return asdict(self.settings) | {"device": str(self.device), "seed": self.seed,
+                                        "fit_seconds": getattr(self, "fit_seconds_", 0.0)}
