@@ -172,3 +172,10 @@ def test_metadata_round_trip_and_source_hash_independent_of_location(store, tmp_
     copy.parent.mkdir()
     copy.write_bytes(open(model_source.__file__, "rb").read())
     assert source_hash([copy]) == source_hash([model_source])
+
+
+def test_saved_file_is_readable_by_others(store):
+    import stat
+
+    path = store.save("a" * 64, {"w": torch.zeros(1)}, {})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644

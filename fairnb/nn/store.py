@@ -184,6 +184,7 @@ class ModelStore:
             torch.save(record, temporary)
             with open(temporary, "rb") as written:
                 os.fsync(written.fileno())
+            os.chmod(temporary, 0o644)  # mkstemp creates owner-only files; a stored model is shared like any result
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
