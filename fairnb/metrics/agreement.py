@@ -1,6 +1,6 @@
 """When does our number agree with a paper's number? One rule for both papers and the landing page.
 
-A cell agrees when |ours − paper| ≤ max(``STD_MULTIPLE`` · our standard deviation over
+A cell agrees when abs(ours − paper) ≤ max(``STD_MULTIPLE`` · our standard deviation over
 repetitions, the floor). The floor is what the paper's value can be trusted to: paper 000 prints
 "± .01" on nearly every cell of Table 1, which is not a measured spread, so its floor is
 ``PAPER_000_FLOOR``; paper 002's values are read off the authors' plotting notebooks by eye to
@@ -25,6 +25,6 @@ def tolerance(ours_std, floor: float):
 
 
 def within(difference, ours_std, floor: float):
-    """True where |difference| ≤ tolerance(ours_std, floor); False where the difference is missing."""
+    """True where abs(difference) ≤ tolerance(ours_std, floor); False where the difference is missing."""
     diff = np.abs(np.asarray(difference, dtype=float))
     return np.where(np.isnan(diff), False, diff <= tolerance(ours_std, floor))

@@ -160,7 +160,7 @@ def evaluate_protocols(synthetic: pd.DataFrame, real_test: pd.DataFrame, dataset
 
 def shap_importance(frame: pd.DataFrame, dataset: str, sensitive: str, seed: int = 0, n_explain: int = 1000,
                     features: FeatureMap | None = None) -> pd.Series:
-    """Mean |SHAP value| per source column of an XGBoost model trained on ``frame``.
+    """Mean absolute SHAP value per source column of an XGBoost model trained on ``frame``.
 
     As in the reference's explainability code: ``XGBClassifier`` (learning rate 0.01) and SHAP's
     TreeExplainer on ``n_explain`` seeded rows; the one-hot columns of a categorical feature are
