@@ -181,6 +181,8 @@ def test_posterior_estimator_without_gradients_same_value():
     assert not plain.requires_grad and float(plain) == with_graph.item()
     with pytest.raises(ParameterError, match="latent"):
         posterior_dcov2(torch.zeros(4, 0), torch.zeros(4, 0), torch.tensor([0, 1, 0, 1]), 2)
+    with pytest.raises(ParameterError, match="lengths differ"):
+        posterior_dcov2(torch.zeros(4, 2), torch.zeros(4, 2), torch.tensor([0, 1, 0]), 2)
 
 
 @pytest.mark.parametrize("per_log", [1, 3, 8])

@@ -209,7 +209,7 @@ def _posterior_quadratic_form(mean: torch.Tensor, var: torch.Tensor, weights: to
     the block's rows (U changes sign, t and W do not).
     """
     n, d = mean.shape
-    group = _dims_per_logarithm(var)
+    per_log = _dims_per_logarithm(var)
     half_log_2pi = 0.5 * d * math.log(2 * math.pi)
     # one broadcast addition gives both t (from σ²_i + σ²_j) and Δ (from μ_i + (−μ_j))
     row_side = torch.stack([var.T, mean.T], 1)  # (d, 2, n)
@@ -231,8 +231,8 @@ def _posterior_quadratic_form(mean: torch.Tensor, var: torch.Tensor, weights: to
         torch.div(delta, total, out=ratio)  # U
         exponent = delta.mul_(ratio).sum(0)  # E = Σ_k Δ²/t
         log_norm = None
-        for first in range(0, d, group):
-            logs = total[first:first + group].prod(0).log_() if group > 1 else torch.log(total[first])
+        for first in range(0, d, per_log):
+            logs = total[first:first + per_log].prod(0).log_() if per_log > 1 else torch.log(total[first])
             log_norm = logs if log_norm is None else log_norm.add_(logs)
         log_norm.mul_(0.5).add_(half_log_2pi)  # log N, N = Π_k sqrt(2π t_k)
         share = torch.sub(log_norm, _LOG_EPSILON).sigmoid_() if need_grad else None  # ρ = N / (N + 1e-10)
@@ -306,6 +306,8 @@ def posterior_dcov2(mean: torch.Tensor, logvar: torch.Tensor, group: torch.Tenso
         raise ParameterError("logvar", f"shape {tuple(logvar.shape)}", f"shape {tuple(mean.shape)} (n, d), like mean", "wrong shape")
     group = torch.as_tensor(group, device=mean.device).long().reshape(-1)
     n = mean.shape[0]
+    if group.shape[0] != n:
+        raise ParameterError("group", f"{group.shape[0]} codes", f"{n} codes, one per row of mean", "lengths differ")
     n_groups = int(group.max().item()) + 1 if n_groups is None else n_groups
     if mean.shape[1] == 0:
         raise ParameterError("mean", f"shape {tuple(mean.shape)}", "at least one latent dimension", "empty latent")
