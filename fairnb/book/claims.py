@@ -1,0 +1,550 @@
+"""The claims ledger: every headline claim of both papers, evaluated from the results records.
+
+The claims are data: ``fairnb/paper000/reference/claims.csv`` and ``fairnb/paper002/reference/claims.csv``,
+one row per (claim, metric) with columns
+
+- ``id`` (``<paper>-<claim>.<part>``), ``paper``, ``claim`` (one sentence), ``source`` (where the
+  paper says it), ``metric``;
+- ``a`` and ``b``: the compared quantities, ``;``-separated references ``<template>:<metric name>``
+  in which ``{metric}`` stands for the row's metric (``fair_synthesis:l1/{metric}`` is the metric
+  ``l1/dpr`` of a ``fair_synthesis-*`` record). With several ``a`` and one ``b`` (or one ``a`` and
+  several ``b``) every pair is a comparison; with several of both, each ``a`` is paired with the
+  ``b`` of its own template (the row of the same run);
+- ``direction`` (the claim says A is ``higher`` or ``lower``), ``rule`` (``difference``,
+  ``relative``, ``trend``, ``across``), ``threshold`` (θ of the decision rule);
+- ``scope``: the ``dataset/sensitive`` pairs the paper makes the claim for (one ledger row each);
+  ``versus``: for ``across`` rows, the datasets the gain is compared with;
+- ``coding``: ``both`` when the metric depends on which class is label 1 (paper 000's reference
+  code makes the unfavourable outcome class 1), ``none`` otherwise; ``note``: how the comparison is made.
+
+``evaluate`` turns each (row, scope, label coding) into one ledger row with the paired per-seed
+statistics and a verdict by the rule of ``fairnb.metrics.claims`` (written down before any number
+was looked at). A row that lacks what it needs says *not evaluated* and names exactly what is missing.
+Paper-000 rows whose metric depends on the label coding are evaluated under both codings: the
+favourable one (class 1 = '>50K', no recidivism) is the headline, the reference code's unfavourable
+one is shown beside it.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+from fairnb.metrics import claims as rule
+from fairnb.records import read_records
+
+PACKAGE = Path(__file__).resolve().parents[1]
+LEDGERS = {"000": PACKAGE / "paper000" / "reference" / "claims.csv",
+           "002": PACKAGE / "paper002" / "reference" / "claims.csv"}
+LEDGER_COLUMNS = ["id", "paper", "claim", "source", "metric", "a", "b", "direction", "rule", "threshold", "scope",
+                  "versus", "coding", "note"]
+CODINGS = ("favourable", "unfavourable")
+HEADLINE_CODING = "favourable"
+NO_CODING = "n/a"
+# templates whose method rows are scored by a downstream classifier (and, for generators, coverage)
+CLASSIFIER_TEMPLATES = ("comparison", "fair_synthesis", "fair_classifier")
+COLUMNS = ["id", "paper", "claim", "source", "scope", "metric", "label_coding", "rule", "threshold", "n",
+           "mean_difference", "low", "high", "interval_kind", "verdict", "profile", "note", "how", "records"]
+_COMPOSITE = re.compile(r"^mean\((?P<parts>[^)]*)\)$")
+
+
+def ledger() -> pd.DataFrame:
+    """Both papers' claims files, one row per (claim, metric), columns ``LEDGER_COLUMNS``."""
+    frames = [pd.read_csv(path, dtype=str, keep_default_na=False) for path in LEDGERS.values()]
+    table = pd.concat(frames, ignore_index=True)[LEDGER_COLUMNS]
+    table["threshold"] = table["threshold"].replace("", "0").astype(float)
+    return table
+
+
+# --------------------------------------------------------------------------- records
+
+
+class Missing(Exception):
+    """What a ledger row needs and the records do not have (the text after 'not evaluated: ')."""
+
+
+@dataclass(frozen=True)
+class Ref:
+    template: str
+    pattern: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Ref":
+        template, sep, pattern = text.strip().partition(":")
+        if not sep or not template or not pattern:
+            raise ValueError(f"claims ledger reference {text!r}: expected '<template>:<metric name>'")
+        return cls(template, pattern)
+
+    @property
+    def prefix(self) -> str:
+        """The method part of the name (``l1/`` of ``l1/{metric}``; empty for a plain name)."""
+        return self.pattern.split("{metric}")[0] if "{metric}" in self.pattern else ""
+
+    def label(self) -> str:
+        return self.prefix.rstrip("/") or self.pattern
+
+
+def _refs(text: str) -> list[Ref]:
+    return [Ref.parse(part) for part in text.split(";") if part.strip()]
+
+
+@dataclass
+class Side:
+    """Per-seed values of one reference in one record, with the seeds that are degenerate."""
+
+    values: dict[int, float | None]
+    degenerate: dict[int, str]
+    run: str
+    profile: str
+    label: str = ""
+
+
+@dataclass
+class Store:
+    """Results records by template, read once (``fairnb.records.read_records``)."""
+
+    folder: Path | str | None = None
+    _cache: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def records(self, template: str) -> list[dict[str, Any]]:
+        """The successful records of ``template`` (a single-run template's record is ``<template>.json``,
+        so every record is read once and kept by the notebook its ``template`` field names)."""
+        if "*" not in self._cache:
+            self._cache["*"] = read_records(None, self.folder)
+        if template not in self._cache:
+            pattern = re.compile(rf"(^|/)(\d+_)?{re.escape(template)}\.ipynb$")
+            self._cache[template] = [r for r in self._cache["*"] if pattern.search(str(r.get("template", "")))]
+        return self._cache[template]
+
+    def find(self, template: str, scope: str) -> dict[str, Any]:
+        dataset, _, sensitive = scope.partition("/")
+        found = [r for r in self.records(template)
+                 if (r.get("parameters") or {}).get("dataset", _default(template, "dataset")) == dataset
+                 and (r.get("parameters") or {}).get("sensitive", _default(template, "sensitive")) == sensitive]
+        if not found:
+            raise Missing(f"no successful {template} record for {scope}")
+        return found[-1]
+
+
+@functools.lru_cache(maxsize=None)
+def _defaults(template: str) -> dict[str, Any]:
+    """The template's parameter defaults (empty when its notebook cannot be found or read)."""
+    try:
+        from fairnb.runs.manifest import template_file, template_parameters
+
+        return {name: p.default for name, p in template_parameters(template_file(template)).items()}
+    except (ValueError, OSError):
+        return {}
+
+
+def _default(template: str, name: str) -> Any:
+    """The template's default value of parameter ``name`` (None when the template or parameter is unknown)."""
+    return _defaults(template).get(name)
+
+
+def _parameter(record: dict[str, Any], template: str, name: str) -> Any:
+    parameters = record.get("parameters") or {}
+    return parameters[name] if name in parameters else _default(template, name)
+
+
+def plain_coding(record: dict[str, Any], template: str) -> str | None:
+    """The label coding of a record's unprefixed metric names: its ``positive_label`` parameter
+    (the template's default when not overridden); failing that, the coding opposite to the prefix
+    its other-coding metrics carry (``l1/favourable_dpr`` → plain names are unfavourable)."""
+    value = (record.get("parameters") or {}).get("positive_label")
+    if value in CODINGS:
+        return value
+    names = list((record.get("metrics") or {}))
+    for coding in CODINGS:
+        if any(f"/{coding}_" in name or name.startswith(f"{coding}_") for name in names):
+            return CODINGS[1 - CODINGS.index(coding)]
+    value = _default(template, "positive_label")
+    return value if value in CODINGS else None
+
+
+def _coded(metric: str, coding: str | None, plain: str | None) -> str:
+    return metric if coding is None or coding == plain else f"{coding}_{metric}"
+
+
+def _values(record: dict[str, Any], name: str) -> list[float | None]:
+    """Per-seed values of metric ``name``; ``Missing`` names what is absent."""
+    run = record.get("run", "?")
+    entry = (record.get("metrics") or {}).get(name)
+    if not isinstance(entry, dict):
+        raise Missing(f"{run} does not report {name}")
+    values = entry.get("values")
+    if values is None:
+        if entry.get("n") == 1 and entry.get("mean") is not None:
+            values = [entry["mean"]]  # one repetition: its mean is its value
+        else:
+            raise Missing(f"{run} has no per-seed values of {name} (recorded before values were kept)")
+    values = [None if v is None or not math.isfinite(float(v)) else float(v) for v in values]
+    if all(v is None for v in values):
+        raise Missing(f"{run} reports {name} as missing")
+    return values
+
+
+def _metric_values(record: dict[str, Any], ref: Ref, metric: str, coding: str | None, plain: str | None) -> list[float | None]:
+    """Values of ``ref`` for ``metric`` (a ``mean(a,b,…)`` metric is the per-seed mean of its parts)."""
+    if "{metric}" not in ref.pattern:
+        return _values(record, ref.pattern)
+    match = _COMPOSITE.match(metric)
+    parts = [p.strip() for p in match.group("parts").split(",")] if match else [metric]
+    columns = [_values(record, ref.pattern.format(metric=_coded(p, coding, plain))) for p in parts]
+    if len({len(c) for c in columns}) != 1:
+        raise Missing(f"{record.get('run', '?')} reports the parts of {metric} with different repetitions")
+    return [None if any(c[i] is None for c in columns) else float(np.mean([c[i] for c in columns]))
+            for i in range(len(columns[0]))]
+
+
+def degenerate_seeds(record: dict[str, Any], template: str, prefix: str, coding: str | None = None) -> dict[int, str]:
+    """Seeds at which method ``prefix`` (``l1/``) of ``record`` is degenerate, with the reason
+    (rules in ``fairnb.metrics.claims``). Only templates that score a classifier are checked."""
+    if template not in CLASSIFIER_TEMPLATES or not prefix:
+        return {}
+    metrics = record.get("metrics") or {}
+    plain = plain_coding(record, template)
+    coding = coding or plain
+    seed0 = int(_parameter(record, template, "seed") or 0)
+
+    def series(name: str) -> list[float | None] | None:
+        try:
+            return _values(record, name)
+        except Missing:
+            return None
+
+    found: dict[int, list[str]] = {}
+
+    def flag(values: list[float | None] | None, test, reason: str) -> None:
+        for i, value in enumerate(values or []):
+            if test(value):
+                found.setdefault(seed0 + i, []).append(reason)
+
+    for name in {prefix + "degenerate", prefix + _coded("degenerate", coding, plain)}:
+        flag(series(name), lambda v: v is not None and v >= 0.5, "flagged degenerate by its run")
+    rate_prefix = prefix + _coded("positive_rate_", coding, plain)
+    rate_names = sorted(n for n in metrics if n.startswith(rate_prefix))
+    if rate_names:
+        columns = [series(n) or [] for n in rate_names]
+        length = max(len(c) for c in columns)
+        for i in range(length):
+            rates = [c[i] if i < len(c) else None for c in columns]
+            if rule.near_constant(rates):
+                found.setdefault(seed0 + i, []).append(
+                    f"near-constant classifier: positive rate < {rule.NEAR_CONSTANT_RATE:g} or > "
+                    f"{1 - rule.NEAR_CONSTANT_RATE:g} in every group")
+    else:
+        balanced = series(prefix + _coded("balanced_accuracy", coding, plain))
+        if balanced is not None:
+            flag(balanced, rule.chance_level,
+                 f"chance-level classifier: balanced accuracy 0.5 ± {rule.CHANCE_MARGIN:g} (no group rates recorded)")
+        else:
+            flag(series(prefix + _coded("recall", coding, plain)), rule.extreme_recall,
+                 f"near-constant classifier: recall < {rule.NEAR_CONSTANT_RATE:g} or > "
+                 f"{1 - rule.NEAR_CONSTANT_RATE:g} (no group rates recorded)")
+    flag(series(prefix + "coverage"), rule.collapsed, f"collapsed generator: coverage < {rule.COLLAPSED_COVERAGE:g}")
+    return {seed: "; ".join(dict.fromkeys(reasons)) for seed, reasons in found.items()}
+
+
+def _side(store: Store, ref: Ref, scope: str, metric: str, coding: str | None) -> Side:
+    record = store.find(ref.template, scope)
+    plain = plain_coding(record, ref.template)
+    run = record.get("run", "?")
+    if coding is not None and plain is None:
+        raise Missing(f"the label coding of {run} is unknown")
+    values = _metric_values(record, ref, metric, coding, plain)
+    seed0 = int(_parameter(record, ref.template, "seed") or 0)
+    return Side({seed0 + i: v for i, v in enumerate(values)}, degenerate_seeds(record, ref.template, ref.prefix, coding),
+                run, str(record.get("profile") or "?"), f"{ref.label()} in {run}")
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+@dataclass
+class Outcome:
+    """One comparison (or one whole ledger row): verdict, interval, what was used and why."""
+
+    verdict: str
+    interval: rule.Interval | None = None
+    label: str = ""
+    notes: list[str] = field(default_factory=list)
+    runs: dict[str, str] = field(default_factory=dict)  # run id → profile
+
+
+def _exclusions(reasons: dict[int, list[str]], total: int) -> list[str]:
+    """One note per distinct reason: which side, why, at how many of the seeds with values."""
+    counted = Counter(reason for found in reasons.values() for reason in found)
+    return [f"degenerate, excluded at {count} of {total} seeds: {reason}" for reason, count in counted.items()]
+
+
+def _pairs(a: Side, b: Side, label: str) -> tuple[list[float | None], list[float | None], list[str], bool]:
+    """Aligned values of the seeds both sides ran, without degenerate seeds; notes; and whether
+    degeneracy removed every pair that had values."""
+    seeds = sorted(set(a.values) & set(b.values))
+    with_values = [s for s in seeds if a.values[s] is not None and b.values[s] is not None]
+    reasons = {s: [f"{side.label}: {side.degenerate[s]}" for side in (a, b) if s in side.degenerate]
+               for s in with_values}
+    reasons = {s: r for s, r in reasons.items() if r}
+    kept = [s for s in with_values if s not in reasons]
+    notes = _exclusions(reasons, len(with_values))
+    if not seeds:
+        notes.append(f"{label}: no seed in common")
+    return [a.values[s] for s in kept], [b.values[s] for s in kept], notes, bool(with_values) and not kept
+
+
+def _paired(a: Side, b: Side, label: str, direction: str, relative: bool, threshold: float) -> Outcome:
+    xs, ys, notes, all_degenerate = _pairs(a, b, label)
+    runs = {a.run: a.profile, b.run: b.profile}
+    if all_degenerate:
+        return Outcome(rule.DEGENERATE, None, label, notes, runs)
+    differences = rule.paired_differences(xs, ys, direction, relative=relative)
+    if relative and len(differences) < len(xs):
+        notes.append(f"{label}: {len(xs) - len(differences)} seeds dropped (the reference value is 0)")
+    interval = rule.t_interval(differences)
+    verdict, reason = rule.decide(interval, threshold)
+    return Outcome(verdict, interval, label, [f"{label}: {reason}"] + notes, runs)
+
+
+def _trend(sides: list[tuple[float, Side]], label: str, direction: str, threshold: float) -> Outcome:
+    seeds = sorted(set().union(*(s.values for _, s in sides)))
+    slopes, notes, lost, excluded = [], [], 0, 0
+    for seed in seeds:
+        have = [(x, s) for x, s in sides if s.values.get(seed) is not None]
+        kept = [(x, s.values[seed]) for x, s in have if seed not in s.degenerate]
+        excluded += len(have) - len(kept)
+        value = rule.slope([x for x, _ in kept], [v for _, v in kept])
+        if math.isfinite(value):
+            slopes.append(rule.sign(direction) * value)
+        elif len({x for x, _ in have}) >= 2:
+            lost += 1  # two settings had values, degeneracy left fewer
+    runs = {s.run: s.profile for _, s in sides}
+    if excluded:
+        reasons = sorted({f"{s.label}: {r}" for _, s in sides for r in s.degenerate.values()})
+        notes.append(f"degenerate, {excluded} (setting, seed) points excluded: " + "; ".join(reasons))
+    if not slopes and lost:
+        return Outcome(rule.DEGENERATE, None, label, notes + [f"{label}: no seed keeps two settings"], runs)
+    interval = rule.t_interval(slopes)
+    verdict, reason = rule.decide(interval, threshold)
+    return Outcome(verdict, interval, label, [f"{label}: per-seed slope, {reason}"] + notes, runs)
+
+
+def _components(a: list[Ref], b: list[Ref]) -> list[tuple[Ref, Ref]]:
+    if len(a) == 1:
+        return [(a[0], r) for r in b]
+    if len(b) == 1:
+        return [(r, b[0]) for r in a]
+    return [(r, next((s for s in b if s.template == r.template), b[0])) for r in a]
+
+
+def _combine(outcomes: list[Outcome]) -> Outcome:
+    """One outcome for a row: the verdict by ``rule.combine``; the interval shown is the deciding
+    comparison's (the contradicted one with the lowest upper bound, else the one with the lowest lower bound)."""
+    verdict = rule.combine(o.verdict for o in outcomes)
+    scored = [o for o in outcomes if o.interval is not None]
+    shown = None
+    if verdict == rule.CONTRADICTED:
+        shown = min((o for o in scored if o.verdict == rule.CONTRADICTED), key=lambda o: o.interval.high)
+    elif scored:
+        shown = min(scored, key=lambda o: (o.interval.low if math.isfinite(o.interval.low) else -math.inf,
+                                           o.interval.mean if math.isfinite(o.interval.mean) else -math.inf))
+    notes = list(dict.fromkeys(n for o in outcomes for n in o.notes))
+    runs = {k: v for o in outcomes for k, v in o.runs.items()}
+    label = shown.label if shown is not None and len(outcomes) > 1 else ""
+    return Outcome(verdict, shown.interval if shown is not None else None, label, notes, runs)
+
+
+def _evaluate(row: pd.Series, scope: str, coding: str | None, store: Store) -> Outcome:
+    metric, direction, threshold = row["metric"], row["direction"], float(row["threshold"])
+    a, b = _refs(row["a"]), _refs(row["b"])
+    try:
+        if row["rule"] == "trend":
+            sides = [(float(r.prefix.rstrip("/").rsplit("/", 1)[-1]), _side(store, r, scope, metric, coding)) for r in a]
+            outcome = _trend(sides, "trend", direction, threshold)
+        elif row["rule"] == "across":
+            outcomes = []
+            for other in [s for s in row["versus"].split(";") if s.strip()]:
+                gains = []
+                notes: list[str] = []
+                runs: dict[str, str] = {}
+                for where in (scope, other):
+                    first, second = _side(store, a[0], where, metric, coding), _side(store, b[0], where, metric, coding)
+                    xs, ys, more, _ = _pairs(first, second, where)
+                    notes += more
+                    runs.update({first.run: first.profile, second.run: second.profile})
+                    gains.append(rule.paired_differences(xs, ys, direction))
+                interval = rule.welch_interval(gains[0], gains[1])
+                verdict, reason = rule.decide(interval, threshold)
+                if min(len(g) for g in gains) == 0 and any("degenerate" in n for n in notes):
+                    verdict = rule.DEGENERATE
+                outcomes.append(Outcome(verdict, interval, f"vs {other}",
+                                        [f"vs {other}: gain {scope} n = {len(gains[0])}, {other} n = {len(gains[1])}, {reason}"]
+                                        + notes, runs))
+            outcome = _combine(outcomes)
+        elif row["rule"] in ("difference", "relative"):
+            pairs = _components(a, b)
+            outcomes = []
+            for first, second in pairs:
+                label = f"{first.label()} vs {second.label()}" if len(pairs) > 1 else first.label() + " vs " + second.label()
+                outcomes.append(_paired(_side(store, first, scope, metric, coding), _side(store, second, scope, metric, coding),
+                                        label, direction, row["rule"] == "relative", threshold))
+            outcome = _combine(outcomes)
+        else:
+            raise ValueError(f"claims ledger row {row['id']}: unknown rule {row['rule']!r} (one of {', '.join(rule.RULES)})")
+    except Missing as missing:
+        return Outcome(rule.NOT_EVALUATED, None, "", [f"not evaluated: {missing}"], {})
+    profiles = sorted(set(outcome.runs.values()))
+    if len(profiles) > 1:
+        listing = ", ".join(f"{run}: {profile}" for run, profile in sorted(outcome.runs.items()))
+        return Outcome(rule.NOT_EVALUATED, None, "", [f"not evaluated: records from different profiles ({listing})"], outcome.runs)
+    return outcome
+
+
+def evaluate(records_folder: Path | str | None = None, claims: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One ledger row per (claim row, scope, label coding), columns ``COLUMNS``.
+
+    ``records_folder``: where the results records are (default ``results/``); ``claims``: the
+    ledger (default ``ledger()``). ``mean_difference``, ``low`` and ``high`` are the mean and 95 %
+    interval of the per-seed differences (ratios, slopes) of the deciding comparison; ``n`` the number
+    of pairs it used; ``profile`` the profile of the records used; ``note`` what decided the verdict,
+    what is missing, and which seeds were excluded as degenerate.
+    """
+    claims = ledger() if claims is None else claims
+    store = Store(records_folder)
+    rows = []
+    for _, row in claims.iterrows():
+        codings: Iterable[str | None] = CODINGS if row["coding"] == "both" else (None,)
+        for scope in [s.strip() for s in row["scope"].split(";") if s.strip()]:
+            for coding in codings:
+                outcome = _evaluate(row, scope, coding, store)
+                interval = outcome.interval
+                profiles = sorted(set(outcome.runs.values()))
+                note = "; ".join(outcome.notes)
+                if outcome.label:
+                    note = f"shown: {outcome.label}; " + note
+                rows.append({
+                    "id": row["id"], "paper": row["paper"], "claim": row["claim"], "source": row["source"],
+                    "scope": scope, "metric": row["metric"], "label_coding": coding or NO_CODING, "rule": row["rule"],
+                    "threshold": float(row["threshold"]),
+                    "n": interval.n if interval is not None else 0,
+                    "mean_difference": interval.mean if interval is not None else math.nan,
+                    "low": interval.low if interval is not None else math.nan,
+                    "high": interval.high if interval is not None else math.nan,
+                    "interval_kind": interval.kind if interval is not None else "",
+                    "verdict": outcome.verdict, "profile": "+".join(profiles) if profiles else "—",
+                    "note": note, "how": row["note"], "records": ", ".join(sorted(outcome.runs)),
+                })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+# --------------------------------------------------------------------------- tables for the book
+
+
+def counts(frame: pd.DataFrame) -> dict[str, int]:
+    """Number of ledger rows per verdict (every verdict listed, zeros included) and in all."""
+    found = Counter(frame["verdict"])
+    out = {verdict.replace(" ", "_"): int(found.get(verdict, 0)) for verdict in rule.VERDICTS}
+    out["rows"] = int(len(frame))
+    return out
+
+
+def _count_text(verdicts: Iterable[str]) -> str:
+    found = Counter(verdicts)
+    return ", ".join(f"{found[v]} {v}" for v in rule.VERDICTS if found.get(v)) or "—"
+
+
+def verdict_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The compact table for the landing page: one row per claim, with the verdicts of its ledger
+    rows counted under the headline (favourable) label coding and, where it matters, under the
+    reference code's coding; and the profile of the records."""
+    rows = []
+    frame = frame.assign(group=frame["id"].str.split(".").str[0])
+    for group, part in frame.groupby("group", sort=False):
+        headline = part[part.label_coding.isin([HEADLINE_CODING, NO_CODING])]
+        reference = part[part.label_coding == "unfavourable"]
+        profiles = sorted(p for p in set(part.profile) if p != "—")
+        rows.append({"claim": f"{group}: {part.claim.iloc[0]}", "verdicts": _count_text(headline.verdict),
+                     "reference coding": _count_text(reference.verdict) if len(reference) else "—",
+                     "profile": ", ".join(profiles) or "—"})
+    return pd.DataFrame(rows, columns=["claim", "verdicts", "reference coding", "profile"])
+
+
+def _format_interval(row: pd.Series) -> str:
+    if row.verdict == rule.NOT_EVALUATED or not math.isfinite(row.mean_difference):
+        return "—"
+    if not (math.isfinite(row.low) and math.isfinite(row.high)):
+        return f"{row.mean_difference:+.3f}"
+    return f"{row.mean_difference:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
+
+
+def detail_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every ledger row for the claims page: id, where, metric, coding, mean difference with its
+    interval and the interval's kind, n, θ, verdict, profile and note (the claim sentences are in
+    ``verdict_table``)."""
+    return pd.DataFrame({
+        "id": frame["id"], "where": frame["scope"], "metric": frame["metric"], "coding": frame["label_coding"],
+        "difference [95 % CI]": frame.apply(_format_interval, axis=1), "interval": frame["interval_kind"], "n": frame["n"],
+        "θ": frame["threshold"].map(lambda v: f"{v:+g}" if v else "0"), "verdict": frame["verdict"], "profile": frame["profile"],
+        "note": frame["note"],
+    })
+
+
+def sources_table(claims: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per claim: the sentence, where the paper says it, and how the ledger compares."""
+    claims = ledger() if claims is None else claims
+    claims = claims.assign(group=claims["id"].str.split(".").str[0])
+    rows = []
+    for group, part in claims.groupby("group", sort=False):
+        rows.append({"claim": group, "statement": part.claim.iloc[0], "source": part.source.iloc[0],
+                     "metrics": ", ".join(dict.fromkeys(part.metric)), "rule": ", ".join(dict.fromkeys(part.rule))})
+    return pd.DataFrame(rows)
+
+
+def degenerate_rows(records_folder: Path | str | None = None) -> pd.DataFrame:
+    """Every (run, method, label coding) with degenerate seeds, in the records of the templates that
+    score a classifier: run, method, coding, seeds ("k of n"), reason."""
+    store = Store(records_folder)
+    rows = []
+    for template in CLASSIFIER_TEMPLATES:
+        for record in store.records(template):
+            metrics = record.get("metrics") or {}
+            plain = plain_coding(record, template)
+            prefixes = sorted({name.rsplit("/", 1)[0] + "/" for name in metrics if "/" in name})
+            for prefix in prefixes:
+                n = max((len((metrics[k] or {}).get("values") or [0]) for k in metrics if k.startswith(prefix)), default=1)
+                others = sorted({c for c in CODINGS if any(k.startswith(prefix + c + "_") for k in metrics)})
+                for coding in [plain] + [c for c in others if c != plain]:
+                    found = degenerate_seeds(record, template, prefix, coding)
+                    if found:
+                        rows.append({"run": record.get("run"), "method": prefix.rstrip("/"), "coding": coding or NO_CODING,
+                                     "seeds": f"{len(found)} of {n}", "reason": "; ".join(sorted(set(found.values())))})
+    return pd.DataFrame(rows, columns=["run", "method", "coding", "seeds", "reason"])
+
+
+VERDICT_STYLES = {rule.SUPPORTED: "background-color: #dff0d8", rule.CONTRADICTED: "background-color: #f8d7da",
+                  rule.INCONCLUSIVE: "background-color: #f3f3f3", rule.DEGENERATE: "background-color: #fff3cd",
+                  rule.NOT_EVALUATED: "color: #777777"}
+
+
+def styled(table: pd.DataFrame):
+    """A table of this module for the page: no index, verdict cells coloured, long text columns given
+    room (so a claim never wraps one word per line)."""
+    style = table.style.hide(axis="index")
+    if "verdict" in table.columns:
+        style = style.map(lambda v: VERDICT_STYLES.get(v, ""), subset=["verdict"])
+    for column, width in (("claim", "26em"), ("statement", "22em"), ("note", "30em"), ("source", "16em"),
+                          ("verdicts", "13em"), ("reference coding", "11em"), ("difference [95 % CI]", "13em")):
+        if column in table.columns:
+            style = style.set_properties(subset=[column], **{"min-width": width, "text-align": "left"})
+    for column in ("id", "where", "metric", "coding", "interval", "profile", "θ", "n", "run", "method", "seeds"):
+        if column in table.columns:
+            style = style.set_properties(subset=[column], **{"white-space": "nowrap"})
+    return style
