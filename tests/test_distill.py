@@ -29,13 +29,17 @@ def test_quality_losses_hand_computed(name, expected):
 def test_bad_loss_and_lambda_raise():
     with pytest.raises(ParameterError, match="quality_loss"):
         quality_loss_fn("l3")
+    train, _ = prepare_data("compas", "sex", fit_rows=100, seed=0)
+    fit = lambda model, sensitive="sex": model.fit(train, dataset="compas", sensitive=sensitive)  # noqa: E731
     for lam in (0.0, -1.0, float("nan"), "1"):
         with pytest.raises(ParameterError, match="lam"):
-            FairLatentDistillation("compas", "sex", lam=lam)
+            fit(FairLatentDistillation(lam=lam))
     with pytest.raises(ParameterError, match="beta_exponent"):
-        FairLatentDistillation("compas", "sex", beta_exponent=12)
+        fit(FairLatentDistillation(beta_exponent=12))
     with pytest.raises(ParameterError, match="sensitive"):
-        FairLatentDistillation("compas", "age_group")
+        fit(FairLatentDistillation(), "age_group")
+    with pytest.raises(ParameterError, match="dataset"):
+        FairLatentDistillation().fit(train, dataset="adult2", sensitive="sex")
 
 
 def _teacher_and_data(n=400, seed=0):
@@ -80,8 +84,8 @@ def test_mean_difference_matches_batch_means():
 @pytest.fixture(scope="module")
 def fitted():
     train, test = prepare_data("compas", "sex", fit_rows=300, seed=0)
-    model = FairLatentDistillation("compas", "sex", teacher_epochs=2, student_epochs=2, batch_size=128, seed=3)
-    return model.fit(train), train, test
+    model = FairLatentDistillation(teacher_epochs=2, student_epochs=2, batch_size=128, seed=3)
+    return model.fit(train, dataset="compas", sensitive="sex"), train, test
 
 
 def test_synthetic_records_lie_in_the_schema(fitted):
@@ -104,7 +108,7 @@ def test_synthetic_records_lie_in_the_schema(fitted):
 def test_same_seed_same_synthetic(fitted):
     model, train, test = fitted
     pd.testing.assert_frame_equal(model.transform(test.head(50)), model.transform(test.head(50)))
-    other = FairLatentDistillation("compas", "sex", teacher_epochs=2, student_epochs=2, batch_size=128, seed=3).fit(train)
+    other = FairLatentDistillation(teacher_epochs=2, student_epochs=2, batch_size=128, seed=3).fit(train, dataset="compas", sensitive="sex")
     pd.testing.assert_frame_equal(model.transform(test.head(50)), other.transform(test.head(50)))
 
 

@@ -3,8 +3,9 @@
 One repetition (seed r):
 
 1. split the real records 80/20, stratified by target × group (``fairnb.data.split``, seed r);
-   the training part is optionally reduced to ``rows`` records (stratified, seed r);
-2. fit each method on the training records, timing the fit (``fit_seconds``);
+   the training part is optionally reduced to ``max_rows`` records (stratified, seed r);
+2. fit each method on the training records, timing the fit (``fit_seconds_``, recorded as the
+   metric ``fit_seconds``);
 3. generators draw as many synthetic records as there are training records and are scored by
    ``fairnb.metrics.evaluate_protocols`` (the same classifier, protocol and held-out real test
    records for every method); CorrelationRemover and ThresholdOptimizer predict the real test
@@ -51,14 +52,14 @@ class ComparisonSettings:
     """Everything one comparison run needs besides the seed.
 
     Epoch counts of 0 mean "the publication's length for this dataset" (``PUBLISHED_EPOCHS``;
-    FairDisco: 1000). ``rows`` and ``batch_size`` (the FairDisco teacher's mini-batch) take the
+    FairDisco: 1000). ``max_rows`` and ``batch_size`` (the FairDisco teacher's mini-batch) take the
     values of our method's runs (parameters ``fit_rows`` and ``batch_size``) so both see the
     same data and the same teacher.
     """
 
     dataset: str
     sensitive: str
-    rows: int = 0
+    max_rows: int = 0
     tabfairgan_epochs: int = 0
     decaf_epochs: int = 0
     fldgm_epochs: int = 0
@@ -81,7 +82,7 @@ class ComparisonSettings:
             raise ParameterError("methods", self.methods, "a non-empty subset of " + ", ".join(METHODS))
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 2:
             raise ParameterError("batch_size", self.batch_size, "an int >= 2")
-        for name in ("rows", "tabfairgan_epochs", "decaf_epochs", "fldgm_epochs", "fairdisco_epochs"):
+        for name in ("max_rows", "tabfairgan_epochs", "decaf_epochs", "fldgm_epochs", "fairdisco_epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ParameterError(name, value, "an int >= 0 (0 = all rows / the publication's length)")
@@ -101,15 +102,15 @@ class ComparisonSettings:
         return 1000 if method == "fairdisco" else hp.PUBLISHED_EPOCHS[method][self.dataset]
 
 
-def comparison_split(dataset: TabularDataset, sensitive: str, seed: int, rows: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(train, test) frames: 80/20 stratified split (seed), train reduced to ``rows`` if > 0.
+def comparison_split(dataset: TabularDataset, sensitive: str, seed: int, max_rows: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(train, test) frames: 80/20 stratified split (seed), train reduced to ``max_rows`` if > 0.
 
     The very split of our method's runs (``fairnb.paper000.study.prepare_data``): with the
-    same seed and ``rows`` every method sees the same training and test records.
+    same seed and ``max_rows`` every method sees the same training and test records.
     """
     from fairnb.paper000.study import prepare_data
 
-    return prepare_data(dataset.name, sensitive, rows, seed)
+    return prepare_data(dataset.name, sensitive, max_rows, seed)
 
 
 def quality(real: pd.DataFrame, synthetic: pd.DataFrame, dataset: TabularDataset, max_rows: int, seed: int,
@@ -180,7 +181,7 @@ def run_repetition(settings: ComparisonSettings, seed: int,
     from fairnb.metrics import FeatureMap
 
     dataset = fairnb.data.load(settings.dataset)
-    train, test = comparison_split(dataset, settings.sensitive, seed, settings.rows)
+    train, test = comparison_split(dataset, settings.sensitive, seed, settings.max_rows)
     rows: list[dict] = []
     synthetic: dict[str, pd.DataFrame] = {}
     teacher: FairDiscoGenerator | None = None
@@ -192,10 +193,10 @@ def run_repetition(settings: ComparisonSettings, seed: int,
         if progress:
             progress(f"seed {seed}: {method}")
         model = make_method(method, settings, seed, teacher if method == "fldgm" else None)
-        model.fit(train, dataset, settings.sensitive)
+        model.fit(train, dataset=dataset, sensitive=settings.sensitive)
         if method == "fairdisco":
             teacher = model
-        values: dict[str, float] = {"fit_seconds": float(model.fit_seconds)}
+        values: dict[str, float] = {"fit_seconds": float(model.fit_seconds_)}
         if method in PREDICTORS:
             values.update(score_predictor(model, test, dataset, settings.sensitive, settings.positive_label))
         else:
@@ -272,7 +273,7 @@ def with_methods(settings: ComparisonSettings, methods: Iterable[str]) -> Compar
 def settings_from_config(config) -> ComparisonSettings:
     """``ComparisonSettings`` from a notebook's resolved ``fairnb.runs.Config``."""
     return ComparisonSettings(
-        dataset=config.dataset, sensitive=config.sensitive, rows=config.fit_rows,
+        dataset=config.dataset, sensitive=config.sensitive, max_rows=config.fit_rows,
         tabfairgan_epochs=config.tabfairgan_epochs, decaf_epochs=config.decaf_epochs, fldgm_epochs=config.fldgm_epochs,
         fairdisco_epochs=config.fairdisco_epochs, batch_size=config.batch_size, classifier=config.classifier,
         positive_label=config.positive_label, device=config.device)

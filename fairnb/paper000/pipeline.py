@@ -1,11 +1,17 @@
 """Paper 000 end to end: ``FairLatentDistillation`` (stage 1 teacher → stage 2 student → stage 3 synthesis).
 
 ```python
-model = FairLatentDistillation("adult", "sex", quality_loss="l1", lam=1.0, teacher_epochs=30, student_epochs=30)
-model.fit(train_frame)              # a frame with the dataset's features, sensitive and target columns
+model = FairLatentDistillation(quality_loss="l1", lam=1.0, teacher_epochs=30, student_epochs=30)
+model.fit(train_frame, dataset="adult", sensitive="sex")  # the dataset's features, sensitive and target columns
 synthetic = model.transform(test)   # one fair record per source record: x_fair = D(E'(x, s), s)
-more = model.sample(1000)           # records generated from seeded draws of the training rows
+more = model.sample(1000, seed=1)   # records generated from seeded draws of the training rows
 ```
+
+The model follows the generator protocol of ``fairnb.paper000.baselines.base`` (scikit-learn
+conventions): ``__init__`` stores settings, ``fit(frame, *, dataset, sensitive)`` trains and
+returns the model, fitted state ends in ``_``, ``sample(n, *, seed)`` returns records with the
+dataset's schema. The stages can also be run one at a time: ``prepare`` → ``fit_teacher`` →
+``fit_student`` (e.g. several students on one teacher).
 
 Stage 3 decodes with ``TabularEncoder.inverse_transform``: each categorical takes its block's
 arg-max category (always a value seen in training), numerics are un-scaled, clipped to the
@@ -23,118 +29,139 @@ import torch
 
 import fairnb.data
 from fairnb.errors import ParameterError, one_of
-from fairnb.paper000.distill import StudentEncoder, check_lam, distill, quality_loss_fn
-from fairnb.paper000.fairdisco import FairDisco, check_beta_exponent
+from fairnb.nn.device import resolve_device
+from fairnb.paper000.baselines.base import (Settings, check_epochs, check_float, check_n, check_seed, check_training_input,
+                                            require_fitted, restore_schema, sampling_seed)
+from fairnb.paper000.distill import TEACHER_TARGETS, StudentEncoder, check_lam, distill, quality_loss_fn
+from fairnb.paper000.fairdisco import DCOV_ESTIMATORS, FairDisco, check_beta_exponent
 
 
 DECODE_SENSITIVE = ("source", "random")
 
 
-class FairLatentDistillation:
+class FairLatentDistillation(Settings):
     """Fair synthetic tabular data by learning and distilling a fair representation (paper 000).
 
     Args:
-        dataset, sensitive: a tabular dataset name and one of its sensitive attributes.
         beta_exponent: stage-1 fairness weight β = 10**beta_exponent (0..10; reference 7).
         dcov_estimator: ``posterior`` (reference) or ``sample``.
         quality_loss, lam: stage-2 quality loss and KL weight λ.
         teacher_epochs, student_epochs: training epochs of stage 1 and stage 2.
         teacher_target: distil the teacher's ``sample`` (Algorithm 1) or its ``mean``.
-        seed, device: everything is seeded from ``seed``; ``device`` is cpu or cuda.
+        batch_size, lr: mini-batch and Adam learning rate of both stages.
+        seed, device: everything is seeded from ``seed``; ``device`` is ``cpu``, ``cuda`` or ``auto``.
+
+    Fitted attributes: ``teacher_`` (the ``FairDisco`` teacher), ``student_`` (the
+    ``StudentEncoder``), ``teacher_history_`` / ``student_history_`` (per-epoch losses),
+    ``encoder_`` (feature encoding), ``frame_`` (the training rows), ``dataset_``,
+    ``sensitive_``, ``device_``, ``quality_loss_`` / ``lam_`` (the student's values), ``timings_``
+    (``teacher_seconds``, ``student_seconds``) and ``fit_seconds_`` (their sum).
     """
 
-    def __init__(self, dataset: str, sensitive: str, beta_exponent: int = 7, dcov_estimator: str = "posterior",
-                 quality_loss: str = "l1", lam: float = 1.0, teacher_epochs: int = 1000, student_epochs: int = 200,
-                 teacher_target: str = "sample", batch_size: int = 2048, lr: float = 1e-3, seed: int = 0,
-                 device: str = "cpu"):
-        if dataset not in fairnb.data.TABULAR:
-            raise ParameterError("dataset", dataset, one_of(fairnb.data.TABULAR))
-        if sensitive not in fairnb.data.SENSITIVE[dataset]:
-            raise ParameterError("sensitive", sensitive, f"for dataset {dataset}: " + one_of(fairnb.data.SENSITIVE[dataset]))
-        check_beta_exponent(beta_exponent)
-        quality_loss_fn(quality_loss)
-        check_lam(lam)
-        for name, value in (("teacher_epochs", teacher_epochs), ("student_epochs", student_epochs)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ParameterError(name, value, "a positive int")
-        self.dataset_name, self.sensitive = dataset, sensitive
+    name = "ours"
+
+    def __init__(self, beta_exponent: int = 7, dcov_estimator: str = "posterior", quality_loss: str = "l1",
+                 lam: float = 1.0, teacher_epochs: int = 1000, student_epochs: int = 200, teacher_target: str = "sample",
+                 batch_size: int = 2048, lr: float = 1e-3, seed: int = 0, device: str = "cpu"):
         self.beta_exponent, self.dcov_estimator = beta_exponent, dcov_estimator
-        self.quality_loss, self.lam, self.teacher_target = quality_loss, float(lam), teacher_target
+        self.quality_loss, self.lam, self.teacher_target = quality_loss, lam, teacher_target
         self.teacher_epochs, self.student_epochs = teacher_epochs, student_epochs
         self.batch_size, self.lr, self.seed, self.device = batch_size, lr, seed, device
-        self.teacher: FairDisco | None = None
-        self.student: StudentEncoder | None = None
-        self.timings: dict[str, float] = {}
 
-    @property
-    def dataset(self) -> fairnb.data.TabularDataset:
-        return fairnb.data.load(self.dataset_name)
+    def _check_params(self) -> None:
+        """Every setting, before any compute (``ParameterError`` naming the first bad one)."""
+        check_beta_exponent(self.beta_exponent)
+        if self.dcov_estimator not in DCOV_ESTIMATORS:
+            raise ParameterError("dcov_estimator", self.dcov_estimator, one_of(DCOV_ESTIMATORS))
+        quality_loss_fn(self.quality_loss)
+        check_lam(self.lam)
+        if self.teacher_target not in TEACHER_TARGETS:
+            raise ParameterError("teacher_target", self.teacher_target, one_of(TEACHER_TARGETS))
+        for name in ("teacher_epochs", "student_epochs"):
+            check_epochs(name, getattr(self, name))
+        if not isinstance(self.batch_size, (int, np.integer)) or isinstance(self.batch_size, bool) or self.batch_size < 2:
+            raise ParameterError("batch_size", self.batch_size, "an int >= 2")
+        if check_float("lr", self.lr, 0.0) == 0.0:
+            raise ParameterError("lr", self.lr, "a finite float > 0")
+        check_seed(self.seed)
 
     def _inputs(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        missing = [c for c in self.dataset.features + [self.sensitive] if c not in frame.columns]
+        missing = [c for c in self.dataset_.features + [self.sensitive_] if c not in frame.columns]
         if missing:
             raise ParameterError("frame", f"a frame without {missing}", "a frame with the dataset's feature and sensitive columns", "columns missing")
-        return self.encoder.transform(frame), fairnb.data.group_codes(frame, self.dataset, self.sensitive)
+        return self.encoder_.transform(frame), fairnb.data.group_codes(frame, self.dataset_, self.sensitive_)
 
-    def fit(self, frame: pd.DataFrame) -> "FairLatentDistillation":
-        """Stage 1 (teacher) then stage 2 (student) on ``frame``; histories in ``teacher_history`` / ``student_history``."""
-        x, s = self.prepare(frame)
+    def fit(self, frame: pd.DataFrame, *, dataset: fairnb.data.TabularDataset | str, sensitive: str) -> "FairLatentDistillation":
+        """Stage 1 (teacher) then stage 2 (student) on ``frame``; histories in ``teacher_history_`` / ``student_history_``."""
+        x, s = self.prepare(frame, dataset=dataset, sensitive=sensitive)
         self.fit_teacher(x, s)
         self.fit_student(x, s)
         return self
 
-    def prepare(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Fit the feature encoder; return ``frame``'s features (n, width) and group codes (n,).
+    def prepare(self, frame: pd.DataFrame, *, dataset: fairnb.data.TabularDataset | str, sensitive: str) -> tuple[np.ndarray, np.ndarray]:
+        """Validate everything, fit the feature encoder; return ``frame``'s features (n, width) and group codes (n,).
 
         The encoder learns the schema's domains from the whole dataset (every category, the range
         of every numeric), not from ``frame``, so held-out records with a rare category encode too.
+        Fitting again with ``prepare`` forgets an earlier teacher and student.
         """
-        self.encoder = fairnb.data.encoder_for(self.dataset, scaling="standard").fit(self.dataset.frame)
-        self.frame = frame.reset_index(drop=True)
-        return self._inputs(self.frame)
+        self._check_params()
+        dataset = check_training_input(frame, dataset, sensitive)
+        for attribute in ("teacher_", "student_", "student_history_", "quality_loss_", "lam_", "fit_seconds_"):
+            self.__dict__.pop(attribute, None)
+        self.device_ = resolve_device(self.device)
+        self.dataset_, self.sensitive_, self.timings_ = dataset, sensitive, {}
+        self.encoder_ = fairnb.data.encoder_for(dataset, scaling="standard").fit(dataset.frame)
+        self.frame_ = frame.reset_index(drop=True)
+        return self._inputs(self.frame_)
 
     def fit_teacher(self, x: np.ndarray, s: np.ndarray) -> FairDisco:
-        """Stage 1 only: train the FairDisco teacher on encoded features and group codes."""
+        """Stage 1 only: train the FairDisco teacher on encoded features and group codes (after ``prepare``)."""
+        require_fitted(self, "encoder_")
         started = time.perf_counter()
-        self.teacher = FairDisco(x.shape[1], self.encoder.blocks, s_dim=2, beta_exponent=self.beta_exponent,
-                                 dcov_estimator=self.dcov_estimator, epochs=self.teacher_epochs, batch_size=self.batch_size,
-                                 lr=self.lr, seed=self.seed, device=self.device).fit(x, s)
-        self.timings["teacher_seconds"] = time.perf_counter() - started
-        return self.teacher
+        self.teacher_ = FairDisco(x.shape[1], self.encoder_.blocks, s_dim=2, beta_exponent=self.beta_exponent,
+                                  dcov_estimator=self.dcov_estimator, epochs=self.teacher_epochs, batch_size=self.batch_size,
+                                  lr=self.lr, seed=self.seed, device=str(self.device_)).fit(x, s)
+        self.timings_["teacher_seconds"] = time.perf_counter() - started
+        return self.teacher_
 
     def fit_student(self, x: np.ndarray, s: np.ndarray, quality_loss: str | None = None, lam: float | None = None) -> StudentEncoder:
-        """(Re)train only the student, e.g. to compare quality losses on one teacher."""
-        if self.teacher is None:
-            raise RuntimeError("fit the teacher first (fit(frame))")
-        self.quality_loss = quality_loss or self.quality_loss
-        self.lam = check_lam(lam) if lam is not None else self.lam
+        """(Re)train only the student, e.g. to compare quality losses on one teacher.
+
+        ``quality_loss`` and ``lam`` override the settings for this student only; the values used
+        are kept in ``quality_loss_`` and ``lam_``.
+        """
+        require_fitted(self, "teacher_")
+        quality_loss = quality_loss or self.quality_loss
+        quality_loss_fn(quality_loss)
+        lam = check_lam(lam if lam is not None else self.lam)
         started = time.perf_counter()
         torch.manual_seed(self.seed + 1)  # the student's initialisation
-        self.student = StudentEncoder(x.shape[1], 2, 32, self.teacher.z_dim)
-        self.student_history = distill(self.teacher.encoder, self.student, x, s, self.quality_loss, self.lam,
-                                       self.teacher_target, self.student_epochs, self.batch_size, self.lr,
-                                       self.seed + 1, self.device)
-        self.timings["student_seconds"] = time.perf_counter() - started
-        return self.student
+        student = StudentEncoder(x.shape[1], 2, 32, self.teacher_.z_dim)
+        self.student_history_ = distill(self.teacher_.encoder, student, x, s, quality_loss, lam,
+                                        self.teacher_target, self.student_epochs, self.batch_size, self.lr,
+                                        self.seed + 1, str(self.device_))
+        self.student_, self.quality_loss_, self.lam_ = student, quality_loss, lam
+        self.timings_["student_seconds"] = time.perf_counter() - started
+        self.fit_seconds_ = self.timings_.get("teacher_seconds", 0.0) + self.timings_["student_seconds"]
+        return self.student_
 
     @property
-    def teacher_history(self) -> pd.DataFrame:
-        return self.teacher.history
-
-    def _check_fitted(self) -> None:
-        if self.student is None:
-            raise RuntimeError("FairLatentDistillation is not fitted: call fit(frame) first")
+    def teacher_history_(self) -> pd.DataFrame:
+        """Per-epoch stage-1 losses (the teacher's history)."""
+        require_fitted(self, "teacher_")
+        return self.teacher_.history
 
     @torch.no_grad()
     def latents(self, frame: pd.DataFrame, sample: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Teacher codes z and student codes z' of ``frame``'s records, each (n, z_dim)."""
-        self._check_fitted()
+        require_fitted(self, "student_")
         x, s = self._inputs(frame)
-        xt = torch.as_tensor(x).to(self.device)
-        st = torch.as_tensor(s).to(self.device)
-        t_mean, t_logvar = self.teacher.encode(xt, st)
-        self.student.eval()
-        mean, logvar = self.student(xt, st)
+        xt = torch.as_tensor(x).to(self.device_)
+        st = torch.as_tensor(s).to(self.device_)
+        t_mean, t_logvar = self.teacher_.encode(xt, st)
+        self.student_.eval()
+        mean, logvar = self.student_(xt, st)
         if sample:
             t_mean, mean = t_mean + torch.randn_like(t_mean) * (0.5 * t_logvar).exp(), mean + torch.randn_like(mean) * (0.5 * logvar).exp()
         return t_mean.cpu().numpy(), mean.cpu().numpy()
@@ -159,46 +186,45 @@ class FairLatentDistillation:
         """
         if use not in ("student", "teacher"):
             raise ParameterError("use", use, one_of(("student", "teacher")))
-        if use == "student":
-            self._check_fitted()
-        elif self.teacher is None:
-            raise RuntimeError("the teacher is not fitted: call fit(frame) or fit_teacher first")
+        require_fitted(self, "student_" if use == "student" else "teacher_")
         if decode_sensitive not in DECODE_SENSITIVE:
             raise ParameterError("decode_sensitive", decode_sensitive, one_of(DECODE_SENSITIVE))
+        seed = check_seed(seed, optional=True)
         x, s = self._inputs(frame)
         torch.manual_seed(self.seed if seed is None else seed)
-        xt, st = torch.as_tensor(x).to(self.device), torch.as_tensor(s).to(self.device)
+        xt, st = torch.as_tensor(x).to(self.device_), torch.as_tensor(s).to(self.device_)
         s_decode = st
         if decode_sensitive == "random":
-            share = float(fairnb.data.group_codes(self.frame, self.dataset, self.sensitive).mean())
-            s_decode = torch.bernoulli(torch.full((len(st),), share)).long().to(self.device)
+            share = float(fairnb.data.group_codes(self.frame_, self.dataset_, self.sensitive_).mean())
+            s_decode = torch.bernoulli(torch.full((len(st),), share)).long().to(self.device_)
         if use == "student":
-            self.student.eval()
+            self.student_.eval()
             z = torch.cat([self._sample_chunk(xt[i:i + 8192], st[i:i + 8192]) for i in range(0, len(xt), 8192)])
         else:
-            z = self.teacher.sample_latent(xt, st)
-        decoded = self.encoder.inverse_transform(self.teacher.decode(z, s_decode))
+            z = self.teacher_.sample_latent(xt, st)
+        decoded = self.encoder_.inverse_transform(self.teacher_.decode(z, s_decode))
         out = frame.reset_index(drop=True).copy()
         for column in decoded.columns:
             out[column] = decoded[column].to_numpy()
         return out.astype(frame.dtypes.to_dict())
 
     def _sample_chunk(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
-        mean, logvar = self.student(x, s)
+        mean, logvar = self.student_(x, s)
         return mean + torch.randn_like(mean) * (0.5 * logvar).exp()
 
-    def sample(self, n: int, seed: int | None = None) -> pd.DataFrame:
-        """``n`` synthetic records from seeded draws (with replacement) of the training records."""
-        self._check_fitted()
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise ParameterError("n", n, "a positive int")
-        rng = np.random.default_rng(self.seed if seed is None else seed)
-        rows = rng.integers(0, len(self.frame), size=n)
-        return self.transform(self.frame.iloc[rows], seed=seed)
+    def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
+        """``n`` synthetic records from seeded draws (with replacement) of the training records,
+        with the dataset's schema (``seed=None`` uses ``self.seed``)."""
+        n = check_n(n)
+        seed = check_seed(seed, optional=True)
+        require_fitted(self, "student_")
+        rng = np.random.default_rng(sampling_seed(self, seed, 0))
+        rows = rng.integers(0, len(self.frame_), size=n)
+        return restore_schema(self.transform(self.frame_.iloc[rows], seed=seed), self.dataset_)
 
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters of the teacher encoder E, the student E' and the decoder D."""
-        self._check_fitted()
-        counts = self.teacher.parameter_count()
-        return {"teacher_encoder": counts["encoder"], "student_encoder": sum(p.numel() for p in self.student.parameters()),
+        require_fitted(self, "student_")
+        counts = self.teacher_.parameter_count()
+        return {"teacher_encoder": counts["encoder"], "student_encoder": sum(p.numel() for p in self.student_.parameters()),
                 "decoder": counts["decoder"]}

@@ -63,7 +63,7 @@ def split_time(total: float, epoch_seconds: list[float]) -> tuple[float, float]:
     return setup, float(sum(steady) / len(steady))
 
 
-def time_generators(dataset: str, sensitive: str, seeds: Iterable[int], epochs: int, rows: int = 0,
+def time_generators(dataset: str, sensitive: str, seeds: Iterable[int], epochs: int, max_rows: int = 0,
                     batch_size: int = 2048, device: str = "cpu",
                     progress: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Train every generator for ``epochs`` epochs per stage and time each stage.
@@ -81,32 +81,33 @@ def time_generators(dataset: str, sensitive: str, seeds: Iterable[int], epochs: 
     ds.check_sensitive(sensitive)
     rows_out = []
     for seed in seeds:
-        train, _ = prepare_data(dataset, sensitive, rows, seed)
+        train, _ = prepare_data(dataset, sensitive, max_rows, seed)
         if progress:
             progress(f"seed {seed}: teacher")
-        teacher = FairDiscoGenerator(epochs, batch_size=batch_size, seed=seed, device=device).fit(train, ds, sensitive)
-        teacher_epochs = list(teacher.teacher.history["seconds"])
-        times = {("ours", "teacher"): (teacher.fit_seconds, teacher_epochs),
-                 ("fldgm", "teacher"): (teacher.fit_seconds, teacher_epochs)}
+        teacher = FairDiscoGenerator(epochs, batch_size=batch_size, seed=seed, device=device).fit(train, dataset=ds, sensitive=sensitive)
+        teacher_epochs = list(teacher.teacher_.history["seconds"])
+        times = {("ours", "teacher"): (teacher.fit_seconds_, teacher_epochs),
+                 ("fldgm", "teacher"): (teacher.fit_seconds_, teacher_epochs)}
         if progress:
             progress(f"seed {seed}: student")
-        ours = FairLatentDistillation(dataset, sensitive, teacher_epochs=epochs, student_epochs=epochs, batch_size=batch_size,
+        ours = FairLatentDistillation(teacher_epochs=epochs, student_epochs=epochs, batch_size=batch_size,
                                       seed=seed, device=device)
         # Reuse the timed teacher: only the student is trained and timed here.
-        x, s = teacher.x, teacher.s
-        ours.encoder, ours.frame, ours.teacher = teacher.encoder, teacher.frame, teacher.teacher
-        with stopwatch(ours, "student_seconds"):
+        x, s = teacher.x_, teacher.s_
+        ours.prepare(train, dataset=ds, sensitive=sensitive)
+        ours.teacher_ = teacher.teacher_
+        with stopwatch(ours, "student_seconds_"):
             ours.fit_student(x, s)
-        times[("ours", "student")] = (ours.student_seconds, list(ours.student_history["seconds"]))
+        times[("ours", "student")] = (ours.student_seconds_, list(ours.student_history_["seconds"]))
         if progress:
             progress(f"seed {seed}: fldgm diffusion")
-        fldgm = FLDGM(epochs, teacher=teacher, seed=seed, device=device).fit(train, ds, sensitive)
-        times[("fldgm", "diffusion")] = (fldgm.diffusion_seconds, fldgm.diffusion.epoch_seconds)
+        fldgm = FLDGM(epochs, teacher=teacher, seed=seed, device=device).fit(train, dataset=ds, sensitive=sensitive)
+        times[("fldgm", "diffusion")] = (fldgm.diffusion_seconds_, fldgm.diffusion_.epoch_seconds)
         for method, cls in (("tabfairgan", TabFairGAN), ("decaf", Decaf)):
             if progress:
                 progress(f"seed {seed}: {method}")
-            model = cls(epochs=epochs, seed=seed, device=device).fit(train, ds, sensitive)
-            times[(method, "gan")] = (model.fit_seconds, [h["seconds"] for h in model.history])
+            model = cls(epochs=epochs, seed=seed, device=device).fit(train, dataset=ds, sensitive=sensitive)
+            times[(method, "gan")] = (model.fit_seconds_, [h["seconds"] for h in model.history_])
         for (method, stage), (seconds, per_epoch) in times.items():
             published = published_epochs(stage, method, dataset)
             setup, steady = split_time(seconds, per_epoch)

@@ -90,15 +90,15 @@ def beta_sweep(dataset: str, sensitive: str, beta_exponents: Sequence[int], epoc
         train, test = prepare_data(dataset, sensitive, fit_rows, seed)
         features = FeatureMap(fairnb.data.load(dataset), sensitive, [train, test])
         for exponent in exponents:
-            model = FairLatentDistillation(dataset, sensitive, batch_size=batch_size, beta_exponent=exponent, dcov_estimator=dcov_estimator,
+            model = FairLatentDistillation(batch_size=batch_size, beta_exponent=exponent, dcov_estimator=dcov_estimator,
                                            teacher_epochs=epochs, seed=seed, device=device)
-            model.fit_teacher(*model.prepare(train))
+            model.fit_teacher(*model.prepare(train, dataset=dataset, sensitive=sensitive))
             synthetic = model.transform(train, use="teacher", decode_sensitive=decode_sensitive)
             scores = evaluate(synthetic, test, dataset, sensitive, classifier, positive_label, seed, features)
-            last = model.teacher_history.iloc[-1]
+            last = model.teacher_history_.iloc[-1]
             rows.append({"beta_exponent": exponent, "seed": seed, **scores, "fairness": last["fairness"],
-                         "reconstruction": last["reconstruction"], "seconds": model.timings["teacher_seconds"]})
-            histories.append(model.teacher_history.assign(beta_exponent=exponent, seed=seed))
+                         "reconstruction": last["reconstruction"], "seconds": model.timings_["teacher_seconds"]})
+            histories.append(model.teacher_history_.assign(beta_exponent=exponent, seed=seed))
     return Study(pd.DataFrame(rows), pd.concat(histories, ignore_index=True))
 
 
@@ -113,9 +113,9 @@ def distillation_study(dataset: str, sensitive: str, teacher_epochs: int, studen
     """
     single_thread_on_cpu(device)
     train, test = prepare_data(dataset, sensitive, fit_rows, seed)
-    model = FairLatentDistillation(dataset, sensitive, batch_size=batch_size, beta_exponent=beta_exponent, teacher_epochs=teacher_epochs,
+    model = FairLatentDistillation(batch_size=batch_size, beta_exponent=beta_exponent, teacher_epochs=teacher_epochs,
                                    student_epochs=student_epochs, lam=lam, seed=seed, device=device)
-    x, s = model.prepare(train)
+    x, s = model.prepare(train, dataset=dataset, sensitive=sensitive)
     model.fit_teacher(x, s)
     rows, histories, latents = [], [], {}
     for loss in quality_losses:
@@ -124,10 +124,10 @@ def distillation_study(dataset: str, sensitive: str, teacher_epochs: int, studen
         latents[loss] = (z, z_student)
         rows.append({"quality_loss": loss, "distance": float(np.linalg.norm(z - z_student, axis=1).mean()),
                      "mean_gap": float(np.abs(z.mean(0) - z_student.mean(0)).sum()),
-                     "seconds": model.timings["student_seconds"]})
-        histories.append(model.student_history.assign(quality_loss=loss))
+                     "seconds": model.timings_["student_seconds"]})
+        histories.append(model.student_history_.assign(quality_loss=loss))
     extras = {"latents": latents, "parameter_counts": model.parameter_counts(),
-              "teacher_history": model.teacher_history, "teacher_seconds": model.timings["teacher_seconds"]}
+              "teacher_history": model.teacher_history_, "teacher_seconds": model.timings_["teacher_seconds"]}
     return Study(pd.DataFrame(rows), pd.concat(histories, ignore_index=True), extras)
 
 
@@ -159,16 +159,16 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
     for seed in seeds:
         train, test = prepare_data(dataset, sensitive, fit_rows, seed)
         features = FeatureMap(ds, sensitive, [train, test])
-        model = FairLatentDistillation(dataset, sensitive, batch_size=batch_size, beta_exponent=beta_exponent, teacher_epochs=teacher_epochs,
+        model = FairLatentDistillation(batch_size=batch_size, beta_exponent=beta_exponent, teacher_epochs=teacher_epochs,
                                        student_epochs=student_epochs, lam=lam, seed=seed, device=device)
-        x, s = model.prepare(train)
+        x, s = model.prepare(train, dataset=dataset, sensitive=sensitive)
         model.fit_teacher(x, s)
         synthetic = {"fairdisco": model.transform(train, use="teacher", decode_sensitive=decode_sensitive)}
         for loss in quality_losses:
             model.fit_student(x, s, quality_loss=loss)
             synthetic[loss] = model.transform(train, decode_sensitive=decode_sensitive)
-            timings.append({"seed": seed, "quality_loss": loss, "teacher_seconds": model.timings["teacher_seconds"],
-                            "student_seconds": model.timings["student_seconds"]})
+            timings.append({"seed": seed, "quality_loss": loss, "teacher_seconds": model.timings_["teacher_seconds"],
+                            "student_seconds": model.timings_["student_seconds"]})
         if seed == seeds[0]:
             frames = {"real": train, **synthetic}
         headline = positive_labels[0]
@@ -197,9 +197,9 @@ def lambda_sweep(dataset: str, sensitive: str, lams: Sequence[float], teacher_ep
     for seed in seeds:
         train, test = prepare_data(dataset, sensitive, fit_rows, seed)
         features = FeatureMap(fairnb.data.load(dataset), sensitive, [train, test])
-        model = FairLatentDistillation(dataset, sensitive, batch_size=batch_size, beta_exponent=beta_exponent, teacher_epochs=teacher_epochs,
+        model = FairLatentDistillation(batch_size=batch_size, beta_exponent=beta_exponent, teacher_epochs=teacher_epochs,
                                        student_epochs=student_epochs, quality_loss=quality_loss, seed=seed, device=device)
-        x, s = model.prepare(train)
+        x, s = model.prepare(train, dataset=dataset, sensitive=sensitive)
         model.fit_teacher(x, s)
         for lam in lams:
             model.fit_student(x, s, lam=lam)

@@ -1,35 +1,49 @@
-"""The one interface every paper-000 baseline implements, and the helpers they share.
+"""The one interface every paper-000 generator and baseline implements, and the helpers they share.
 
-Two kinds of baseline are compared with the fair-distillation method:
+Two kinds of model are compared with the fair-distillation method, both with scikit-learn's
+conventions: ``__init__`` stores its settings as given and does nothing else; ``fit`` validates
+the settings and the data (``ParameterError`` naming the parameter, the value and what is
+allowed, before any compute), trains and returns ``self``; everything ``fit`` learns lives in
+attributes ending in ``_`` (``fit_seconds_`` is the wall-clock training time); calling a fitted
+method on an unfitted model raises ``NotFittedError``.
 
-- a **synthetic-data generator** (``SyntheticGenerator``): ``fit(frame, dataset, sensitive)``
-  learns from real training rows, ``sample(n)`` returns ``n`` synthetic rows with the original
-  schema (every feature, every sensitive column and the target, same dtypes and column order),
-  and ``fit_seconds`` is the wall-clock training time in seconds. TabFairGAN, Decaf, FLDGMs,
-  FairDisco and "original data" (the training rows themselves) are generators, so the same
-  downstream evaluation scores them all.
+- a **synthetic-data generator** (``SyntheticGenerator``): ``fit(frame, *, dataset, sensitive)``
+  learns from real training rows; ``sample(n, *, seed=None)`` returns ``n`` synthetic rows with
+  the dataset's schema (every feature, every sensitive column and the target, same dtypes and
+  column order). ``seed=None`` draws from a stream derived from the model's own ``seed`` (the same
+  rows on every call); an int seeds the draws instead. Our method (``FairLatentDistillation``),
+  TabFairGAN, Decaf, FLDGMs, FairDisco and "original data" (the training rows themselves) are
+  generators, so the same downstream evaluation scores them all.
 - a **fair predictor** (``FairPredictor``): pre- or post-processing mitigations that never produce
-  records (fairlearn's CorrelationRemover and ThresholdOptimizer). ``fit(frame, dataset,
+  records (fairlearn's CorrelationRemover and ThresholdOptimizer). ``fit(frame, *, dataset,
   sensitive)`` trains on real rows, ``predict(frame)`` returns int 0/1 predictions (n,) for real
   test rows, which the same fairness and utility metrics score.
 
-Every hyper-parameter of a baseline lives in one table, ``HYPERPARAMETERS`` in
+``dataset`` is a ``TabularDataset`` or the name of one (``fairnb.data.load``); ``sensitive`` is
+one of its sensitive columns. ``tests/test_generators.py`` is the conformance suite every generator
+passes. Every hyper-parameter of a baseline lives in one table, ``HYPERPARAMETERS`` in
 ``fairnb.paper000.baselines.hyperparameters``, with the source of each value.
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 from contextlib import contextmanager
-from typing import Iterator, Protocol, runtime_checkable
+from typing import Any, Iterator, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 import torch
 
+import fairnb.data
 from fairnb.data import TabularDataset
-from fairnb.errors import ParameterError, TrainingDivergedError
+from fairnb.errors import FairnbError, ParameterError, TrainingDivergedError, one_of
 from fairnb.nn.device import generator_for
+
+
+class NotFittedError(FairnbError, RuntimeError):
+    """A model was used before ``fit``; the message names the model and the call to make."""
 
 
 @runtime_checkable
@@ -37,11 +51,10 @@ class SyntheticGenerator(Protocol):
     """A generator of synthetic records (see module doc)."""
 
     name: str
-    fit_seconds: float
 
-    def fit(self, frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> "SyntheticGenerator": ...
+    def fit(self, frame: pd.DataFrame, *, dataset: TabularDataset | str, sensitive: str) -> "SyntheticGenerator": ...
 
-    def sample(self, n: int) -> pd.DataFrame: ...
+    def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame: ...
 
 
 @runtime_checkable
@@ -49,20 +62,45 @@ class FairPredictor(Protocol):
     """A mitigation that predicts labels for real records instead of generating records."""
 
     name: str
-    fit_seconds: float
 
-    def fit(self, frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> "FairPredictor": ...
+    def fit(self, frame: pd.DataFrame, *, dataset: TabularDataset | str, sensitive: str) -> "FairPredictor": ...
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray: ...
 
 
-def check_training_input(frame: pd.DataFrame, dataset: TabularDataset, sensitive: str, minimum_rows: int = 2) -> None:
-    """Raise ``ParameterError`` before any compute when the training input is unusable.
+class Settings:
+    """``get_params`` and ``repr`` from the ``__init__`` signature (settings are stored as given)."""
 
-    Checks: ``sensitive`` is a sensitive column of ``dataset``, ``frame`` has every column of
-    ``dataset.frame``, at least ``minimum_rows`` rows, both target values and both groups.
+    def get_params(self) -> dict[str, Any]:
+        """The settings, as passed to ``__init__`` (name → value)."""
+        names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
+        return {name: getattr(self, name) for name in names}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
+
+
+def resolve_dataset(dataset: TabularDataset | str) -> TabularDataset:
+    """``dataset`` itself, or the tabular dataset of that name (``fairnb.data.load``)."""
+    if isinstance(dataset, TabularDataset):
+        return dataset
+    if isinstance(dataset, str) and dataset in fairnb.data.TABULAR:
+        return fairnb.data.load(dataset)
+    raise ParameterError("dataset", dataset, "a TabularDataset or " + one_of(fairnb.data.TABULAR))
+
+
+def check_training_input(frame: pd.DataFrame, dataset: TabularDataset | str, sensitive: str,
+                         minimum_rows: int = 2) -> TabularDataset:
+    """Raise ``ParameterError`` before any compute when the training input is unusable; return the dataset.
+
+    Checks: ``dataset`` is a tabular dataset (or its name), ``sensitive`` one of its sensitive
+    columns, ``frame`` a DataFrame with every column of ``dataset.frame``, at least
+    ``minimum_rows`` rows, both target values and both groups.
     """
+    dataset = resolve_dataset(dataset)
     dataset.check_sensitive(sensitive)
+    if not isinstance(frame, pd.DataFrame):
+        raise ParameterError("frame", type(frame).__name__, f"a pandas DataFrame with the columns of {dataset.name}", "wrong type")
     missing = [c for c in dataset.frame.columns if c not in frame.columns]
     if missing:
         raise ParameterError("frame", f"columns {list(frame.columns)[:6]}…", f"the columns of {dataset.name}: {missing} missing", "columns missing")
@@ -72,34 +110,66 @@ def check_training_input(frame: pd.DataFrame, dataset: TabularDataset, sensitive
         raise ParameterError("frame", "one target value", "rows with both target values", "degenerate target")
     if frame[sensitive].nunique() < 2:
         raise ParameterError("frame", f"one value of {sensitive}", "rows from both groups", "degenerate sensitive attribute")
+    return dataset
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def check_n(n: int) -> int:
     """``n`` must be a positive int (number of rows to sample)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+    if not _is_int(n) or n < 1:
         raise ParameterError("n", n, "a positive int")
     return int(n)
 
 
-def require_fitted(model: object, attribute: str) -> None:
-    """Raise if ``model`` lacks ``attribute``, which only ``fit`` sets."""
-    if not hasattr(model, attribute):
-        raise RuntimeError(f"{type(model).__name__} is not fitted: call fit(frame, dataset, sensitive) first")
-
-
-def start_sampling(model: object, attribute: str, n: int, seed_offset: int) -> tuple[int, torch.Generator]:
-    """Checks shared by every generator's ``sample``: ``n`` positive, model fitted; returns ``n`` and
-    a generator seeded with ``model.seed + seed_offset`` on ``model.device`` (same seed → same rows)."""
-    n = check_n(n)
-    require_fitted(model, attribute)
-    return n, generator_for(model.seed + seed_offset, model.device)
+def check_seed(seed: Any, name: str = "seed", optional: bool = False) -> int | None:
+    """A seed is an int >= 0 (or ``None`` where ``optional``)."""
+    if seed is None and optional:
+        return None
+    if not _is_int(seed) or seed < 0:
+        raise ParameterError(name, seed, "an int >= 0" + (" or None" if optional else ""))
+    return int(seed)
 
 
 def check_epochs(name: str, value: int) -> int:
-    """An epoch count must be a positive int."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+    """An epoch count (or another count of at least one) must be a positive int."""
+    if not _is_int(value) or value < 1:
         raise ParameterError(name, value, "a positive int")
     return int(value)
+
+
+def check_float(name: str, value: Any, low: float, optional: bool = False) -> float | None:
+    """A finite float >= ``low`` (or ``None`` where ``optional``)."""
+    if value is None and optional:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value) or value < low:
+        raise ParameterError(name, value, f"a finite float >= {low:g}" + (" or None" if optional else ""))
+    return float(value)
+
+
+def require_fitted(model: object, attribute: str) -> None:
+    """Raise ``NotFittedError`` if ``model`` lacks ``attribute``, which only ``fit`` sets."""
+    if not hasattr(model, attribute):
+        raise NotFittedError(f"{type(model).__name__} is not fitted: call fit(frame, dataset=..., sensitive=...) first")
+
+
+def sampling_seed(model: object, seed: int | None, seed_offset: int) -> int:
+    """The seed of one ``sample`` call: ``seed`` when given, else ``model.seed + seed_offset``."""
+    return model.seed + seed_offset if seed is None else seed
+
+
+def start_sampling(model: object, attribute: str, n: int, seed: int | None, seed_offset: int) -> tuple[int, int, torch.Generator]:
+    """Checks shared by every generator's ``sample``: ``n`` positive, ``seed`` an int or None,
+    model fitted. Returns ``n``, the sampling seed (``sampling_seed``) and a torch generator seeded
+    with it on ``model.device_`` (same seed → same rows)."""
+    n = check_n(n)
+    seed = check_seed(seed, optional=True)
+    require_fitted(model, attribute)
+    seed = sampling_seed(model, seed, seed_offset)
+    return n, seed, generator_for(seed, model.device_)
 
 
 def restore_schema(frame: pd.DataFrame, dataset: TabularDataset) -> pd.DataFrame:
@@ -131,7 +201,7 @@ def check_finite(loss: torch.Tensor, model: str, epoch: int, step: int) -> None:
 
 
 @contextmanager
-def stopwatch(owner: object, attribute: str = "fit_seconds") -> Iterator[None]:
+def stopwatch(owner: object, attribute: str = "fit_seconds_") -> Iterator[None]:
     """Store the wall-clock seconds of the ``with`` body on ``owner.<attribute>``.
 
     CUDA work is asynchronous: synchronise before reading the clock so GPU time is counted.

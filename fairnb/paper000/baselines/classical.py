@@ -26,7 +26,8 @@ from sklearn.base import ClassifierMixin
 from sklearn.preprocessing import OrdinalEncoder
 
 from fairnb.paper000.baselines import hyperparameters as hp
-from fairnb.paper000.baselines.base import (check_n, check_training_input, require_fitted, restore_schema, stopwatch)
+from fairnb.paper000.baselines.base import (Settings, check_n, check_seed, check_training_input, require_fitted, restore_schema,
+                                            sampling_seed, stopwatch)
 from fairnb.data import TabularDataset, TabularEncoder
 from fairnb.errors import ParameterError, one_of
 
@@ -75,57 +76,70 @@ def onehot_features(dataset: TabularDataset, frame: pd.DataFrame) -> TabularEnco
     return TabularEncoder(categorical, numeric, scaling="standard").fit(domain)
 
 
-class OriginalData:
-    """The real training rows behind the ``SyntheticGenerator`` interface (Table 1's reference)."""
+class OriginalData(Settings):
+    """The real training rows behind the ``SyntheticGenerator`` interface (Table 1's reference).
+
+    Fitted attributes: ``frame_`` (the training rows), ``dataset_``, ``sensitive_``, ``fit_seconds_``.
+    """
 
     name = "original"
 
     def __init__(self, seed: int = 0):
-        self.seed = int(seed)
-        self.fit_seconds = 0.0
+        self.seed = seed
 
-    def fit(self, frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> "OriginalData":
-        check_training_input(frame, dataset, sensitive)
+    def fit(self, frame: pd.DataFrame, *, dataset: TabularDataset | str, sensitive: str) -> "OriginalData":
+        check_seed(self.seed)
+        dataset = check_training_input(frame, dataset, sensitive)
         with stopwatch(self):
-            self._frame, self._dataset = frame.reset_index(drop=True), dataset
+            self.frame_, self.dataset_, self.sensitive_ = frame.reset_index(drop=True), dataset, sensitive
         return self
 
-    def sample(self, n: int) -> pd.DataFrame:
+    def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
         """``n`` training rows: all of them in order when ``n`` equals their number, else a seeded
-        draw (without replacement when possible)."""
+        draw (without replacement when possible; ``seed=None`` uses ``self.seed``)."""
         n = check_n(n)
-        require_fitted(self, "_frame")
-        if n == len(self._frame):
-            rows = self._frame
+        seed = check_seed(seed, optional=True)
+        require_fitted(self, "frame_")
+        if n == len(self.frame_):
+            rows = self.frame_
         else:
-            rows = self._frame.sample(n=n, replace=n > len(self._frame), random_state=self.seed)
-        return restore_schema(rows.reset_index(drop=True), self._dataset)
+            rows = self.frame_.sample(n=n, replace=n > len(self.frame_), random_state=sampling_seed(self, seed, 0))
+        return restore_schema(rows.reset_index(drop=True), self.dataset_)
 
 
-class CorrelationRemoverBaseline:
+class CorrelationRemoverBaseline(Settings):
     """fairlearn ``CorrelationRemover`` on ordinal-encoded features, then a classifier.
 
     Args:
         classifier: ``random_forest`` or ``xgboost`` (see ``make_classifier``), or a callable
             returning a fresh sklearn classifier.
-        alpha: fairlearn's alpha (1 = remove all linear correlation with the sensitive column).
+        alpha: fairlearn's alpha (1 = remove all linear correlation with the sensitive column);
+            ``None`` = the publication's value.
         seed: seeds the classifier.
+
+    Fitted attributes: ``remover_`` (the fitted ``CorrelationRemover``), ``model_`` (the
+    classifier), ``alpha_`` (the value used), ``ordinal_encoder_``, ``dataset_``, ``sensitive_``,
+    ``fit_seconds_``.
     """
 
     name = "correlation_remover"
 
     def __init__(self, classifier: str | Callable[[], ClassifierMixin] = "random_forest", alpha: float | None = None, seed: int = 0):
-        if isinstance(classifier, str) and classifier not in CLASSIFIERS:
-            raise ParameterError("classifier", classifier, one_of(CLASSIFIERS))
-        self.alpha = float(hp.get("correlation_remover", "alpha") if alpha is None else alpha)
-        if not 0.0 <= self.alpha <= 1.0:
-            raise ParameterError("alpha", alpha, "a float in [0, 1]")
-        self.classifier, self.seed = classifier, int(seed)
-        self.fit_seconds = float("nan")
+        self.classifier, self.alpha, self.seed = classifier, alpha, seed
+
+    def _check_params(self) -> float:
+        """Validate the settings; return alpha."""
+        if not callable(self.classifier) and self.classifier not in CLASSIFIERS:
+            raise ParameterError("classifier", self.classifier, one_of(CLASSIFIERS) + " or a callable returning a classifier")
+        alpha = hp.get("correlation_remover", "alpha") if self.alpha is None else self.alpha
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)) or not 0.0 <= alpha <= 1.0:
+            raise ParameterError("alpha", self.alpha, "None or a float in [0, 1]")
+        check_seed(self.seed)
+        return float(alpha)
 
     def _ordinal(self, frame: pd.DataFrame) -> pd.DataFrame:
-        categorical, numeric = model_features(self._dataset)
-        codes = self._ordinal_encoder.transform(frame[categorical].astype(str))
+        categorical, numeric = model_features(self.dataset_)
+        codes = self.ordinal_encoder_.transform(frame[categorical].astype(str))
         out = pd.DataFrame(codes, columns=categorical, index=frame.index)
         for column in numeric:
             out[column] = frame[column].to_numpy(dtype=np.float64)
@@ -133,76 +147,90 @@ class CorrelationRemoverBaseline:
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Decorrelated features (n, n_features − 1): the sensitive column is projected out and dropped."""
-        return self.remover.transform(self._ordinal(frame))
+        require_fitted(self, "remover_")
+        return self.remover_.transform(self._ordinal(frame))
 
-    def fit(self, frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> "CorrelationRemoverBaseline":
-        check_training_input(frame, dataset, sensitive)
-        self._dataset, self.sensitive = dataset, sensitive
+    def fit(self, frame: pd.DataFrame, *, dataset: TabularDataset | str, sensitive: str) -> "CorrelationRemoverBaseline":
+        self.alpha_ = self._check_params()
+        dataset = check_training_input(frame, dataset, sensitive)
+        self.dataset_, self.sensitive_ = dataset, sensitive
         with stopwatch(self):
             categorical, _ = model_features(dataset)
-            self._ordinal_encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
-            self._ordinal_encoder.fit(dataset.frame[categorical].astype(str))
+            self.ordinal_encoder_ = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
+            self.ordinal_encoder_.fit(dataset.frame[categorical].astype(str))
             ordinal = self._ordinal(frame)
-            self.remover = CorrelationRemover(sensitive_feature_ids=[sensitive], alpha=self.alpha).fit(ordinal)
-            self.model = self.classifier() if callable(self.classifier) else make_classifier(self.classifier, self.seed)
-            self.model.fit(self.remover.transform(ordinal), frame[dataset.target].to_numpy(dtype=np.int64))
+            self.remover_ = CorrelationRemover(sensitive_feature_ids=[sensitive], alpha=self.alpha_).fit(ordinal)
+            model = self.classifier() if callable(self.classifier) else make_classifier(self.classifier, self.seed)
+            self.model_ = model.fit(self.remover_.transform(ordinal), frame[dataset.target].to_numpy(dtype=np.int64))
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Int 0/1 predictions (n,) for real records."""
-        if not hasattr(self, "model"):
-            raise RuntimeError("CorrelationRemoverBaseline is not fitted")
-        return np.asarray(self.model.predict(self.transform(frame))).astype(np.int64)
+        require_fitted(self, "model_")
+        return np.asarray(self.model_.predict(self.transform(frame))).astype(np.int64)
 
 
-class ThresholdOptimizerBaseline:
+CONSTRAINTS = ("demographic_parity", "equalized_odds", "true_positive_rate_parity", "false_positive_rate_parity")
+
+
+class ThresholdOptimizerBaseline(Settings):
     """fairlearn ``ThresholdOptimizer`` (demographic parity) around a prefit XGBoost model.
 
     Args:
-        constraints: fairlearn constraint name (default ``demographic_parity``).
+        constraints: fairlearn constraint name; ``None`` = the publication's ``demographic_parity``.
         estimator: ``None`` = XGBoost (the publication's choice), or a callable returning a fresh
             sklearn classifier with ``predict_proba``.
         seed: seeds XGBoost and the randomised thresholds at prediction time.
+
+    Fitted attributes: ``estimator_`` (the prefit classifier), ``optimizer_`` (the fitted
+    ``ThresholdOptimizer``), ``constraints_`` (the value used), ``encoder_``, ``dataset_``,
+    ``sensitive_``, ``fit_seconds_``.
     """
 
     name = "threshold_optimizer"
 
     def __init__(self, constraints: str | None = None, estimator: Callable[[], ClassifierMixin] | None = None, seed: int = 0):
-        self.estimator_factory = estimator
-        self.constraints = constraints or hp.get("threshold_optimizer", "constraints")
-        allowed = ("demographic_parity", "equalized_odds", "true_positive_rate_parity", "false_positive_rate_parity")
-        if self.constraints not in allowed:
-            raise ParameterError("constraints", constraints, one_of(allowed))
-        self.seed = int(seed)
-        self.fit_seconds = float("nan")
+        self.constraints, self.estimator, self.seed = constraints, estimator, seed
+
+    def _check_params(self) -> str:
+        """Validate the settings; return the constraint."""
+        constraints = self.constraints or hp.get("threshold_optimizer", "constraints")
+        if constraints not in CONSTRAINTS:
+            raise ParameterError("constraints", self.constraints, one_of(CONSTRAINTS))
+        if self.estimator is not None and not callable(self.estimator):
+            raise ParameterError("estimator", self.estimator, "None or a callable returning a classifier with predict_proba")
+        check_seed(self.seed)
+        return constraints
 
     def features(self, frame: pd.DataFrame) -> np.ndarray:
         """One-hot + standardised model inputs (n, width) float64, the sensitive column included.
 
         float64 because fairlearn writes float64 scores into an array of the scores' dtype.
         """
-        return self._encoder.transform(frame).astype(np.float64)
+        require_fitted(self, "encoder_")
+        return self.encoder_.transform(frame).astype(np.float64)
 
-    def fit(self, frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> "ThresholdOptimizerBaseline":
-        check_training_input(frame, dataset, sensitive)
-        self._dataset, self.sensitive = dataset, sensitive
+    def fit(self, frame: pd.DataFrame, *, dataset: TabularDataset | str, sensitive: str) -> "ThresholdOptimizerBaseline":
+        self.constraints_ = self._check_params()
+        dataset = check_training_input(frame, dataset, sensitive)
+        self.dataset_, self.sensitive_ = dataset, sensitive
         with stopwatch(self):
-            self._encoder = onehot_features(dataset, frame)
+            self.encoder_ = onehot_features(dataset, frame)
             x, y = self.features(frame), frame[dataset.target].to_numpy(dtype=np.int64)
-            model = self.estimator_factory() if self.estimator_factory is not None else _xgb_float64(self.seed)
-            self.estimator = model.fit(x, y)
-            self.optimizer = ThresholdOptimizer(estimator=self.estimator, constraints=self.constraints,
-                                                objective="accuracy_score", prefit=True, predict_method="predict_proba")
-            self.optimizer.fit(x, y, sensitive_features=frame[sensitive].astype(str).to_numpy())
+            model = self.estimator() if self.estimator is not None else _xgb_float64(self.seed)
+            self.estimator_ = model.fit(x, y)
+            optimizer = ThresholdOptimizer(estimator=self.estimator_, constraints=self.constraints_,
+                                           objective="accuracy_score", prefit=True, predict_method="predict_proba")
+            self.optimizer_ = optimizer.fit(x, y, sensitive_features=frame[sensitive].astype(str).to_numpy())
         return self
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Int 0/1 post-processed predictions (n,) (seeded randomisation between thresholds)."""
-        if not hasattr(self, "optimizer"):
-            raise RuntimeError("ThresholdOptimizerBaseline is not fitted")
-        groups = frame[self.sensitive].astype(str).to_numpy()
-        return np.asarray(self.optimizer.predict(self.features(frame), sensitive_features=groups, random_state=self.seed)).astype(np.int64)
+        require_fitted(self, "optimizer_")
+        groups = frame[self.sensitive_].astype(str).to_numpy()
+        return np.asarray(self.optimizer_.predict(self.features(frame), sensitive_features=groups, random_state=self.seed)).astype(np.int64)
 
     def predict_unconstrained(self, frame: pd.DataFrame) -> np.ndarray:
         """The XGBoost model's own predictions (n,) before post-processing."""
-        return np.asarray(self.estimator.predict(self.features(frame))).astype(np.int64)
+        require_fitted(self, "estimator_")
+        return np.asarray(self.estimator_.predict(self.features(frame))).astype(np.int64)

@@ -39,7 +39,8 @@ from torch import nn
 from fairnb.paper000.baselines import hyperparameters as hp
 from fairnb.nn.losses import gradient_penalty
 from fairnb.nn.device import generator_for, resolve_device
-from fairnb.paper000.baselines.base import (batches, check_epochs, check_finite, check_training_input, restore_schema, start_sampling, stopwatch)
+from fairnb.paper000.baselines.base import (Settings, batches, check_epochs, check_finite, check_seed, check_training_input,
+                                            restore_schema, start_sampling, stopwatch)
 from fairnb.data import TabularDataset, TabularEncoder
 from fairnb.errors import ParameterError, one_of
 
@@ -161,7 +162,7 @@ class _CausalGenerator(nn.Module):
         return out
 
 
-class Decaf:
+class Decaf(Settings):
     """Decaf behind the ``SyntheticGenerator`` interface.
 
     Args:
@@ -169,83 +170,98 @@ class Decaf:
         fairness: ``dp`` (DECAF-DP, default), ``ftu`` or ``none`` (see module doc).
         dag: column → parents; ``None`` = ``DAGS[dataset.name]``.
         seed, device: as everywhere.
+
+    Fitted attributes: ``generator_``, ``history_`` (one dict per epoch), ``fit_seconds_``,
+    ``dag_`` (the graph used), ``order_`` (its topological order), ``removed_edges_`` (child →
+    parents cut at generation), ``encoder_``, ``dataset_``, ``sensitive_``, ``device_``.
     """
 
     name = "decaf"
 
     def __init__(self, epochs: int = 1000, fairness: str = "dp", dag: dict[str, list[str]] | None = None,
                  seed: int = 0, device: str = "auto"):
-        self.epochs = check_epochs("decaf_epochs", epochs)
-        if fairness not in FAIRNESS:
-            raise ParameterError("fairness", fairness, one_of(FAIRNESS))
-        self.fairness, self.dag, self.seed = fairness, dag, int(seed)
-        self.device = resolve_device(device)
-        self.fit_seconds = float("nan")
-        self.history: list[dict[str, float]] = []
+        self.epochs, self.fairness, self.dag, self.seed, self.device = epochs, fairness, dag, seed, device
 
-    def fit(self, frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> "Decaf":
-        """Train on ``frame``; edges from ``sensitive`` are cut at generation (``fairness``)."""
-        check_training_input(frame, dataset, sensitive)
+    def _check_params(self, dataset: TabularDataset) -> dict[str, list[str]]:
+        """Validate the settings; return the DAG to use."""
+        check_epochs("epochs", self.epochs)
+        if self.fairness not in FAIRNESS:
+            raise ParameterError("fairness", self.fairness, one_of(FAIRNESS))
+        check_seed(self.seed)
         dag = self.dag if self.dag is not None else DAGS.get(dataset.name)
         if dag is None:
             raise ParameterError("dataset", dataset.name, f"a dataset with a DAG ({one_of(DAGS)}) or pass dag=")
-        if set(dag) != set(dataset.frame.columns):
-            raise ParameterError("dag", sorted(dag), f"one node per column of {dataset.name}: {list(dataset.frame.columns)}", "wrong nodes")
-        self._dataset, self.sensitive, self._dag = dataset, sensitive, dag
-        self.order = topological_order(dag)
-        self.removed_edges = biased_edges(dag, sensitive, dataset.target, self.fairness)
-        categorical = [c for c in self.order if c not in dataset.numeric]
-        numeric = [c for c in self.order if c in dataset.numeric]
+        if not isinstance(dag, dict) or set(dag) != set(dataset.frame.columns):
+            raise ParameterError("dag", sorted(dag) if isinstance(dag, dict) else dag,
+                                 f"one node per column of {dataset.name}: {list(dataset.frame.columns)}", "wrong nodes")
+        try:
+            topological_order(dag)
+        except ValueError as error:
+            raise ParameterError("dag", dag, "an acyclic graph over the columns", str(error)) from None
+        return dag
+
+    def fit(self, frame: pd.DataFrame, *, dataset: TabularDataset | str, sensitive: str) -> "Decaf":
+        """Train on ``frame``; edges from ``sensitive`` are cut at generation (``fairness``)."""
+        dataset = check_training_input(frame, dataset, sensitive)
+        dag = self._check_params(dataset)
+        self.device_ = device = resolve_device(self.device)
+        self.dataset_, self.sensitive_, self.dag_ = dataset, sensitive, dag
+        self.order_ = order = topological_order(dag)
+        self.removed_edges_ = biased_edges(dag, sensitive, dataset.target, self.fairness)
+        categorical = [c for c in order if c not in dataset.numeric]
+        numeric = [c for c in order if c in dataset.numeric]
         with stopwatch(self):
             torch.manual_seed(self.seed)
-            rng = generator_for(self.seed, self.device)
-            self._encoder = TabularEncoder(categorical, numeric, dataset.integer, scaling="minmax")
-            self._encoder.fit(frame.astype({c: str for c in categorical}))
-            blocks = {b.column: b for b in self._encoder.blocks}
-            width = self._encoder.width
-            masks = torch.zeros(len(self.order), width)
-            for i, column in enumerate(self.order):
+            rng = generator_for(self.seed, device)
+            encoder = TabularEncoder(categorical, numeric, dataset.integer, scaling="minmax")
+            encoder.fit(frame.astype({c: str for c in categorical}))
+            blocks = {b.column: b for b in encoder.blocks}
+            width = encoder.width
+            masks = torch.zeros(len(order), width)
+            for i, column in enumerate(order):
                 for parent in dag[column]:
                     masks[i, blocks[parent].slice] = 1.0
-            self._slices = [blocks[c].slice for c in self.order]
+            slices = [blocks[c].slice for c in order]
             hidden = hp.get("decaf", "hidden")
-            self._generator = _CausalGenerator(width, self._slices, [c in categorical for c in self.order], masks, hidden).to(self.device)
-            critic = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)).to(self.device)
-            data = torch.from_numpy(self._encoder.transform(frame.astype({c: str for c in categorical}))).to(self.device)
+            generator = _CausalGenerator(width, slices, [c in categorical for c in order], masks, hidden).to(device)
+            critic = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)).to(device)
+            data = torch.from_numpy(encoder.transform(frame.astype({c: str for c in categorical}))).to(device)
             kwargs = {"lr": hp.get("decaf", "lr"), "betas": hp.get("decaf", "betas"), "weight_decay": hp.get("decaf", "weight_decay")}
-            opt_g = torch.optim.AdamW(self._generator.parameters(), **kwargs)
+            opt_g = torch.optim.AdamW(generator.parameters(), **kwargs)
             opt_c = torch.optim.AdamW(critic.parameters(), **kwargs)
             gp_weight, privacy = hp.get("decaf", "gp_weight"), hp.get("decaf", "privacy_weight")
-            nodes = len(self.order)
-            self.history = []
+            nodes = len(order)
+            history = []
             for epoch in range(self.epochs):
                 started = time.perf_counter()
                 for step, index in enumerate(batches(len(data), hp.get("decaf", "batch_size"), rng)):
-                    real = data[index.to(self.device)]
-                    fake = self._generator(torch.randn(len(real), nodes, device=self.device, generator=rng)).detach()
+                    real = data[index.to(device)]
+                    fake = generator(torch.randn(len(real), nodes, device=device, generator=rng)).detach()
                     critic_loss = critic(fake).mean() - critic(real).mean() + gp_weight * gradient_penalty(critic, real, fake, rng)
                     opt_c.zero_grad()
                     critic_loss.backward()
                     opt_c.step()
-                    fake = self._generator(torch.randn(len(real), nodes, device=self.device, generator=rng))
+                    fake = generator(torch.randn(len(real), nodes, device=device, generator=rng))
                     distance = torch.sqrt(((real - fake) ** 2).mean(dim=1) + 1e-8).mean()
                     generator_loss = -critic(fake).mean() - privacy * distance
                     check_finite(generator_loss, self.name, epoch, step)
                     opt_g.zero_grad()
                     generator_loss.backward()
                     opt_g.step()
-                self.history.append({"epoch": epoch, "critic_loss": critic_loss.item(), "generator_loss": generator_loss.item(),
-                                     "seconds": time.perf_counter() - started})
+                history.append({"epoch": epoch, "critic_loss": critic_loss.item(), "generator_loss": generator_loss.item(),
+                                "seconds": time.perf_counter() - started})
+            self.encoder_, self.generator_, self.history_ = encoder, generator, history
         return self
 
     @torch.no_grad()
-    def sample(self, n: int) -> pd.DataFrame:
-        """``n`` synthetic records generated with the fair edges removed (seeded)."""
-        n, rng = start_sampling(self, "_generator", n, seed_offset=1)
-        index = {c: i for i, c in enumerate(self.order)}
-        blocks = {b.column: b for b in self._encoder.blocks}
-        removed = {index[child]: [blocks[p].slice for p in parents] for child, parents in self.removed_edges.items()}
-        z = torch.randn(n, len(self.order), device=self.device, generator=rng)
-        encoded = self._generator(z, removed=removed, rng=rng).cpu().numpy()
-        decoded = self._encoder.inverse_transform(encoded)
-        return restore_schema(decoded, self._dataset)
+    def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
+        """``n`` synthetic records generated with the fair edges removed (seeded; ``seed=None``
+        uses ``self.seed + 1``)."""
+        n, _, rng = start_sampling(self, "generator_", n, seed, seed_offset=1)
+        index = {c: i for i, c in enumerate(self.order_)}
+        blocks = {b.column: b for b in self.encoder_.blocks}
+        removed = {index[child]: [blocks[p].slice for p in parents] for child, parents in self.removed_edges_.items()}
+        z = torch.randn(n, len(self.order_), device=self.device_, generator=rng)
+        encoded = self.generator_(z, removed=removed, rng=rng).cpu().numpy()
+        decoded = self.encoder_.inverse_transform(encoded)
+        return restore_schema(decoded, self.dataset_)

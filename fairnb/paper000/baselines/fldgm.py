@@ -33,12 +33,13 @@ from torch import nn
 import fairnb.data
 from fairnb.paper000.baselines import hyperparameters as hp
 from fairnb.nn.device import generator_for, resolve_device
-from fairnb.paper000.baselines.base import (batches, check_epochs, check_finite, check_n, check_training_input, require_fitted, restore_schema, start_sampling, stopwatch)
+from fairnb.paper000.baselines.base import (Settings, batches, check_epochs, check_finite, check_n, check_seed, check_training_input,
+                                            require_fitted, restore_schema, sampling_seed, start_sampling, stopwatch)
 from fairnb.data import TabularDataset
 from fairnb.errors import ParameterError
 
 
-class FairDiscoGenerator:
+class FairDiscoGenerator(Settings):
     """The stage-1 teacher (FairDisco) as a generator: reconstructions of training records.
 
     Args:
@@ -46,59 +47,71 @@ class FairDiscoGenerator:
         beta_exponent: β = 10**beta_exponent (reference 7).
         batch_size: teacher mini-batch (reference 2048; the posterior dCov² costs O(batch²)).
         seed, device: as everywhere.
+
+    Fitted attributes: ``teacher_`` (the trained ``FairDisco``; its per-epoch history in
+    ``teacher_.history``), ``encoder_`` (feature encoding), ``frame_`` (the training rows),
+    ``x_`` and ``s_`` (their encoded features and group codes), ``fit_seconds_``, ``dataset_``,
+    ``sensitive_``, ``device_``.
     """
 
     name = "fairdisco"
 
     def __init__(self, epochs: int = 1000, beta_exponent: int = 7, batch_size: int = 2048, seed: int = 0, device: str = "auto"):
-        self.epochs = check_epochs("fairdisco_epochs", epochs)
-        self.batch_size = check_epochs("batch_size", batch_size)
-        self.beta_exponent, self.seed = beta_exponent, int(seed)
-        self.device = resolve_device(device)
-        self.fit_seconds = float("nan")
+        self.epochs, self.beta_exponent, self.batch_size, self.seed, self.device = epochs, beta_exponent, batch_size, seed, device
 
-    def fit(self, frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> "FairDiscoGenerator":
+    def _check_params(self) -> None:
+        from fairnb.paper000.fairdisco import check_beta_exponent
+
+        check_epochs("epochs", self.epochs)
+        check_epochs("batch_size", self.batch_size)
+        check_beta_exponent(self.beta_exponent)
+        check_seed(self.seed)
+
+    def fit(self, frame: pd.DataFrame, *, dataset: TabularDataset | str, sensitive: str) -> "FairDiscoGenerator":
         from fairnb.paper000.fairdisco import FairDisco
 
-        check_training_input(frame, dataset, sensitive)
-        self._dataset, self.sensitive = dataset, sensitive
+        self._check_params()
+        dataset = check_training_input(frame, dataset, sensitive)
+        self.device_ = resolve_device(self.device)
+        self.dataset_, self.sensitive_ = dataset, sensitive
         with stopwatch(self):
-            self.frame = frame.reset_index(drop=True)
-            self.encoder = fairnb.data.encoder_for(dataset, scaling="standard").fit(self.frame)
-            self.x = self.encoder.transform(self.frame)
-            self.s = fairnb.data.group_codes(self.frame, dataset, sensitive)
-            self.teacher = FairDisco(self.x.shape[1], self.encoder.blocks, s_dim=2, beta_exponent=self.beta_exponent,
-                                     epochs=self.epochs, batch_size=self.batch_size, seed=self.seed,
-                                     device=str(self.device)).fit(self.x, self.s)
+            self.frame_ = frame.reset_index(drop=True)
+            self.encoder_ = fairnb.data.encoder_for(dataset, scaling="standard").fit(self.frame_)
+            self.x_ = self.encoder_.transform(self.frame_)
+            self.s_ = fairnb.data.group_codes(self.frame_, dataset, sensitive)
+            self.teacher_ = FairDisco(self.x_.shape[1], self.encoder_.blocks, s_dim=2, beta_exponent=self.beta_exponent,
+                                      epochs=self.epochs, batch_size=self.batch_size, seed=self.seed,
+                                      device=str(self.device_)).fit(self.x_, self.s_)
         return self
-
-    def _check_fitted(self) -> None:
-        require_fitted(self, "teacher")
 
     @torch.no_grad()
     def latents(self) -> np.ndarray:
         """Teacher codes z ~ q(z | x, s) of the training records, (n, z_dim), seeded."""
-        self._check_fitted()
+        require_fitted(self, "teacher_")
         torch.manual_seed(self.seed + 2)
-        return self.teacher.sample_latent(self.x, self.s).cpu().numpy()
+        return self.teacher_.sample_latent(self.x_, self.s_).cpu().numpy()
 
     def decode(self, z: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
         """Decode codes z (n, z_dim) with the s of training ``rows`` (n,); s and target are copied."""
-        source = self.frame.iloc[rows].reset_index(drop=True)
-        decoded = self.encoder.inverse_transform(self.teacher.decode(torch.as_tensor(z, dtype=torch.float32), self.s[rows]))
+        require_fitted(self, "teacher_")
+        source = self.frame_.iloc[rows].reset_index(drop=True)
+        decoded = self.encoder_.inverse_transform(self.teacher_.decode(torch.as_tensor(z, dtype=torch.float32), self.s_[rows]))
         out = source.copy()
         for column in decoded.columns:
             out[column] = decoded[column].to_numpy()
-        return restore_schema(out, self._dataset)
+        return restore_schema(out, self.dataset_)
 
     @torch.no_grad()
-    def sample(self, n: int) -> pd.DataFrame:
-        """``n`` reconstructions of seeded draws (with replacement) of the training records."""
+    def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
+        """``n`` reconstructions of seeded draws (with replacement) of the training records
+        (``seed=None`` uses ``self.seed + 3``)."""
         n = check_n(n)
-        self._check_fitted()
-        rows = np.random.default_rng(self.seed + 3).integers(0, len(self.frame), size=n)
-        torch.manual_seed(self.seed + 3)
-        z = self.teacher.sample_latent(self.x[rows], self.s[rows]).cpu().numpy()
+        seed = check_seed(seed, optional=True)
+        require_fitted(self, "teacher_")
+        seed = sampling_seed(self, seed, 3)
+        rows = np.random.default_rng(seed).integers(0, len(self.frame_), size=n)
+        torch.manual_seed(seed)
+        z = self.teacher_.sample_latent(self.x_[rows], self.s_[rows]).cpu().numpy()
         return self.decode(z, rows)
 
 
@@ -208,61 +221,73 @@ class LatentDiffusion:
         return x
 
 
-class FLDGM:
+class FLDGM(Settings):
     """FLDGMs with a diffusion model in FairDisco's fair latent space (see module doc).
 
     Args:
         epochs: diffusion epochs (the authors: 5000).
         teacher_epochs: FairDisco epochs when no ``teacher`` is given.
         teacher: an already fitted ``FairDiscoGenerator`` on the same rows (its training time is
-            added to ``fit_seconds``, since FLDGMs needs it).
+            added to ``fit_seconds_``, since FLDGMs needs it); ``None`` = train one.
+        teacher_batch_size: mini-batch of that teacher.
         seed, device: as everywhere.
+
+    Fitted attributes: ``teacher_`` (the ``FairDiscoGenerator`` used), ``codes_`` (its latent
+    codes of the training rows), ``diffusion_`` (the ``LatentDiffusion``), ``history_`` (last loss
+    of each epoch), ``diffusion_seconds_``, ``stage_seconds_`` (teacher, diffusion),
+    ``fit_seconds_`` (both), ``dataset_``, ``sensitive_``, ``device_``.
     """
 
     name = "fldgm"
 
     def __init__(self, epochs: int = 5000, teacher_epochs: int = 1000, teacher: FairDiscoGenerator | None = None,
                  teacher_batch_size: int = 2048, seed: int = 0, device: str = "auto"):
-        self.epochs = check_epochs("fldgm_epochs", epochs)
-        self.teacher_epochs = check_epochs("fairdisco_epochs", teacher_epochs)
-        self.teacher_batch_size = check_epochs("batch_size", teacher_batch_size)
-        self.teacher, self.seed = teacher, int(seed)
-        self.device = resolve_device(device)
-        self.fit_seconds = float("nan")
-        self.stage_seconds: dict[str, float] = {}
+        self.epochs, self.teacher_epochs, self.teacher = epochs, teacher_epochs, teacher
+        self.teacher_batch_size, self.seed, self.device = teacher_batch_size, seed, device
 
-    def fit(self, frame: pd.DataFrame, dataset: TabularDataset, sensitive: str) -> "FLDGM":
-        check_training_input(frame, dataset, sensitive)
-        if self.teacher is None:
-            self.teacher = FairDiscoGenerator(self.teacher_epochs, batch_size=self.teacher_batch_size, seed=self.seed,
-                                              device=str(self.device)).fit(frame, dataset, sensitive)
-        elif not hasattr(self.teacher, "teacher") or self.teacher.sensitive != sensitive or len(self.teacher.frame) != len(frame):
+    def _check_params(self) -> None:
+        check_epochs("epochs", self.epochs)
+        check_epochs("teacher_epochs", self.teacher_epochs)
+        check_epochs("teacher_batch_size", self.teacher_batch_size)
+        check_seed(self.seed)
+        if self.teacher is not None and not isinstance(self.teacher, FairDiscoGenerator):
+            raise ParameterError("teacher", type(self.teacher).__name__, "None or a fitted FairDiscoGenerator", "wrong type")
+
+    def fit(self, frame: pd.DataFrame, *, dataset: TabularDataset | str, sensitive: str) -> "FLDGM":
+        self._check_params()
+        dataset = check_training_input(frame, dataset, sensitive)
+        self.device_ = resolve_device(self.device)
+        teacher = self.teacher
+        if teacher is None:
+            teacher = FairDiscoGenerator(self.teacher_epochs, batch_size=self.teacher_batch_size, seed=self.seed,
+                                         device=str(self.device_)).fit(frame, dataset=dataset, sensitive=sensitive)
+        elif not hasattr(teacher, "teacher_") or teacher.sensitive_ != sensitive or len(teacher.frame_) != len(frame):
             raise ParameterError("teacher", "a FairDiscoGenerator", f"one fitted on the same {len(frame)} rows and sensitive={sensitive}", "mismatch")
-        self._dataset, self.sensitive = dataset, sensitive
-        with stopwatch(self, "diffusion_seconds"):
-            rng = generator_for(self.seed + 4, self.device)
+        self.teacher_, self.dataset_, self.sensitive_ = teacher, dataset, sensitive
+        with stopwatch(self, "diffusion_seconds_"):
+            rng = generator_for(self.seed + 4, self.device_)
             torch.manual_seed(self.seed + 4)
-            self.codes = self.teacher.latents()
+            self.codes_ = teacher.latents()
             # FL maps z by (z + 1)/2 and the diffusion's auto-normalisation maps back: x = z.
-            data = torch.as_tensor(self.codes, dtype=torch.float32, device=self.device)
-            self.diffusion = LatentDiffusion(data.shape[1], hp.get("fldgm", "diffusion_steps"), hp.get("fldgm", "hidden"), self.device)
-            self.history = self.diffusion.fit(data, self.epochs, hp.get("fldgm", "batch_size"), hp.get("fldgm", "lr"),
-                                              hp.get("fldgm", "betas"), rng)
-        self.stage_seconds = {"teacher": self.teacher.fit_seconds, "diffusion": self.diffusion_seconds}
-        self.fit_seconds = self.teacher.fit_seconds + self.diffusion_seconds
+            data = torch.as_tensor(self.codes_, dtype=torch.float32, device=self.device_)
+            self.diffusion_ = LatentDiffusion(data.shape[1], hp.get("fldgm", "diffusion_steps"), hp.get("fldgm", "hidden"), self.device_)
+            self.history_ = self.diffusion_.fit(data, self.epochs, hp.get("fldgm", "batch_size"), hp.get("fldgm", "lr"),
+                                                hp.get("fldgm", "betas"), rng)
+        self.stage_seconds_ = {"teacher": teacher.fit_seconds_, "diffusion": self.diffusion_seconds_}
+        self.fit_seconds_ = teacher.fit_seconds_ + self.diffusion_seconds_
         return self
 
     @torch.no_grad()
-    def sample_codes(self, n: int) -> np.ndarray:
-        """``n`` latent codes (n, z_dim) from the diffusion model (seeded)."""
-        n, rng = start_sampling(self, "diffusion", n, seed_offset=5)
-        return self.diffusion.sample(n, hp.get("fldgm", "sampling_steps"), rng).cpu().numpy()
+    def sample_codes(self, n: int, *, seed: int | None = None) -> np.ndarray:
+        """``n`` latent codes (n, z_dim) from the diffusion model (seeded; ``seed=None`` uses ``self.seed + 5``)."""
+        n, _, rng = start_sampling(self, "diffusion_", n, seed, seed_offset=5)
+        return self.diffusion_.sample(n, hp.get("fldgm", "sampling_steps"), rng).cpu().numpy()
 
     @torch.no_grad()
-    def sample(self, n: int) -> pd.DataFrame:
+    def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
         """``n`` records: sampled codes decoded with the s (and target) of the nearest training code."""
-        z = self.sample_codes(n)
-        codes = torch.as_tensor(self.codes, dtype=torch.float32, device=self.device)
-        rows = torch.cat([torch.cdist(torch.as_tensor(z[i:i + 4096], device=self.device), codes).argmin(dim=1)
+        z = self.sample_codes(n, seed=seed)
+        codes = torch.as_tensor(self.codes_, dtype=torch.float32, device=self.device_)
+        rows = torch.cat([torch.cdist(torch.as_tensor(z[i:i + 4096], device=self.device_), codes).argmin(dim=1)
                           for i in range(0, len(z), 4096)]).cpu().numpy()
-        return self.teacher.decode(z, rows)
+        return self.teacher_.decode(z, rows)
