@@ -241,8 +241,10 @@ def test_missing_metric_is_named_never_guessed(tmp_path):
     frame = ledger_page.evaluate(tmp_path, rows(["000-1.dpr"]))
     favourable = frame[(frame.scope == "adult/sex") & (frame.label_coding == "favourable")].iloc[0]
     assert favourable.verdict == rule.NOT_EVALUATED
-    assert favourable.note == "not evaluated: fair_synthesis-adult-sex does not report l1/favourable_dpr"
+    assert favourable.note == ("not evaluated: fair_synthesis-adult-sex does not report l1/favourable_dpr; "
+                               "fair_synthesis-adult-sex does not report fairdisco/favourable_dpr")
     assert math.isnan(favourable.mean_difference) and favourable.n == 0
+    assert favourable.profile == "default"   # the record it found still names its profile
 
 
 def test_old_records_without_values_are_not_paired(tmp_path):
@@ -347,7 +349,8 @@ def test_missing_values_of_unavailable_data_are_named(tmp_path):
           {"fid_translated": [None, None], "fid_noise": [None, None], "fid_sampled": [3.0, 3.1]})
     frame = ledger_page.evaluate(tmp_path, rows(["002-3.translated"]))
     row = frame[frame.scope == "adult/sex"].iloc[0]
-    assert row.note == "not evaluated: fair_translation-adult-sex reports fid_translated as missing"
+    assert row.note == ("not evaluated: fair_translation-adult-sex reports fid_translated as missing; "
+                        "fair_translation-adult-sex reports fid_noise as missing")
 
 
 def test_full_ledger_on_an_empty_folder_and_the_tables(tmp_path):

@@ -68,7 +68,12 @@ def ledger() -> pd.DataFrame:
 
 
 class Missing(Exception):
-    """What a ledger row needs and the records do not have (the text after 'not evaluated: ')."""
+    """What a ledger row needs and the records do not have (the text after 'not evaluated: ');
+    ``run``/``profile`` name the record that lacks it, when there is one."""
+
+    def __init__(self, message: str, run: str | None = None, profile: str | None = None):
+        super().__init__(message)
+        self.run, self.profile = run, profile
 
 
 @dataclass(frozen=True)
@@ -257,13 +262,16 @@ def degenerate_seeds(record: dict[str, Any], template: str, prefix: str, coding:
 def _side(store: Store, ref: Ref, scope: str, metric: str, coding: str | None) -> Side:
     record = store.find(ref.template, scope)
     plain = plain_coding(record, ref.template)
-    run = record.get("run", "?")
-    if coding is not None and plain is None:
-        raise Missing(f"the label coding of {run} is unknown")
-    values = _metric_values(record, ref, metric, coding, plain)
+    run, profile = record.get("run", "?"), str(record.get("profile") or "?")
+    try:
+        if coding is not None and plain is None:
+            raise Missing(f"the label coding of {run} is unknown")
+        values = _metric_values(record, ref, metric, coding, plain)
+    except Missing as missing:
+        raise Missing(str(missing), run, profile) from None
     seed0 = int(_parameter(record, ref.template, "seed") or 0)
     return Side({seed0 + i: v for i, v in enumerate(values)}, degenerate_seeds(record, ref.template, ref.prefix, coding),
-                run, str(record.get("profile") or "?"), f"{ref.label()} in {run}")
+                run, profile, f"{ref.label()} in {run}")
 
 
 # --------------------------------------------------------------------------- comparisons
@@ -365,47 +373,49 @@ def _combine(outcomes: list[Outcome]) -> Outcome:
 def _evaluate(row: pd.Series, scope: str, coding: str | None, store: Store) -> Outcome:
     metric, direction, threshold = row["metric"], row["direction"], float(row["threshold"])
     a, b = _refs(row["a"]), _refs(row["b"])
-    try:
-        if row["rule"] == "trend":
-            sides = [(float(r.prefix.rstrip("/").rsplit("/", 1)[-1]), _side(store, r, scope, metric, coding)) for r in a]
-            outcome = _trend(sides, "trend", direction, threshold)
-        elif row["rule"] == "across":
-            outcomes = []
-            for other in [s for s in row["versus"].split(";") if s.strip()]:
-                gains = []
-                notes: list[str] = []
-                runs: dict[str, str] = {}
-                for where in (scope, other):
-                    first, second = _side(store, a[0], where, metric, coding), _side(store, b[0], where, metric, coding)
-                    xs, ys, more, _ = _pairs(first, second, where)
-                    notes += more
-                    runs.update({first.run: first.profile, second.run: second.profile})
-                    gains.append(rule.paired_differences(xs, ys, direction))
-                interval = rule.welch_interval(gains[0], gains[1])
-                verdict, reason = rule.decide(interval, threshold)
-                if min(len(g) for g in gains) == 0 and any("degenerate" in n for n in notes):
-                    verdict = rule.DEGENERATE
-                outcomes.append(Outcome(verdict, interval, f"vs {other}",
-                                        [f"vs {other}: gain {scope} n = {len(gains[0])}, {other} n = {len(gains[1])}, {reason}"]
-                                        + notes, runs))
-            outcome = _combine(outcomes)
-        elif row["rule"] in ("difference", "relative"):
-            pairs = _components(a, b)
-            outcomes = []
-            for first, second in pairs:
-                label = f"{first.label()} vs {second.label()}" if len(pairs) > 1 else first.label() + " vs " + second.label()
-                outcomes.append(_paired(_side(store, first, scope, metric, coding), _side(store, second, scope, metric, coding),
-                                        label, direction, row["rule"] == "relative", threshold))
-            outcome = _combine(outcomes)
-        else:
-            raise ValueError(f"claims ledger row {row['id']}: unknown rule {row['rule']!r} (one of {', '.join(rule.RULES)})")
-    except Missing as missing:
-        return Outcome(rule.NOT_EVALUATED, None, "", [f"not evaluated: {missing}"], {})
-    profiles = sorted(set(outcome.runs.values()))
-    if len(profiles) > 1:
-        listing = ", ".join(f"{run}: {profile}" for run, profile in sorted(outcome.runs.items()))
-        return Outcome(rule.NOT_EVALUATED, None, "", [f"not evaluated: records from different profiles ({listing})"], outcome.runs)
-    return outcome
+    if row["rule"] not in rule.RULES:
+        raise ValueError(f"claims ledger row {row['id']}: unknown rule {row['rule']!r} (one of {', '.join(rule.RULES)})")
+    versus = [s.strip() for s in row["versus"].split(";") if s.strip()]
+    needed = [(r, w) for w in [scope] + versus for r in a[:1] + b[:1]] if row["rule"] == "across" else [(r, scope) for r in a + b]
+    sides: dict[tuple[Ref, str], Side] = {}
+    missing: list[str] = []
+    runs: dict[str, str] = {}
+    for ref, where in needed:
+        try:
+            sides[(ref, where)] = _side(store, ref, where, metric, coding)
+            runs[sides[(ref, where)].run] = sides[(ref, where)].profile
+        except Missing as reason:
+            missing.append(str(reason))
+            if reason.run is not None:
+                runs[reason.run] = reason.profile or "?"
+    if missing:  # every missing piece is named, nothing is scored
+        return Outcome(rule.NOT_EVALUATED, None, "", ["not evaluated: " + "; ".join(dict.fromkeys(missing))], runs)
+    if len(set(runs.values())) > 1:
+        listing = ", ".join(f"{run}: {profile}" for run, profile in sorted(runs.items()))
+        return Outcome(rule.NOT_EVALUATED, None, "", [f"not evaluated: records from different profiles ({listing})"], runs)
+    if row["rule"] == "trend":
+        return _trend([(float(r.prefix.rstrip("/").rsplit("/", 1)[-1]), sides[(r, scope)]) for r in a], "trend",
+                      direction, threshold)
+    outcomes = []
+    if row["rule"] == "across":
+        for other in versus:
+            gains, notes = [], []
+            for where in (scope, other):
+                xs, ys, more, _ = _pairs(sides[(a[0], where)], sides[(b[0], where)], where)
+                notes += more
+                gains.append(rule.paired_differences(xs, ys, direction))
+            interval = rule.welch_interval(gains[0], gains[1])
+            verdict, reason = rule.decide(interval, threshold)
+            if min(len(g) for g in gains) == 0 and any(n.startswith("degenerate") for n in notes):
+                verdict = rule.DEGENERATE
+            outcomes.append(Outcome(verdict, interval, f"vs {other}",
+                                    [f"vs {other}: gain n = {len(gains[0])} ({scope}) and {len(gains[1])} ({other}), {reason}"]
+                                    + notes, runs))
+    else:
+        for first, second in _components(a, b):
+            outcomes.append(_paired(sides[(first, scope)], sides[(second, scope)], f"{first.label()} vs {second.label()}",
+                                    direction, row["rule"] == "relative", threshold))
+    return _combine(outcomes)
 
 
 def evaluate(records_folder: Path | str | None = None, claims: pd.DataFrame | None = None) -> pd.DataFrame:
