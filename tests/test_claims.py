@@ -116,7 +116,8 @@ def test_combine_needs_every_comparison():
     assert rule.combine([rule.SUPPORTED, rule.SUPPORTED]) == rule.SUPPORTED
     assert rule.combine([rule.SUPPORTED, rule.INCONCLUSIVE]) == rule.INCONCLUSIVE
     assert rule.combine([rule.SUPPORTED, rule.CONTRADICTED, rule.INCONCLUSIVE]) == rule.CONTRADICTED
-    assert rule.combine([rule.SUPPORTED, rule.DEGENERATE]) == rule.DEGENERATE
+    assert rule.combine([rule.SUPPORTED, rule.DEGENERATE]) == rule.SUPPORTED      # a degenerate competitor counts neither way
+    assert rule.combine([rule.DEGENERATE, rule.DEGENERATE]) == rule.DEGENERATE
     assert rule.combine([rule.CONTRADICTED, rule.NOT_EVALUATED]) == rule.NOT_EVALUATED
     assert rule.combine([]) == rule.NOT_EVALUATED
 
@@ -379,3 +380,16 @@ def test_claims_template_is_a_thin_page_without_outputs():
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
     assert any("fairnb.runs.report" in c.source for c in code)
     assert "book/runs/claims\n" in (ROOT / "_toc.yml").read_text()
+
+
+def test_a_degenerate_competitor_is_left_out_not_counted(tmp_path):
+    write(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis",
+          synthesis_metrics({"l1": {"density": [1.0, 1.1, 1.05], "coverage": [0.9, 0.92, 0.91]}}))
+    write(tmp_path, "comparison-adult-sex", "comparison", synthesis_metrics({
+        "tabfairgan": {"density": [0.1, 0.12, 0.11], "coverage": [0.3, 0.3, 0.31]},
+        "decaf": {"density": [5.0, 5.0, 5.0], "coverage": [0.0, 0.001, 0.0]}}))   # collapsed at every seed
+    frame = ledger_page.evaluate(tmp_path, rows(["000-6.density"]))
+    row = frame[frame.scope == "adult/sex"].iloc[0]
+    assert row.verdict == rule.SUPPORTED and row.n == 3
+    assert row.note.startswith("shown: l1 vs tabfairgan; left out as degenerate: l1 vs decaf")
+    assert "collapsed generator" in row.note

@@ -357,7 +357,7 @@ def _combine(outcomes: list[Outcome]) -> Outcome:
     """One outcome for a row: the verdict by ``rule.combine``; the interval shown is the deciding
     comparison's (the contradicted one with the lowest upper bound, else the one with the lowest lower bound)."""
     verdict = rule.combine(o.verdict for o in outcomes)
-    scored = [o for o in outcomes if o.interval is not None]
+    scored = [o for o in outcomes if o.interval is not None and o.verdict != rule.DEGENERATE]
     shown = None
     if verdict == rule.CONTRADICTED:
         shown = min((o for o in scored if o.verdict == rule.CONTRADICTED), key=lambda o: o.interval.high)
@@ -365,6 +365,9 @@ def _combine(outcomes: list[Outcome]) -> Outcome:
         shown = min(scored, key=lambda o: (o.interval.low if math.isfinite(o.interval.low) else -math.inf,
                                            o.interval.mean if math.isfinite(o.interval.mean) else -math.inf))
     notes = list(dict.fromkeys(n for o in outcomes for n in o.notes))
+    left_out = [o.label for o in outcomes if o.verdict == rule.DEGENERATE]
+    if left_out and len(outcomes) > 1:
+        notes.insert(0, "left out as degenerate: " + ", ".join(left_out))
     runs = {k: v for o in outcomes for k, v in o.runs.items()}
     label = shown.label if shown is not None and len(outcomes) > 1 else ""
     return Outcome(verdict, shown.interval if shown is not None else None, label, notes, runs)

@@ -34,7 +34,9 @@ repetitions a bootstrap interval is too narrow.
 
 A claim made of several comparisons (A best of several, every row fairer than B, a dataset's gain
 larger than each other's) holds only when every comparison holds (``combine``): supported when all
-are supported, contradicted when any is contradicted, otherwise inconclusive.
+are supported, contradicted when any is contradicted, otherwise inconclusive. A comparison whose
+pairs are all degenerate (below) counts neither way: it is left out and named; when every comparison
+is left out the claim's verdict is *degenerate*.
 
 **Degenerate rows never count.** A (method, seed) is *degenerate*, and every pair it is part of is
 dropped before the interval is computed, when
@@ -186,15 +188,20 @@ def decide(interval: Interval, threshold: float = 0.0) -> tuple[str, str]:
 def combine(verdicts: Iterable[str]) -> str:
     """One verdict for a claim made of several comparisons.
 
-    Any comparison not evaluated → not evaluated; else any contradicted → contradicted; else any
-    degenerate → degenerate; else any inconclusive → inconclusive; else supported. An empty list is
-    not evaluated.
+    Any comparison not evaluated → not evaluated. Degenerate comparisons are left out; if nothing
+    else is left → degenerate. Of the rest: any contradicted → contradicted; else any inconclusive →
+    inconclusive; else supported. An empty list is not evaluated.
     """
     found = list(verdicts)
-    for verdict in (NOT_EVALUATED, CONTRADICTED, DEGENERATE, INCONCLUSIVE):
-        if verdict in found:
+    if not found or NOT_EVALUATED in found:
+        return NOT_EVALUATED
+    counted = [v for v in found if v != DEGENERATE]
+    if not counted:
+        return DEGENERATE
+    for verdict in (CONTRADICTED, INCONCLUSIVE):
+        if verdict in counted:
             return verdict
-    return SUPPORTED if found else NOT_EVALUATED
+    return SUPPORTED
 
 
 def near_constant(rates: Iterable[float | None], epsilon: float = NEAR_CONSTANT_RATE) -> bool:
