@@ -393,3 +393,19 @@ def test_a_degenerate_competitor_is_left_out_not_counted(tmp_path):
     assert row.verdict == rule.SUPPORTED and row.n == 3
     assert row.note.startswith("shown: l1 vs tabfairgan; left out as degenerate: l1 vs decaf")
     assert "collapsed generator" in row.note
+
+
+def test_a_seed_degenerate_under_one_coding_is_left_out_under_both(tmp_path):
+    # seed 0: recall 0.001 when class 1 is the favourable outcome (near-constant), 0.97 the other way round
+    l1 = {"dpr": [0.99, 0.95, 0.96, 0.97], "recall": [0.97, 0.7, 0.7, 0.7],
+          "favourable_dpr": [0.0, 0.6, 0.62, 0.61], "favourable_recall": [0.001, 0.5, 0.5, 0.5]}
+    fairdisco = {"dpr": [0.5, 0.8, 0.8, 0.8], "recall": [0.7] * 4,
+                 "favourable_dpr": [0.5, 0.5, 0.5, 0.5], "favourable_recall": [0.5] * 4}
+    write(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis",
+          {f"l1/{k}": v for k, v in l1.items()} | {f"fairdisco/{k}": v for k, v in fairdisco.items()})
+    frame = ledger_page.evaluate(tmp_path, rows(["000-1.dpr"]))
+    adult = frame[frame.scope == "adult/sex"].set_index("label_coding")
+    assert list(adult.n) == [3, 3]
+    assert "(favourable coding)" in adult.loc["unfavourable", "note"]
+    listed = ledger_page.degenerate_rows(tmp_path)
+    assert list(listed[listed.method == "l1"].coding) == ["favourable"]

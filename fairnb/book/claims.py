@@ -210,14 +210,39 @@ def _metric_values(record: dict[str, Any], ref: Ref, metric: str, coding: str | 
             for i in range(len(columns[0]))]
 
 
+def record_codings(record: dict[str, Any], template: str, prefix: str) -> list[str | None]:
+    """The label codings under which ``record`` reports method ``prefix``: the plain names' coding
+    first, then every coding its prefixed names carry (``l1/favourable_dpr``)."""
+    plain = plain_coding(record, template)
+    names = list(record.get("metrics") or {})
+    others = [c for c in CODINGS if c != plain and any(n.startswith(f"{prefix}{c}_") for n in names)]
+    return [plain] + others
+
+
 def degenerate_seeds(record: dict[str, Any], template: str, prefix: str, coding: str | None = None) -> dict[int, str]:
-    """Seeds at which method ``prefix`` (``l1/``) of ``record`` is degenerate, with the reason
-    (rules in ``fairnb.metrics.claims``). Only templates that score a classifier are checked."""
+    """Seeds at which method ``prefix`` (``l1/``) of ``record`` is degenerate, with the reasons
+    (rules in ``fairnb.metrics.claims``). Only templates that score a classifier are checked.
+
+    ``coding``: check the metrics of that label coding only; ``None`` (what the ledger uses): a seed
+    flagged under any coding the record reports is degenerate, since both codings score the same
+    classifier.
+    """
     if template not in CLASSIFIER_TEMPLATES or not prefix:
         return {}
+    if coding is None:
+        merged: dict[int, list[str]] = {}
+        for each in record_codings(record, template, prefix):
+            for seed, reasons in _degenerate_seeds(record, template, prefix, each).items():
+                merged.setdefault(seed, []).extend(reasons)
+        return {seed: "; ".join(dict.fromkeys(reasons)) for seed, reasons in merged.items()}
+    return {seed: "; ".join(dict.fromkeys(reasons)) for seed, reasons in _degenerate_seeds(record, template, prefix, coding).items()}
+
+
+def _degenerate_seeds(record: dict[str, Any], template: str, prefix: str, coding: str | None) -> dict[int, list[str]]:
     metrics = record.get("metrics") or {}
     plain = plain_coding(record, template)
     coding = coding or plain
+    suffix = f" ({coding} coding)" if coding in CODINGS and len(record_codings(record, template, prefix)) > 1 else ""
     seed0 = int(_parameter(record, template, "seed") or 0)
 
     def series(name: str) -> list[float | None] | None:
@@ -255,8 +280,9 @@ def degenerate_seeds(record: dict[str, Any], template: str, prefix: str, coding:
             flag(series(prefix + _coded("recall", coding, plain)), rule.extreme_recall,
                  f"near-constant classifier: recall < {rule.NEAR_CONSTANT_RATE:g} or > "
                  f"{1 - rule.NEAR_CONSTANT_RATE:g} (no group rates recorded)")
+    found = {seed: [r + suffix for r in reasons] for seed, reasons in found.items()}
     flag(series(prefix + "coverage"), rule.collapsed, f"collapsed generator: coverage < {rule.COLLAPSED_COVERAGE:g}")
-    return {seed: "; ".join(dict.fromkeys(reasons)) for seed, reasons in found.items()}
+    return found
 
 
 def _side(store: Store, ref: Ref, scope: str, metric: str, coding: str | None) -> Side:
@@ -270,7 +296,7 @@ def _side(store: Store, ref: Ref, scope: str, metric: str, coding: str | None) -
     except Missing as missing:
         raise Missing(str(missing), run, profile) from None
     seed0 = int(_parameter(record, ref.template, "seed") or 0)
-    return Side({seed0 + i: v for i, v in enumerate(values)}, degenerate_seeds(record, ref.template, ref.prefix, coding),
+    return Side({seed0 + i: v for i, v in enumerate(values)}, degenerate_seeds(record, ref.template, ref.prefix),
                 run, profile, f"{ref.label()} in {run}")
 
 
@@ -288,9 +314,13 @@ class Outcome:
     runs: dict[str, str] = field(default_factory=dict)  # run id → profile
 
 
+def _split(reasons: str) -> list[str]:
+    return [part for part in reasons.split("; ") if part]
+
+
 def _exclusions(reasons: dict[int, list[str]], total: int) -> list[str]:
     """One note per distinct reason: which side, why, at how many of the seeds with values."""
-    counted = Counter(reason for found in reasons.values() for reason in found)
+    counted = Counter(part for found in reasons.values() for reason in found for part in _split(reason))
     return [f"degenerate, excluded at {count} of {total} seeds: {reason}" for reason, count in counted.items()]
 
 
@@ -299,7 +329,7 @@ def _pairs(a: Side, b: Side, label: str) -> tuple[list[float | None], list[float
     degeneracy removed every pair that had values."""
     seeds = sorted(set(a.values) & set(b.values))
     with_values = [s for s in seeds if a.values[s] is not None and b.values[s] is not None]
-    reasons = {s: [f"{side.label}: {side.degenerate[s]}" for side in (a, b) if s in side.degenerate]
+    reasons = {s: [f"{side.label}: {part}" for side in (a, b) if s in side.degenerate for part in _split(side.degenerate[s])]
                for s in with_values}
     reasons = {s: r for s, r in reasons.items() if r}
     kept = [s for s in with_values if s not in reasons]
@@ -336,7 +366,7 @@ def _trend(sides: list[tuple[float, Side]], label: str, direction: str, threshol
             lost += 1  # two settings had values, degeneracy left fewer
     runs = {s.run: s.profile for _, s in sides}
     if excluded:
-        reasons = sorted({f"{s.label}: {r}" for _, s in sides for r in s.degenerate.values()})
+        reasons = sorted({f"{s.label}: {part}" for _, s in sides for r in s.degenerate.values() for part in _split(r)})
         notes.append(f"degenerate, {excluded} (setting, seed) points excluded: " + "; ".join(reasons))
     if not slopes and lost:
         return Outcome(rule.DEGENERATE, None, label, notes + [f"{label}: no seed keeps two settings"], runs)
@@ -523,22 +553,22 @@ def sources_table(claims: pd.DataFrame | None = None) -> pd.DataFrame:
 
 def degenerate_rows(records_folder: Path | str | None = None) -> pd.DataFrame:
     """Every (run, method, label coding) with degenerate seeds, in the records of the templates that
-    score a classifier: run, method, coding, seeds ("k of n"), reason."""
+    score a classifier: run, method, coding, seeds ("k of n"), reason. (The ledger leaves a seed out
+    under both codings when it is degenerate under either.)"""
     store = Store(records_folder)
     rows = []
     for template in CLASSIFIER_TEMPLATES:
         for record in store.records(template):
             metrics = record.get("metrics") or {}
-            plain = plain_coding(record, template)
             prefixes = sorted({name.rsplit("/", 1)[0] + "/" for name in metrics if "/" in name})
             for prefix in prefixes:
                 n = max((len((metrics[k] or {}).get("values") or [0]) for k in metrics if k.startswith(prefix)), default=1)
-                others = sorted({c for c in CODINGS if any(k.startswith(prefix + c + "_") for k in metrics)})
-                for coding in [plain] + [c for c in others if c != plain]:
+                for coding in record_codings(record, template, prefix):
                     found = degenerate_seeds(record, template, prefix, coding)
                     if found:
+                        reasons = dict.fromkeys(part for r in found.values() for part in _split(r))
                         rows.append({"run": record.get("run"), "method": prefix.rstrip("/"), "coding": coding or NO_CODING,
-                                     "seeds": f"{len(found)} of {n}", "reason": "; ".join(sorted(set(found.values())))})
+                                     "seeds": f"{len(found)} of {n}", "reason": "; ".join(reasons)})
     return pd.DataFrame(rows, columns=["run", "method", "coding", "seeds", "reason"])
 
 

@@ -53,7 +53,9 @@ dropped before the interval is computed, when
   mode-dropping detector of Naeem et al. 2020) (``collapsed``);
 - or its run flags it (a ``degenerate`` metric equal to 1).
 
-When every pair of a comparison is dropped this way, its verdict is *degenerate*, not a score.
+A (method, seed) found degenerate under one label coding is left out under both (the two codings
+score the same classifier). When every pair of a comparison is dropped this way, its verdict is
+*degenerate*, not a score.
 """
 
 from __future__ import annotations
