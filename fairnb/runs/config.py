@@ -116,7 +116,7 @@ def report(metrics: Mapping[str, Any], title: str = "Results") -> pd.DataFrame:
     """Show the run's headline metrics and attach them to the output for the results record.
 
     ``metrics``: name → number, or list of per-repetition numbers. The runner reads the
-    ``fairnb_metrics`` metadata of this output into ``_build/results/<run>.json``.
+    ``fairnb_metrics`` metadata of this output into ``results/<run>.json``.
     """
     from IPython.display import display
 

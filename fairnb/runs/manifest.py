@@ -4,7 +4,7 @@ A manifest entry is ``{template, parameters?, matrix?, after?, inputs?}``; ``mat
 run per combination of its values (in the order written) and the run id is
 ``<template>-<matrix values joined by ->``. ``after`` lists templates whose runs must finish first
 (pages that read other runs' results); ``inputs`` lists globs (relative to the repository root) of
-files the run reads, whose content joins its cache key (e.g. ``_build/results/*.json``).
+files the run reads, whose content joins its cache key (e.g. ``results/*.json``).
 """
 
 from __future__ import annotations
