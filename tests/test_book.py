@@ -61,9 +61,10 @@ def test_second_identical_run_is_all_cache_hits(smoke_run):
     assert time.perf_counter() - started < 30
 
 
-def test_datasets_template_reads_user_supplied_meps(meps_dir, tmp_path):
+def test_datasets_template_reads_user_supplied_meps(meps_dir, tmp_path, monkeypatch):
     import papermill
 
+    monkeypatch.setenv("FAIRNB_MEPS_ROWS", "any")  # a generated sample, not the complete HC-181 file
     out = tmp_path / "meps.ipynb"
     papermill.execute_notebook(str(ROOT / "notebooks" / "data/01_datasets.ipynb"), str(out), kernel_name="python3",
                                parameters={"dataset": "meps", "data_path": str(meps_dir), "profile": "smoke"},
