@@ -409,3 +409,14 @@ def test_a_seed_degenerate_under_one_coding_is_left_out_under_both(tmp_path):
     assert "(favourable coding)" in adult.loc["unfavourable", "note"]
     listed = ledger_page.degenerate_rows(tmp_path)
     assert list(listed[listed.method == "l1"].coding) == ["favourable"]
+
+
+def test_needs_lists_what_each_template_must_report(tmp_path):
+    write(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis",
+          synthesis_metrics({"l1": {"dpr": [0.9, 0.9]}, "fairdisco": {"dpr": [0.8, 0.8]}}))
+    table = ledger_page.needs(tmp_path, rows(["000-1.dpr", "002-7.abs_eq_opp"])).set_index("metric")
+    assert table.loc["l1/dpr", "status"] == "reported"
+    assert table.loc["l1/favourable_dpr", "status"] == "missing in fair_synthesis-adult-sex"
+    assert table.loc["l1/positive_rate_<group>", "status"] == "reported"
+    assert table.loc["downsampled/abs_eq_opp", "status"] == "no record"
+    assert table.loc["downsampled/abs_eq_opp", "template"] == "fair_classifier"

@@ -591,3 +591,59 @@ def styled(table: pd.DataFrame):
         if column in table.columns:
             style = style.set_properties(subset=[column], **{"white-space": "nowrap"})
     return style
+
+
+def needs(records_folder: Path | str | None = None, claims: pd.DataFrame | None = None) -> pd.DataFrame:
+    """What the ledger reads from each template: one row per (template, metric name) with the claims
+    that use it and whether the records report it (``reported``, ``missing in <runs>``, ``no record``).
+
+    Names are spelled as the records spell them: a label-dependent metric under the record's other
+    coding carries that coding's prefix (``l1/favourable_dpr`` when plain names are unfavourable).
+    The group rates that the degeneracy rule prefers (``<method>/positive_rate_<group>``) are listed
+    for every method of a template that scores a classifier.
+    """
+    claims = ledger() if claims is None else claims
+    store = Store(records_folder)
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def want(template: str, name: str, claim: str, scope: str) -> None:
+        entry = wanted.setdefault((template, name), {"claims": [], "scopes": []})
+        entry["claims"].append(claim)
+        entry["scopes"].append(scope)
+
+    for _, row in claims.iterrows():
+        codings: Iterable[str | None] = CODINGS if row["coding"] == "both" else (None,)
+        scopes = [s.strip() for s in (row["scope"] + ";" + row["versus"]).split(";") if s.strip()]
+        match = _COMPOSITE.match(row["metric"])
+        parts = [p.strip() for p in match.group("parts").split(",")] if match else [row["metric"]]
+        for ref in _refs(row["a"]) + _refs(row["b"]):
+            for scope in scopes:
+                try:
+                    plain = plain_coding(store.find(ref.template, scope), ref.template)
+                except Missing:
+                    plain = _default(ref.template, "positive_label")
+                for coding in codings:
+                    if "{metric}" not in ref.pattern:
+                        want(ref.template, ref.pattern, row["id"], scope)
+                        continue
+                    for part in parts:
+                        want(ref.template, ref.pattern.format(metric=_coded(part, coding, plain)), row["id"], scope)
+                    if ref.template in CLASSIFIER_TEMPLATES:
+                        want(ref.template, ref.prefix + _coded("positive_rate_<group>", coding, plain), row["id"], scope)
+    rows = []
+    for (template, name), entry in wanted.items():
+        scopes = list(dict.fromkeys(entry["scopes"]))
+        found, lacking = [], []
+        for scope in scopes:
+            try:
+                record = store.find(template, scope)
+            except Missing:
+                continue
+            names = record.get("metrics") or {}
+            present = (any(n.startswith(name.split("<group>")[0]) for n in names) if "<group>" in name else name in names)
+            (found if present else lacking).append(record.get("run", "?"))
+        status = ("no record" if not found and not lacking else "reported" if not lacking
+                  else "missing in " + ", ".join(lacking))
+        rows.append({"template": template, "metric": name, "claims": ", ".join(dict.fromkeys(entry["claims"])),
+                     "status": status})
+    return pd.DataFrame(rows, columns=["template", "metric", "claims", "status"])
