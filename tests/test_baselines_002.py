@@ -89,10 +89,12 @@ def _sample(n=400, seed=0):
     return x, y, a
 
 
-def test_meta_fair_classifier_meets_its_constraint_on_training_data():
-    x, y, a = _sample(1000)
+def test_meta_fair_classifier_keeps_a_grid_point_meeting_the_relaxed_constraint():
+    # Celis et al. as AIF360: the kept interval's training predictions have γ >= τ − 0.2
+    x, y, a = _sample(600)
     model = MetaFairClassifier(tau=0.8, kind="sr").fit(x, y, sensitive_features=a)
-    assert model.met_constraint_ and model.train_ratio_ >= 0.8
+    assert model.interval_ != (0.0, 0.0) and model.train_ratio_ >= 0.6
+    assert model.train_accuracy_ > 0.6
 
 
 def test_setting_errors_name_the_parameter():
@@ -125,4 +127,6 @@ def test_pipeline_on_meps_fixture_scales_on_train_and_reports_weighted_metrics(t
     result = run_repetition(dataset, sensitive="RACE", seed=0, settings=settings)
     values = report_values([result])
     assert "ours/abs_eq_opp" in values and "laftr/weighted_abs_eq_opp" in values
+    # the paper's arms and each group's predicted-positive rate (to spot a near-constant classifier)
+    assert {"downsampled/abs_eq_opp", "unbalanced/balanced_accuracy", "baseline/positive_rate_privileged"} <= set(values)
     assert all(len(v) == 1 for v in values.values())

@@ -129,3 +129,39 @@ def test_bad_inputs_raise_before_training():
         ClassifierTraining(ClassifierSettings()).finetune(x, y, sensitive_features=a, translator=None, validation=(x, y))
     with pytest.raises(NotFittedError, match="not fitted"):
         FairTranslator().translate(x, target_sensitive=a, target_y=y)
+
+
+def test_balanced_rows_by_hand():
+    from fairnb.paper002.classifier import balanced_rows
+
+    # cells (a, y): (0, 0) ×1, (0, 1) ×2, (1, 0) ×3, (1, 1) ×6
+    a = np.array([0] * 3 + [1] * 9)
+    y = np.array([0, 1, 1, 0, 0, 0, 1, 1, 1, 1, 1, 1])
+    cells = lambda rows: np.bincount(2 * a[rows] + y[rows], minlength=4).tolist()
+    up = balanced_rows(y, a, balance="upsample", seed=0)
+    assert cells(up) == [6, 6, 6, 6] and set(range(12)) <= set(up.tolist())    # every row kept, small cells redrawn
+    down = balanced_rows(y, a, balance="downsample", seed=0)
+    assert cells(down) == [1, 1, 1, 1] and len(set(down.tolist())) == 4          # without replacement
+    np.testing.assert_array_equal(balanced_rows(y, a, balance="none", seed=0), np.arange(12))
+    np.testing.assert_array_equal(up, balanced_rows(y, a, balance="upsample", seed=0))
+
+
+def test_translator_step_budget_counts_batches():
+    x, a, y = _toy(n=300)
+    # 300 rows, batches of 128: 3 batches per epoch; 7 steps = 2 full epochs and one batch of a third
+    translator = FairTranslator(TranslatorSettings(epochs=50, steps=7, hidden=8), seed=0).fit(x, y, sensitive_features=a)
+    assert translator.steps_ == 7 and len(translator.history_) == 3
+    with pytest.raises(ParameterError, match="steps"):
+        TranslatorSettings(steps=-1)
+
+
+def test_finetuning_arms_are_independent_of_what_ran_before():
+    x, a, y = _toy(n=200)
+    settings = ClassifierSettings(epochs=2, hidden=8, dropout=0.5)
+    ours = FairClassifier(settings, translator_settings=TranslatorSettings(epochs=1, hidden=8), seed=1).fit(x, y, sensitive_features=a)
+    first = ours.with_finetuning(x, y, sensitive_features=a, balance="downsample").predict_proba(x, sensitive_features=a)
+    ours.with_finetuning(x, y, sensitive_features=a, real_ratio=0.2)          # another arm in between
+    again = ours.with_finetuning(x, y, sensitive_features=a, balance="downsample").predict_proba(x, sensitive_features=a)
+    np.testing.assert_array_equal(first, again)
+    with pytest.raises(ParameterError, match="changes"):
+        ours.with_finetuning(x, y, sensitive_features=a, ratio=0.3)

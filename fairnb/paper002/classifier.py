@@ -23,7 +23,8 @@ one ``ParameterError`` naming the parameter, the value and what is allowed.
    smallest cell (the paper's downsampled variant).
 
 Each phase keeps the weights of the epoch with the best validation balanced accuracy (the
-paper's "train until validation accuracy converges"). ``ClassifierTraining.fit_plain`` trains
+paper's "train until validation accuracy converges") and draws its dropout masks from torch's
+random generator seeded for that phase, so a fine-tuning gives the same weights whatever ran before. ``ClassifierTraining.fit_plain`` trains
 the same network on real rows only: the paper's "Baseline".
 """
 
@@ -128,7 +129,7 @@ class ClassifierSettings:
     lr: float = 1e-3
     batch_size: int = 128
     real_ratio: float = 0.5
-    balance: str = "none"
+    balance: str = "upsample"
     pretrain: bool = True
 
     def __post_init__(self) -> None:
@@ -258,6 +259,13 @@ class ClassifierTraining:
         return self._train("plain", epoch_data, validation)
 
     def _train(self, phase: str, epoch_data, validation) -> "ClassifierTraining":
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            # dropout draws from torch's global generator: seed it per phase (restored afterwards)
+            torch.manual_seed(self.seed * 1_000_003 + sum(map(ord, phase.split()[0])))
+            return self._train_seeded(phase, epoch_data, validation)
+
+    def _train_seeded(self, phase: str, epoch_data, validation) -> "ClassifierTraining":
         assert self.model is not None
         s = self.settings
         x_val, y_val = np.asarray(validation[0], dtype=np.float32), np.asarray(validation[1])

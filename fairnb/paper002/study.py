@@ -30,14 +30,20 @@ from fairnb.metrics.group import HEADLINE, METRIC_NAMES, fairness_metrics
 from fairnb.paper002.classifier import RATIO_SWEEP, ClassifierSettings, FairClassifier
 from fairnb.paper002.translator import FairTranslator, TranslatorSettings
 
-METHODS = ("ours", "baseline", "reweighing", "disparate_impact_remover", "calibrated_eq_odds",
-           "meta_fair_classifier", "adversarial_debiasing", "laftr")
+# the paper's arms: ours fine-tunes on the real rows chosen by ``ClassifierSettings.balance`` (default:
+# every (a, y) cell upsampled, the paper's "balanced real data"); the other two arms fine-tune the same
+# pre-trained C on every cell cut to the smallest ("downsampled") and on all training rows ("unbalanced")
+ARMS = {"ours": None, "downsampled": "downsample", "unbalanced": "none"}
+METHODS = ("ours", "downsampled", "unbalanced", "baseline", "reweighing", "disparate_impact_remover",
+           "calibrated_eq_odds", "meta_fair_classifier", "adversarial_debiasing", "laftr")
 METHOD_LABELS = {
-    "ours": "Ours (fair data)", "baseline": "Baseline (C on real)", "reweighing": "Reweighing",
+    "ours": "Ours (fair data)", "downsampled": "Ours, downsampled real + pairs", "unbalanced": "Ours, all real rows + pairs",
+    "baseline": "Baseline (C on real)", "reweighing": "Reweighing",
     "disparate_impact_remover": "Disparate impact remover", "calibrated_eq_odds": "Calibrated eq. odds",
     "meta_fair_classifier": "Meta fair classifier", "adversarial_debiasing": "Adversarial debiasing", "laftr": "LAFTR",
 }
 SWEEP_LABELS = [f"{r:g}" for r in RATIO_SWEEP] + ["no TL"]
+RATES = ("positive_rate_unprivileged", "positive_rate_privileged")
 
 
 # --------------------------------------------------------------------------- data
@@ -175,13 +181,14 @@ class StudySettings:
         does not define keep their defaults here)."""
         values = dict(getattr(config, "values", {}))
         translator = TranslatorSettings(
-            epochs=values["translator_epochs"], hidden=values["translator_hidden"], lr=values["translator_lr"],
+            epochs=values["translator_epochs"], steps=values.get("translator_steps") or 0,
+            hidden=values["translator_hidden"], lr=values["translator_lr"],
             lambda_rec=values.get("lambda_rec", 10.0), lambda_kld=values.get("lambda_kld", 0.1),
             lambda_cls=values.get("lambda_cls", 1.0), lambda_gp=values.get("lambda_gp", 10.0), n_critic=values.get("n_critic", 6),
         )
         classifier = ClassifierSettings(
             epochs=values.get("classifier_epochs", 10), dropout=values.get("classifier_dropout", 0.7),
-            real_ratio=values.get("real_ratio", 0.5),
+            real_ratio=values.get("real_ratio", 0.5), balance=values.get("finetune_balance", "upsample"),
         )
         return cls(translator, classifier, adversarial_epochs=values.get("adversarial_epochs", 50),
                    laftr_epochs=values.get("laftr_epochs", 100), sweep=sweep, max_rows=values.get("max_rows", 0),
@@ -189,9 +196,11 @@ class StudySettings:
 
 
 def score(pred: np.ndarray, data: Prepared, part: str = "test") -> dict[str, float]:
-    """Every metric of ``METRIC_NAMES`` on a split; with survey weights also ``weighted_*`` values."""
+    """Every metric of ``METRIC_NAMES`` on a split, each group's predicted-positive rate (``RATES``: a
+    near-constant classifier shows here), and with survey weights also ``weighted_*`` values."""
     y, s = data.y[part], data.sensitive_features[part]
     out = fairness_metrics(y, pred, s)
+    out |= {name: float(pred[s == g].mean()) for g, name in enumerate(RATES)}
     if data.w[part] is not None:
         out |= {f"weighted_{k}": v for k, v in fairness_metrics(y, pred, s, sample_weight=data.w[part]).items() if k in HEADLINE}
     return out
@@ -242,15 +251,26 @@ def run_repetition(dataset: TabularDataset, *, sensitive: str, seed: int, settin
         x, y, sensitive_features=s, validation=validation)
     seconds["ours"] = time.perf_counter() - started
     metrics["ours"] = score(ours.predict(x_test, sensitive_features=s_test), data)
+    balance = settings.classifier.balance
+    for arm, arm_balance in ARMS.items():
+        if arm == "ours" or arm not in settings.methods:
+            continue
+        started = time.perf_counter()
+        model = ours if arm_balance == balance else ours.with_finetuning(
+            x, y, sensitive_features=s, validation=validation, balance=arm_balance)
+        seconds[arm] = time.perf_counter() - started
+        metrics[arm] = score(model.predict(x_test, sensitive_features=s_test), data)
     sweep: dict[str, dict[str, float]] = {}
     if settings.sweep:
         for ratio in RATIO_SWEEP:
             model = ours.with_finetuning(x, y, sensitive_features=s, validation=validation, real_ratio=ratio)
             sweep[f"{ratio:g}"] = score(model.predict(x_test, sensitive_features=s_test), data)
-        no_tl = ours.with_finetuning(x, y, sensitive_features=s, validation=validation, pretrain=False)
+        # "no TL" (paper Fig. 3): C trained on balanced real rows only, without synthetic pre-training
+        no_tl = ours.with_finetuning(x, y, sensitive_features=s, validation=validation, pretrain=False, real_ratio=1.0,
+                                     balance=balance if balance != "none" else "upsample")
         sweep["no TL"] = score(no_tl.predict(x_test, sensitive_features=s_test), data)
     for name in settings.methods:
-        if name == "ours":
+        if name in ARMS:
             continue
         started = time.perf_counter()
         model = make_baseline(name, settings=settings, seed=seed).fit(x, y, sensitive_features=s, validation=validation)
@@ -297,7 +317,7 @@ def report_values(results: list[dict[str, Any]]) -> dict[str, list[float]]:
     for key, prefix in (("metrics", ""), ("sweep", "sweep_")):
         table = long_table(results, key)
         for (method, metric), group in table.groupby(["method", "metric"], sort=False):
-            if metric in METRIC_NAMES or metric.startswith("weighted_"):
+            if metric in METRIC_NAMES or metric in RATES or metric.startswith("weighted_"):
                 name = f"{prefix}{method}/{metric}" if not prefix else f"sweep/{method}/{metric}"
                 out[name] = group.sort_values("repetition")["value"].tolist()
     return out
@@ -363,7 +383,7 @@ def run_translations(dataset: TabularDataset, *, sensitive: str, seeds: list[int
         translator = train_translator(data, settings=settings.translator, seed=seed, device=settings.device)
         agreement = translator.domain_agreement(data.x["test"], seed=seed)
         out.append({"translator": translator, "data": data, "fid": fid_scores(translator, data, dataset.name, seed),
-                    "agreement": agreement, "seconds_per_epoch": translator.fit_seconds_ / settings.translator.epochs})
+                    "agreement": agreement, "seconds_per_epoch": translator.fit_seconds_ / len(translator.history_)})
     return out
 
 

@@ -138,7 +138,9 @@ class TranslatorSettings:
     """Hyper-parameters of the translator (paper / authors' command where given, else notes §6).
 
     Attributes:
-        epochs: passes over the training rows (the authors ran 2000 on COMPAS).
+        epochs: passes over the training rows (the authors ran 2000 on COMPAS); ignored when ``steps`` > 0.
+        steps: the training length in batches (critic updates) instead, whatever the number of rows;
+            0 = ``epochs`` epochs. A step budget gives every dataset the same number of updates.
         hidden: width of every dense layer (not given in the paper).
         z_dim: latent size (not given in the paper).
         batch_size: rows per batch.
@@ -148,6 +150,7 @@ class TranslatorSettings:
     """
 
     epochs: int = 50
+    steps: int = 0
     hidden: int = 128
     z_dim: int = 32
     batch_size: int = 128
@@ -163,6 +166,8 @@ class TranslatorSettings:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ParameterError(name, value, "an int >= 1")
+        if not isinstance(self.steps, int) or isinstance(self.steps, bool) or self.steps < 0:
+            raise ParameterError("steps", self.steps, "an int >= 0 (0 = train epochs epochs)")
         for name in ("lr", "lambda_rec", "lambda_kld", "lambda_cls", "lambda_gp"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0 or (name == "lr" and value == 0):
@@ -228,7 +233,8 @@ class FairTranslator:
 
     ``fit(X, y, *, sensitive_features)`` trains on max-abs scaled features X (n, d), binary labels y
     (1 = favourable) and sensitive features (1 = privileged); ``history_`` holds the per-epoch mean of
-    every loss term and the agreement of D's heads with the requested domain on translations.
+    every loss term and the agreement of D's heads with the requested domain on translations,
+    ``steps_`` the number of batches trained.
     """
 
     def __init__(self, settings: TranslatorSettings | None = None, *, device: str = "cpu", seed: int = 0):
@@ -257,7 +263,8 @@ class FairTranslator:
         A = torch.as_tensor(a, device=device)
         Y = torch.as_tensor(y, device=device)
         rows, step, started = [], 0, time.perf_counter()
-        epochs = range(s.epochs)
+        starts = [start for start in range(0, len(X), s.batch_size) if min(s.batch_size, len(X) - start) >= 2]
+        epochs = range(math.ceil(s.steps / len(starts)) if s.steps else s.epochs)
         if progress:
             from tqdm.auto import tqdm
             epochs = tqdm(epochs, desc="translator", leave=False)
@@ -265,10 +272,10 @@ class FairTranslator:
             sums: dict[str, float] = {}
             counts: dict[str, int] = {}
             order = torch.randperm(len(X), device=device, generator=gen)
-            for start in range(0, len(X), s.batch_size):
+            for start in starts:
+                if s.steps and step >= s.steps:
+                    break
                 idx = order[start:start + s.batch_size]
-                if len(idx) < 2:
-                    continue
                 terms = self._step(X[idx], A[idx], Y[idx], opt_g, opt_d, step, gen)
                 for name, value in terms.items():
                     if not math.isfinite(value):
@@ -278,6 +285,7 @@ class FairTranslator:
                 step += 1
             rows.append({"epoch": epoch + 1, **{k: sums[k] / counts[k] for k in sums}})
         self.fit_seconds_ = time.perf_counter() - started
+        self.steps_ = step
         self.history_ = pd.DataFrame(rows).set_index("epoch")
         for module in (self.encoder_, self.generator_, self.critic_):
             module.eval()

@@ -101,6 +101,7 @@ PARAMS: dict[str, Param] = {
     "image_batch_size": Param(int, "mini-batch size of the image networks, in images", low=2, high=65536, profile_default=True),
     # --- paper 002 (fair classifier from generated fair data)
     "translator_epochs": Param(int, "paper 002: epochs of the VAE-GAN translator (the authors ran 2000)", low=1, high=5000, profile_default=True),
+    "translator_steps": Param(int, "paper 002: translator training length in batches (critic updates), the same for every dataset; 0 = translator_epochs epochs", low=0, high=10_000_000, profile_default=True),
     "translator_hidden": Param(int, "paper 002: width of the translator's dense layers", low=4, high=4096, profile_default=True),
     "translator_lr": Param(float, "paper 002: Adam learning rate of the translator (authors: 1e-4)", low=1e-6, high=1.0, profile_default=True),
     "lambda_rec": Param(float, "paper 002: weight of the cycle reconstruction loss L_rec (authors: 10)", low=0.0, high=1000.0),
@@ -111,6 +112,7 @@ PARAMS: dict[str, Param] = {
     "classifier_epochs": Param(int, "paper 002: epochs of each classifier phase (pre-training, fine-tuning); best validation epoch kept", low=1, high=5000, profile_default=True),
     "classifier_dropout": Param(float, "paper 002: dropout probability of the classifier C (paper: 0.7)", low=0.0, high=0.95),
     "real_ratio": Param(float, "paper 002: share of real rows in each fine-tuning batch (paper: 0.5)", low=0.0, high=1.0),
+    "finetune_balance": Param(str, "paper 002: real rows of fine-tuning: upsample (every (group, label) cell drawn up to the largest: the paper's balanced real data), downsample (every cell cut to the smallest), none (all training rows as they are)", choices=("upsample", "downsample", "none")),
     "adversarial_epochs": Param(int, "paper 002: epochs of adversarial debiasing (AIF360 demo: 50 on the full data)", low=1, high=5000, profile_default=True),
     "laftr_epochs": Param(int, "paper 002: epochs of LAFTR (its authors: 1000)", low=1, high=5000, profile_default=True),
     # --- the runner (not a template parameter: ``fairnb run --timeout``, or the profile's value)
