@@ -2,7 +2,7 @@
 
 Measures (seconds, on CPU with one torch thread as the notebooks use it, and on CUDA when present):
 
-- one translator epoch on the default profile's Adult training sample (2,000 rows, width 64);
+- one translator epoch on the default profile's Adult training sample (``max_rows`` rows, width 64);
 - one translator epoch on the whole Adult training split (70 %, width 256, the paper profile);
 - one repetition of every method of ``fair_classifier`` under the default profile (Adult, sex).
 
@@ -24,8 +24,8 @@ from fairnb.runs.profiles import PROFILES
 
 
 def epoch_seconds(data: p002.Prepared, settings: TranslatorSettings, device: str) -> float:
-    translator = p002.train_translator(data, settings, seed=0, device=device)
-    return translator.fit_seconds / settings.epochs
+    translator = p002.train_translator(data, settings=settings, seed=0, device=device)
+    return translator.fit_seconds_ / settings.epochs
 
 
 def main() -> None:
@@ -33,8 +33,8 @@ def main() -> None:
     default = PROFILES["default"]
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     measurements = []
-    sample = p002.prepare(dataset, "sex", seed=0, train_rows=default["train_rows"])
-    full = p002.prepare(dataset, "sex", seed=0, train_rows=0)
+    sample = p002.prepare(dataset, sensitive="sex", seed=0, max_rows=default["max_rows"])
+    full = p002.prepare(dataset, sensitive="sex", seed=0, max_rows=0)
     for device in devices:
         settings = TranslatorSettings(epochs=3, hidden=default["translator_hidden"], lr=default["translator_lr"])
         value = epoch_seconds(sample, settings, device)
@@ -45,11 +45,13 @@ def main() -> None:
         measurements.append({"name": f"translator epoch, Adult {len(full.x['train']):,} rows, width 256", "value": value,
                              "unit": "s", "device": device,
                              "note": "the paper profile's 2000 epochs take this x 2000"})
-    budget = p002.Budget(
-        TranslatorSettings(epochs=default["translator_epochs"], hidden=default["translator_hidden"], lr=default["translator_lr"]),
-        ClassifierSettings(epochs=default["classifier_epochs"]), default["adversarial_epochs"], default["laftr_epochs"])
+    settings = p002.StudySettings(
+        TranslatorSettings(epochs=default["translator_epochs"], steps=default["translator_steps"],
+                           hidden=default["translator_hidden"], lr=default["translator_lr"]),
+        ClassifierSettings(epochs=default["classifier_epochs"]), adversarial_epochs=default["adversarial_epochs"],
+        laftr_epochs=default["laftr_epochs"], max_rows=default["max_rows"], device="cpu")
     started = time.perf_counter()
-    p002.run_repetition(dataset, "sex", 0, budget, "cpu", default["train_rows"])
+    p002.run_repetition(dataset, sensitive="sex", seed=0, settings=settings)
     measurements.append({"name": "fair_classifier: one repetition of every method, Adult, default profile",
                          "value": time.perf_counter() - started, "unit": "s", "device": "cpu",
                          "note": "the default profile runs 3 repetitions per (dataset, sensitive) run"})
