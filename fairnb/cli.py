@@ -1,10 +1,17 @@
-"""Command line: ``fairnb list | run | book | clean``.
+"""Command line: ``fairnb list | run | book | snapshot | clean``.
 
     fairnb list [--only GLOB]
     fairnb run  [--profile smoke|default|paper] [--only GLOB]... [-p NAME VALUE]... [--workers auto|N]
                 [--scheduler ADDRESS] [--timeout SECONDS] [--dry-run]
     fairnb book [same options as run] [--no-run] [--no-strict]
+    fairnb book --from-snapshot [--workers auto|N] [--no-strict]
+    fairnb snapshot
     fairnb clean [--all]
+
+``fairnb snapshot`` copies the records of a complete run from ``results/`` into the committed results
+snapshot ``results/snapshot/`` (with its provenance); ``fairnb book --from-snapshot`` builds the summary
+pages (landing page, claims ledger, reproduction tables, performance) from that snapshot and the
+hand-written pages, without computing any other run (see ``fairnb.book.snapshot``).
 
 Parameters given with ``-p`` apply to every selected run and are validated (name, type, range, the
 datasets a template lists, a visible GPU for ``device=cuda``) against each run's template before
@@ -47,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
         if name == "book":
             command.add_argument("--no-run", action="store_true", help="build from existing runs only")
             command.add_argument("--no-strict", action="store_true", help="do not turn build warnings into errors")
+            command.add_argument("--from-snapshot", action="store_true",
+                                 help="build the summary pages from the committed results snapshot (results/snapshot/), "
+                                      "with the hand-written pages, computing nothing else (about a minute)")
+
+    commands.add_parser("snapshot", help="copy the records of a complete run from results/ into the committed "
+                                         "results snapshot results/snapshot/, with its provenance")
 
     clean = commands.add_parser("clean", help="remove executed notebooks and the built book (results/ is kept)")
     clean.add_argument("--all", action="store_true", help="also remove results records, failed runs and kernel logs")
@@ -138,6 +151,8 @@ def _book(args: argparse.Namespace) -> int:
     from fairnb.errors import RunStoreError
     from fairnb.runs.execute import BUILD, has_runs
 
+    if args.from_snapshot:
+        return _book_from_snapshot(args)
     if args.no_run:
         if args.dry_run:
             print(f"dry run: would build the book from the existing runs into {HTML}")
@@ -161,6 +176,38 @@ def _book(args: argparse.Namespace) -> int:
     if code == 0:
         print(f"book: {HTML / 'index.html'}")
     return status or code
+
+
+def _book_from_snapshot(args: argparse.Namespace) -> int:
+    from fairnb.book import HTML
+    from fairnb.book.snapshot import SNAPSHOT, build_from_snapshot, read_provenance
+    from fairnb.errors import ParameterError
+
+    given = [flag for flag, value in (("--only", args.only), ("-p", args.parameter), ("--profile", args.profile),
+                                      ("--scheduler", args.scheduler), ("--timeout", args.timeout), ("--no-run", args.no_run))
+             if value]
+    if given:
+        raise ParameterError("from-snapshot", " ".join(given), "--workers and --no-strict only (the snapshot fixes the runs "
+                             "and their profile)", "cannot be combined with --from-snapshot")
+    provenance = read_provenance(SNAPSHOT)
+    if args.dry_run:
+        print(f"dry run: would build the summary pages from the results snapshot of {provenance['date'][:10]} "
+              f"({provenance['profile']} profile) into {HTML}")
+        return 0
+    code = build_from_snapshot(SNAPSHOT, strict=not args.no_strict, workers=_workers(args.workers))
+    if code == 0:
+        print(f"book (results snapshot of {provenance['date'][:10]}, {provenance['profile']} profile): {HTML / 'index.html'}")
+    return code
+
+
+def _snapshot(args: argparse.Namespace) -> int:
+    from fairnb.book.snapshot import SNAPSHOT, write_snapshot
+    from fairnb.runs.execute import RESULTS
+
+    provenance = write_snapshot(RESULTS, SNAPSHOT)
+    print(f"results snapshot: {provenance['runs']} records ({provenance['profile']} profile, fairnb source "
+          f"{provenance['fairnb_source'][:12]}) in {SNAPSHOT}; commit it with `git add {SNAPSHOT.relative_to(RESULTS.parent)}`")
+    return 0
 
 
 def _clean(args: argparse.Namespace) -> int:
@@ -193,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "book":
             return _book(args)
+        if args.command == "snapshot":
+            return _snapshot(args)
         if args.command == "clean":
             return _clean(args)
     except FairnbError as error:

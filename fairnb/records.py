@@ -2,24 +2,26 @@
 
 A results record is ``results/<run-id>.json`` (``{"run", "template", "parameters", "profile",
 "status", "metrics": {name: {"mean", "std", "n", "values"}}, ...}``), written by ``fairnb run``.
-Records live outside ``_build/`` so cleaning the built book never deletes them. This module sits at
+Records live outside ``_build/`` so cleaning the built book never deletes them; the environment variable
+``FAIRNB_RESULTS`` names another folder to read them from (e.g. a committed results snapshot). This module sits at
 the bottom of the package (it imports nothing from ``fairnb``) so every layer can read records.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "results"
+RESULTS = Path(os.environ["FAIRNB_RESULTS"]) if os.environ.get("FAIRNB_RESULTS") else ROOT / "results"
 
 
 def read_records(template: str | None = None, folder: Path | str | None = None, *,
                  successful_only: bool = True) -> list[dict[str, Any]]:
-    """Results records in ``folder`` (default ``results/``), sorted by run id.
+    """Results records in ``folder`` (default ``RESULTS``: ``results/`` or ``$FAIRNB_RESULTS``), sorted by run id.
 
     ``template`` keeps the runs of one template (``fair_classifier`` → ``fair_classifier-*.json``,
     whose ``template`` field names that template's notebook). ``successful_only`` drops failed

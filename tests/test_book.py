@@ -1,12 +1,16 @@
 """End to end: every manifest run under the smoke profile, the cache, the book build, a real browser.
 
-These tests execute notebooks (minutes). They share one session-scoped smoke run of the whole
-manifest, as `fairnb book --profile smoke` does.
+The slow tests execute notebooks (minutes). They share one session-scoped smoke run of the whole
+manifest, as `fairnb book --profile smoke` does, in a copy of the repository (its tracked and
+untracked files, without results or built pages), so a test session never replaces the results,
+pages or book of the working tree. The fast tests check how a run's page is made readable.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -16,51 +20,183 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fairnb.runs.execute import RESULTS
 from fairnb.runs.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 FAIRNB = [sys.executable, "-m", "fairnb.cli"]
 RUNS = load_manifest()
+SKIPPED = {".git", ".venv", "_build", "results", "book/runs", "book/generated", ".pytest_cache", "__pycache__", "data"}
 
-pytestmark = pytest.mark.slow
+
+def copy_repository(target: Path) -> Path:
+    """Copy the repository's tracked and untracked (not ignored) files to ``target``: a fresh clone of the
+    working tree, with no results, executed pages or built book — except the committed results snapshot."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, check=True,
+                                capture_output=True).stdout.decode().split("\0")
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout: copy everything but what git ignores
+        listed = [str(p.relative_to(ROOT)) for p in ROOT.rglob("*") if p.is_file()
+                  and not any(str(p.relative_to(ROOT)).startswith(s) or s in p.relative_to(ROOT).parts for s in SKIPPED)]
+    for name in filter(None, listed):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def in_tree(tree: Path) -> dict[str, str]:
+    """Environment that makes ``python -m fairnb.cli`` (and its kernels) import ``fairnb`` from ``tree``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FAIRNB_RESULTS", "FAIRNB_MODEL_STORE")}
+    env["PYTHONPATH"] = str(tree) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+# ------------------------------------------------------------------ pages for readers (fast)
+
+
+def _page(cells: list[tuple[str, str, list[str]]]) -> nbformat.NotebookNode:
+    notebook = nbformat.v4.new_notebook()
+    for kind, source, tags in cells:
+        cell = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
+        cell.metadata["tags"] = tags
+        if kind == "code":
+            cell.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "out"}, execution_count=1)]
+        notebook.cells.append(cell)
+    return notebook
+
+
+def test_code_inputs_fold_and_run_configuration_gets_its_label():
+    from fairnb.runs.execute import RUN_CONFIGURATION, fold_code
+
+    notebook = _page([
+        ("markdown", "# Title\n\nThe question.", []),
+        ("code", "profile = 'default'", ["parameters"]),
+        ("code", "profile = 'smoke'", ["injected-parameters"]),
+        ("code", "config = fairnb.runs.resolve(globals())\nconfig", []),
+        ("code", "figure()", []),
+        ("code", "key_lines()", ["show-input"]),
+        ("code", "table", ["remove-input"]),
+        ("code", "glue('x', 1)", ["remove-cell"]),
+    ])
+    fold_code(notebook)
+    tags = [c.metadata.get("tags", []) for c in notebook.cells]
+    assert tags[3] == ["hide-cell"] and notebook.cells[3].metadata["mystnb"] == RUN_CONFIGURATION
+    assert tags[4] == ["hide-input"]
+    assert tags[5] == ["show-input"] and tags[6] == ["remove-input"] and tags[7] == ["remove-cell"]
+    assert tags[1] == ["parameters"] and tags[2] == ["injected-parameters"]  # present() removes these two
+    before = json.dumps(notebook, sort_keys=True)
+    fold_code(notebook)
+    assert json.dumps(notebook, sort_keys=True) == before  # idempotent
+
+
+def test_run_configuration_with_removed_input_folds_its_output_only():
+    from fairnb.runs.execute import RUN_CONFIGURATION, fold_code
+
+    notebook = _page([("code", "profile = 'default'", ["parameters"]), ("markdown", "text", []),
+                      ("code", "config", ["remove-input"]), ("code", "work()", [])])
+    fold_code(notebook)
+    assert notebook.cells[2].metadata["tags"] == ["remove-input", "hide-output"]
+    assert notebook.cells[2].metadata["mystnb"]["code_prompt_show"] == RUN_CONFIGURATION["code_prompt_show"] == "Run configuration"
+    assert notebook.cells[3].metadata["tags"] == ["hide-input"]
+
+
+def test_present_folds_code_and_the_record_hashes_the_final_page(tmp_path):
+    """The page committed is the folded one, and the record's page_sha256 is of those bytes."""
+    from dataclasses import replace
+
+    from fairnb.runs import execute
+
+    run = next(r for r in RUNS if r.id == "overview")
+    page = tmp_path / "scratch.ipynb"
+    nbformat.write(_page([("markdown", "# At a glance", []), ("code", "profile = 'default'", ["parameters"]),
+                          ("code", "config", ["remove-input"]), ("code", "table", [])]), page)
+    outputs = execute.Outputs(tmp_path / "runs", tmp_path / "results", tmp_path / "failed")
+    for folder in (outputs.book_runs, outputs.results, outputs.failed):
+        folder.mkdir()
+    job = execute.Job(run, {}, "smoke", "key", outputs, source="src")
+    job = replace(job, note="```{note}\nA note.\n```")
+    record = {"run": run.id, "status": "ok", "metrics": {}, "key": "key"}
+    execute._publish(job, page, record)
+    published = outputs.book_runs / "overview.ipynb"
+    notebook = nbformat.read(published, as_version=4)
+    assert record["page_sha256"] == hashlib.sha256(published.read_bytes()).hexdigest()
+    assert json.loads((outputs.results / "overview.json").read_text())["page_sha256"] == record["page_sha256"]
+    assert [c.source for c in notebook.cells[:2]] == ["# At a glance", "```{note}\nA note.\n```"]
+    assert "hide-input" in notebook.cells[4].metadata["tags"]
+    assert execute.is_cached(job)
+
+
+def test_note_goes_under_the_title_and_replaces_an_earlier_one(tmp_path):
+    from fairnb.runs.execute import add_note
+
+    page = tmp_path / "page.ipynb"
+    nbformat.write(_page([("markdown", "# Title\n\nOpening paragraph.", []), ("code", "x", [])]), page)
+    add_note(page, "first note")
+    add_note(page, "second note")
+    sources = [c.source for c in nbformat.read(page, as_version=4).cells]
+    assert sources == ["# Title", "second note", "Opening paragraph.", "x"]
+
+
+def test_all_records_reads_successes_and_failures_through_read_records(tmp_path, monkeypatch):
+    from fairnb.runs import execute
+
+    (tmp_path / "b.json").write_text(json.dumps({"run": "b", "status": "ok"}))
+    (tmp_path / "a.failed.json").write_text(json.dumps({"run": "a", "status": "failed"}))
+    (tmp_path / "_last_invocation.json").write_text("[]")
+    (tmp_path / "broken.json").write_text("{")
+    monkeypatch.setattr(execute, "RESULTS", tmp_path)
+    assert [(r["run"], r["status"]) for r in execute.all_records()] == [("a", "failed"), ("b", "ok")]
+
+
+# ------------------------------------------------------------------ the whole manifest (slow)
 
 
 @pytest.fixture(scope="session")
-def smoke_run():
+def tree(tmp_path_factory):
+    """A copy of the repository that the slow tests run and build in."""
+    return copy_repository(tmp_path_factory.mktemp("fairnb") / "repo")
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tree):
     """Run the whole manifest under the smoke profile (two Dask workers)."""
     started = time.perf_counter()
-    result = subprocess.run(FAIRNB + ["run", "--profile", "smoke", "--workers", "2"], cwd=ROOT,
+    result = subprocess.run(FAIRNB + ["run", "--profile", "smoke", "--workers", "2"], cwd=tree, env=in_tree(tree),
                             capture_output=True, text=True, timeout=3600)
     return {"code": result.returncode, "stdout": result.stdout, "stderr": result.stderr,
             "seconds": time.perf_counter() - started}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("run", RUNS, ids=[r.id for r in RUNS])
-def test_every_run_executes_under_smoke_profile(smoke_run, run):
-    record_path = RESULTS / f"{run.id}.json"
-    failed_path = RESULTS / f"{run.id}.failed.json"
+def test_every_run_executes_under_smoke_profile(tree, smoke_run, run):
+    results = tree / "results"
+    failed_path = results / f"{run.id}.failed.json"
     assert not failed_path.exists(), json.loads(failed_path.read_text()).get("error")
-    record = json.loads(record_path.read_text())
+    record = json.loads((results / f"{run.id}.json").read_text())
     assert record["status"] == "ok" and record["profile"] == "smoke"
-    notebook = nbformat.read(ROOT / "book" / "runs" / f"{run.id}.ipynb", as_version=4)
+    notebook = nbformat.read(tree / "book" / "runs" / f"{run.id}.ipynb", as_version=4)
     errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
 
 
+@pytest.mark.slow
 def test_smoke_run_exit_code(smoke_run):
     assert smoke_run["code"] == 0, smoke_run["stderr"][-3000:]
 
 
-def test_second_identical_run_is_all_cache_hits(smoke_run):
+@pytest.mark.slow
+def test_second_identical_run_is_all_cache_hits(tree, smoke_run):
     started = time.perf_counter()
-    result = subprocess.run(FAIRNB + ["run", "--profile", "smoke", "--workers", "2"], cwd=ROOT,
+    result = subprocess.run(FAIRNB + ["run", "--profile", "smoke", "--workers", "2"], cwd=tree, env=in_tree(tree),
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0
     assert f"{len(RUNS)} cache hits" in result.stdout
     assert time.perf_counter() - started < 30
 
 
+@pytest.mark.slow
 def test_datasets_template_reads_user_supplied_meps(meps_dir, tmp_path, monkeypatch):
     import papermill
 
@@ -75,15 +211,16 @@ def test_datasets_template_reads_user_supplied_meps(meps_dir, tmp_path, monkeypa
 
 
 @pytest.fixture(scope="session")
-def built_book(smoke_run):
-    shutil.rmtree(ROOT / "_build" / "html", ignore_errors=True)
-    result = subprocess.run(FAIRNB + ["book", "--no-run"], cwd=ROOT, capture_output=True, text=True, timeout=1200)
+def built_book(tree, smoke_run):
+    result = subprocess.run(FAIRNB + ["book", "--no-run"], cwd=tree, env=in_tree(tree), capture_output=True, text=True,
+                            timeout=1200)
     return result
 
 
-def test_book_builds_with_warnings_as_errors(built_book):
+@pytest.mark.slow
+def test_book_builds_with_warnings_as_errors(tree, built_book):
     assert built_book.returncode == 0, (built_book.stdout + built_book.stderr)[-4000:]
-    html = ROOT / "_build" / "html"
+    html = tree / "_build" / "html"
     assert (html / "index.html").exists() or (html / "book" / "intro.html").exists()
     assert (html / "_static" / "mathjax" / "tex-chtml.js").exists()
     status = (html / "book" / "generated" / "status.html").read_text()
@@ -91,25 +228,77 @@ def test_book_builds_with_warnings_as_errors(built_book):
         assert run.id in status
 
 
-def test_pages_need_no_external_url_to_render(built_book):
-    html = ROOT / "_build" / "html"
+@pytest.mark.slow
+def test_pages_need_no_external_url_to_render(tree, built_book):
+    html = tree / "_build" / "html"
     for page in html.rglob("*.html"):
         text = page.read_text(errors="ignore")
         for needle in ('src="https://', "src='https://", 'href="https://cdn', "cdn.jsdelivr"):
             assert needle not in text, f"{page.relative_to(html)} loads {needle}"
 
 
-PAGES = {  # page -> text it must show: the landing page, a dataset page, a reproduction page, a figure-heavy chapter
-    "book/runs/overview.html": "headline claims",
-    "book/runs/datasets-adult.html": "favourable-label rate",
-    "book/runs/table1.html": "table 1",
+PAGES = {  # page -> text it must show
+    "book/runs/overview.html": "headline claims",                   # the landing page
+    "book/paper000/fair_synthesis.html": "compute time",            # a lecture
+    "book/runs/claims.html": "every ledger row",                    # the claims ledger
+    "book/runs/table1.html": "table 1",                             # a reproduction page
+    "book/runs/images-colour_mnist.html": "colour",                 # a run page with many figures
+    "book/runs/datasets-adult.html": "favourable-label rate",       # a dataset page
     "book/runs/fair_synthesis-adult-sex.html": "feature importance",
+    "book/api.html": "api reference",                               # the API page
 }
+WITHOUT_FIGURES = {"book/api.html", "book/runs/claims.html"}
+
+IMAGES_JS = """
+return Array.from(document.querySelectorAll('main img')).map(i => [i.currentSrc || i.src, i.complete, i.naturalWidth]);
+"""
+TABLES_JS = """
+const article = document.querySelector('article.bd-article') || document.querySelector('main');
+const style = getComputedStyle(article);
+const box = article.getBoundingClientRect();
+const left = box.left + parseFloat(style.paddingLeft), right = box.right - parseFloat(style.paddingRight);
+return Array.from(article.querySelectorAll('table')).filter(t => t.getClientRects().length).map(t => {
+  const r = t.getBoundingClientRect();
+  let scroller = null;
+  for (let e = t.parentElement; e && e !== article; e = e.parentElement) {
+    const overflow = getComputedStyle(e).overflowX;
+    if (overflow === 'auto' || overflow === 'scroll') { scroller = e.getBoundingClientRect(); break; }
+  }
+  const head = (t.querySelector('caption, th, td') || t).textContent.trim().slice(0, 40);
+  return {head: head, width: Math.round(r.width), column: Math.round(right - left),
+          overflows: r.left < left - 1 || r.right > right + 1,
+          scrolls: !!scroller, box_fits: !scroller || (scroller.left >= left - 1 && scroller.right <= right + 1)};
+});
+"""
+CODE_JS = """
+return Array.from(document.querySelectorAll('main div.cell_input')).filter(
+  e => !e.closest('details') && !e.closest('.tag_show-input')).length;
+"""
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("page", PAGES)
-def test_headless_chromium_renders_pages_with_figures(built_book, page):
+def _image_key(src: str, html: Path) -> str:
+    """sha256 of an image's pixels (decoded), or of its bytes when it is not a raster image."""
+    import base64
+    from urllib.parse import unquote, urlparse
+
+    from PIL import Image
+
+    if src.startswith("data:"):
+        data = base64.b64decode(src.split(",", 1)[1])
+    else:
+        data = Path(unquote(urlparse(src).path)).read_bytes()
+    try:
+        import io
+
+        with Image.open(io.BytesIO(data)) as image:
+            pixels = image.convert("RGBA")
+            return hashlib.sha256(repr(pixels.size).encode() + pixels.tobytes()).hexdigest()
+    except Exception:  # noqa: BLE001 - SVG and other formats: compare bytes
+        return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def browser():
     if not shutil.which("chromium") or not shutil.which("chromedriver"):
         pytest.skip("Debian chromium and chromium-driver are not installed")
     from selenium import webdriver
@@ -121,26 +310,50 @@ def test_headless_chromium_renders_pages_with_figures(built_book, page):
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1280,900"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
-    try:
-        driver.get((ROOT / "_build" / "html" / page).as_uri())
-        time.sleep(1)
-        images = driver.execute_script(
-            "return Array.from(document.querySelectorAll('main img')).map(i => [i.src, i.complete, i.naturalWidth]);")
+    yield driver
+    driver.quit()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("page", PAGES)
+def test_headless_chromium_renders_pages(tree, built_book, browser, page):
+    """At 1280 px: every image loads, no image is shown twice (same file or same pixels), no table is wider
+    than the text column unless it sits in its own scroll box, run pages fold their code."""
+    html = tree / "_build" / "html"
+    assert (html / page).exists(), f"{page} was not built"
+    browser.set_window_size(1280, 900)
+    browser.get((html / page).as_uri())
+    time.sleep(1)
+    body = browser.find_element("tag name", "body").text
+    assert PAGES[page] in body.lower()
+    assert "Execution Failed" not in body and "Traceback" not in body
+    images = browser.execute_script(IMAGES_JS)
+    if page not in WITHOUT_FIGURES:
         assert images, f"no figure on {page}"
-        assert all(complete and width > 0 for _, complete, width in images), images
-        body = driver.find_element("tag name", "body").text
-        assert PAGES[page] in body.lower()
-        assert "Execution Failed" not in body and "Traceback" not in body
-        driver.save_screenshot(str(ROOT / "_build" / (Path(page).stem + ".png")))
-    finally:
-        driver.quit()
+    assert all(complete and width > 0 for _, complete, width in images), [i for i in images if not (i[1] and i[2] > 0)]
+    sources = [src for src, _, _ in images]
+    assert len(set(sources)) == len(sources), f"an image file is shown twice on {page}"
+    keys: dict[str, str] = {}
+    for src in sources:
+        key = _image_key(src, html)
+        assert key not in keys, f"{page} shows the same picture twice: {keys[key]} and {src}"
+        keys[key] = src
+    tables = browser.execute_script(TABLES_JS)
+    wide = [t for t in tables if (t["overflows"] and not t["scrolls"]) or not t["box_fits"]]
+    assert not wide, f"tables wider than the text column on {page}: {wide}"
+    if page.startswith("book/runs/"):
+        assert browser.execute_script(CODE_JS) == 0, f"code shown unfolded on {page}"
+        assert "Run configuration" in body
+    browser.save_screenshot(str(tree / "_build" / (Path(page).stem + ".png")))
 
 
-def test_internal_links_resolve(built_book):
+@pytest.mark.slow
+def test_internal_links_resolve(tree, built_book):
     import re
     from urllib.parse import unquote, urlparse
 
-    html = ROOT / "_build" / "html"
+    html = tree / "_build" / "html"
     broken = []
     for page in html.rglob("*.html"):
         if "_static" in page.relative_to(html).parts:

@@ -2,7 +2,9 @@
 
 Generated pages (git-ignored, rewritten on every build) live in ``book/generated/``:
 ``status.md`` (every run: profile, device, time, cache hit, status) and ``results.csv`` (all
-metrics of all runs, one row per run and metric).
+metrics of all runs, one row per run and metric), ``parameters.md``, ``exercises-<part>.md``, the
+lectures' cross-dataset files (``fairnb.book.lectures``) and ``course/<stage>-time.md`` (compute time
+of the stages the lectures do not cover, for the course guide).
 """
 
 from __future__ import annotations
@@ -34,13 +36,16 @@ def results_table(records: list[dict[str, Any]] | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run", "template", "profile", "metric", "mean", "std", "n"])
 
 
-def status_rows() -> list[dict[str, Any]]:
-    """One row per manifest run: latest record, whether the last invocation hit the cache."""
+def status_rows(records: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """One row per manifest run: latest record, whether the last invocation hit the cache.
+
+    ``records``: the records to list (default every record in ``results/``, with the invocation log;
+    given records, e.g. a results snapshot's, have no cache column)."""
     try:
-        last = {s["run"]: s for s in json.loads(INVOCATION.read_text())}
+        last = {s["run"]: s for s in json.loads(INVOCATION.read_text())} if records is None else {}
     except (FileNotFoundError, json.JSONDecodeError):
         last = {}
-    records = {r["run"] + (".failed" if r.get("status") != "ok" else ""): r for r in all_records()}
+    records = {r["run"] + (".failed" if r.get("status") != "ok" else ""): r for r in (all_records() if records is None else records)}
     rows = []
     for run in load_manifest():
         ok, failed = records.get(run.id), records.get(run.id + ".failed")
@@ -60,9 +65,10 @@ def status_rows() -> list[dict[str, Any]]:
     return rows
 
 
-def write_status_page() -> Path:
-    """Write ``book/generated/status.md`` from the results records."""
-    rows = status_rows()
+def write_status_page(records: list[dict[str, Any]] | None = None, note: str = "") -> Path:
+    """Write ``book/generated/status.md`` (and ``results.csv``) from the results records (``records``, default
+    those in ``results/``); ``note`` (markdown) opens the page."""
+    rows = status_rows(records)
     counts = pd.Series([r["status"] for r in rows]).value_counts().to_dict() if rows else {}
     table = pd.DataFrame(rows)
     lines = [
@@ -73,6 +79,8 @@ def write_status_page() -> Path:
         "notebook is kept in `_build/failed/`.", "",
         f"**{counts.get('ok', 0)} ok, {counts.get('failed', 0)} failed, {counts.get('not run', 0)} not run.**", "",
     ]
+    if note:
+        lines[2:2] = ["```{important}", note, "```", ""]
     if counts.get("failed"):
         lines += ["```{error}", "Some runs failed: " + ", ".join(r["run"] for r in rows if r["status"] == "failed") + ".", "```", ""]
     if not table.empty:
@@ -81,7 +89,7 @@ def write_status_page() -> Path:
     lines += ["", "All metrics of all runs, one row per run and metric: {download}`results.csv <results.csv>`.", ""]
     path = GENERATED / "status.md"
     atomic_write(path, "\n".join(lines))
-    atomic_write(GENERATED / "results.csv", results_table().to_csv(index=False))
+    atomic_write(GENERATED / "results.csv", results_table(records).to_csv(index=False))
     return path
 
 
@@ -138,20 +146,56 @@ def write_exercises(source: Path | None = None) -> list[Path]:
     return written
 
 
-def build(strict: bool = True, quiet: bool = True) -> int:
-    """Write generated pages and run ``jupyter-book build`` on the repository root.
+COURSE_STAGES = ("datasets",)  # stages of the course guide that no lecture covers
 
-    ``strict`` turns warnings into errors (``-W -n --keep-going``). Returns the exit code.
-    """
+
+def write_course_times(results: Path | None = None, folder: Path | None = None) -> list[Path]:
+    """Write ``course/<stage>-time.md`` for ``COURSE_STAGES``: the compute time of the stage's runs, from their
+    records (the lectures' stages have theirs in ``lectures/<stage>-time.md``)."""
+    from fairnb.book.lectures import compute_time
+    from fairnb.records import read_records
+
+    folder = folder or GENERATED / "course"
+    written = []
+    for stage in COURSE_STAGES:
+        path = folder / f"{stage}-time.md"
+        atomic_write(path, compute_time(read_records(stage, results)) + "\n")
+        written.append(path)
+    return written
+
+
+def write_pages(results: Path | None = None, records: list[dict[str, Any]] | None = None, status_note: str = "") -> None:
+    """Write every generated page: status (from ``records``, default those in ``results/``), parameter
+    reference, exercises, the lectures' and the course's files (from the records in ``results``, default
+    ``results/``)."""
     from fairnb.book.lectures import write_lectures
 
-    write_status_page()
+    write_status_page(records, status_note)
     write_parameter_reference()
     write_exercises()
-    write_lectures()
+    write_lectures(results=results)
+    write_course_times(results)
+
+
+def jupyter_book(strict: bool = True, quiet: bool = True, toc: Path | None = None, config: Path | None = None) -> int:
+    """Run ``jupyter-book build`` on the repository root (``toc``/``config``: other than ``_toc.yml``/
+    ``_config.yml``). ``strict`` turns warnings into errors (``-W -n --keep-going``). Returns the exit code."""
     command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--path-output", str(ROOT)]
+    if toc is not None:
+        command += ["--toc", str(toc)]
+    if config is not None:
+        command += ["--config", str(config)]
     if strict:
         command += ["-W", "-n", "--keep-going"]
     if quiet:
         command += ["-q"]
     return subprocess.run(command, cwd=ROOT).returncode
+
+
+def build(strict: bool = True, quiet: bool = True) -> int:
+    """Write generated pages and run ``jupyter-book build`` on the repository root.
+
+    ``strict`` turns warnings into errors (``-W -n --keep-going``). Returns the exit code.
+    """
+    write_pages()
+    return jupyter_book(strict, quiet)

@@ -26,6 +26,15 @@ executed or served from the cache, removes the failure record.
 killed are removed by the next invocation. The invocation log keeps one file per run
 (``results/_invocation/<id>.json``); ``results/_last_invocation.json`` is regenerated from them under a
 lock, never read-modified-written.
+
+**Pages for readers.** Publishing makes the executed notebook a page (``present``): code inputs fold
+behind a toggle unless the template tags a cell ``show-input``, and the run configuration (the cell after
+the ``parameters`` cell) folds under a toggle labelled "Run configuration". The page's sha256 in the record
+is that of the final page.
+
+**Records read from elsewhere.** A job with ``records`` set executes with ``FAIRNB_RESULTS`` pointing there, so
+a page that reads other runs' records (``fairnb.records.read_records``) reads that folder, e.g. a committed
+results snapshot; its ``note`` (markdown) is shown under the page's title.
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from typing import Any, Callable, Iterable, Iterator
 import nbformat
 
 from fairnb.errors import FairnbError, ParameterError, RunStoreError, one_of
+from fairnb.records import read_records
 from fairnb.runs.config import METRICS_KEY
 from fairnb.runs.manifest import ROOT, Run, check_overrides, order, template_parameters
 
@@ -66,11 +76,16 @@ _TEMPORARY = re.compile(r"^\..+\.(?P<pid>\d+)\.tmp$")
 
 @dataclass(frozen=True)
 class Outputs:
-    """Where a run's files go (explicit, so jobs run the same in any worker process)."""
+    """Where a run's files go (explicit, so jobs run the same in any worker process).
+
+    ``lock_root``: the folder whose ``.locks`` holds the runs' locks (default ``results``); outputs that
+    share book pages with ``results/`` (a snapshot build) share its locks too.
+    """
 
     book_runs: Path
     results: Path
     failed: Path
+    lock_root: Path | None = None
 
     @classmethod
     def current(cls) -> "Outputs":
@@ -83,7 +98,7 @@ class Outputs:
 
     @property
     def locks(self) -> Path:
-        return self.results / ".locks"
+        return (self.lock_root or self.results) / ".locks"
 
     def check_writable(self) -> None:
         """Create the output folders and write a probe file in each; ``RunStoreError`` names the one that fails."""
@@ -101,7 +116,9 @@ class Outputs:
 class Job:
     """A run with its validated parameters, cache key and output folders, ready to execute.
 
-    ``timeout``: the run's wall-clock limit in seconds (``None``: no limit).
+    ``timeout``: the run's wall-clock limit in seconds (``None``: no limit). ``source``: the ``fairnb`` source
+    digest the key was computed with (kept in the record). ``records``: where the notebook reads other runs'
+    results records (``FAIRNB_RESULTS``; ``None``: ``results/``). ``note``: markdown shown under the page's title.
     """
 
     run: Run
@@ -110,6 +127,9 @@ class Job:
     key: str
     outputs: Outputs
     timeout: float | None = field(default=None, compare=False)
+    source: str = ""
+    records: Path | None = None
+    note: str = ""
 
 
 # ------------------------------------------------------------------ files
@@ -218,9 +238,14 @@ def user_data(run: Run, parameters: dict[str, Any]) -> dict[str, Any]:
     return user_data_fingerprint(dataset, values.get("data_path"), base=ROOT)
 
 
-def cache_key(run: Run, parameters: dict[str, Any], profile: str, fairnb_source: str) -> str:
+def cache_key(run: Run, parameters: dict[str, Any], profile: str, fairnb_source: str, *,
+              records: Path | None = None, note: str = "") -> str:
     """Key of a run: template source + parameters + profile + fairnb source + vendored data checksums +
-    user-supplied data (where it comes from, size and modification time of each file read) + inputs."""
+    user-supplied data (where it comes from, size and modification time of each file read) + inputs.
+
+    ``records``: the folder the run reads results records from instead of ``results/`` (its ``inputs`` under
+    ``results/`` are read there); ``note``: the note shown on its page. Both join the key when given.
+    """
     from fairnb.data import data_checksums
 
     digest = hashlib.sha256()
@@ -230,11 +255,16 @@ def cache_key(run: Run, parameters: dict[str, Any], profile: str, fairnb_source:
     digest.update(json.dumps(data_checksums(), sort_keys=True).encode())
     digest.update(json.dumps(user_data(run, parameters), sort_keys=True).encode())
     for pattern in run.inputs:
-        for path in sorted(ROOT.glob(pattern)):
+        base, name = ROOT, "{}"
+        if records is not None and pattern.startswith("results/"):
+            base, pattern, name = Path(records), pattern[len("results/"):], "results/{}"
+        for path in sorted(base.glob(pattern)):
             if path.name.startswith((f"{run.id}.", "_", ".")) or not path.is_file():
                 continue  # the run's own record and bookkeeping files are outputs, not inputs
-            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(name.format(path.relative_to(base)).encode())
             digest.update(path.read_bytes())
+    if note:
+        digest.update(note.encode())
     return digest.hexdigest()
 
 
@@ -258,13 +288,15 @@ def _cuda_visible() -> bool:
 
 
 def prepare(runs: Iterable[Run], profile: str, overrides: dict[str, Any] | None = None, *,
-            timeout: int | None = None, check_device: bool = True) -> list[Job]:
+            timeout: int | None = None, check_device: bool = True, outputs: Outputs | None = None,
+            records: Path | None = None, note: str = "") -> list[Job]:
     """Validate every run's parameters (with ``overrides``) and compute cache keys — no compute yet.
 
     Refuses up front, with the parameter, the value and what is allowed: unknown or ill-typed values,
     a ``profile`` override that contradicts ``profile``, a dataset the template does not list, and
     ``device=cuda`` without a visible GPU (``check_device=False`` skips this, for runs that execute on
     another machine). ``timeout``: seconds per run (0: none); default the profile's ``run_timeout``.
+    ``outputs`` (default ``Outputs.current()``), ``records`` and ``note``: see ``Job``.
     """
     from fairnb.runs.params import validate
     from fairnb.runs.profiles import PROFILES
@@ -289,8 +321,9 @@ def prepare(runs: Iterable[Run], profile: str, overrides: dict[str, Any] | None 
             if not _cuda_visible():
                 raise ParameterError("device", "cuda", "auto or cpu (no CUDA device is visible on this machine)")
             cuda_checked = True
-        key = cache_key(run, parameters, profile, fairnb_source)
-        jobs.append(Job(run, parameters, profile, key, Outputs.current(), float(limit) if limit else None))
+        key = cache_key(run, parameters, profile, fairnb_source, records=records, note=note)
+        jobs.append(Job(run, parameters, profile, key, outputs or Outputs.current(), float(limit) if limit else None,
+                        source=fairnb_source, records=records, note=note))
     return jobs
 
 
@@ -433,6 +466,61 @@ def present(notebook_path: Path, run: Run) -> None:
         tags = cell.metadata.get("tags", [])
         if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
             cell.metadata["tags"] = tags + ["remove-cell"]
+    fold_code(notebook)
+    nbformat.write(notebook, notebook_path)
+
+
+RUN_CONFIGURATION = {"code_prompt_show": "Run configuration", "code_prompt_hide": "Hide run configuration"}
+_SHOWN = {"show-input", "hide-input", "hide-cell", "remove-input", "remove_input", "remove-cell", "remove_cell"}
+
+
+def fold_code(notebook: nbformat.NotebookNode) -> None:
+    """Fold a page's code for readers (myst-nb cell tags; idempotent).
+
+    - Every code cell's input goes behind a "Show code cell source" toggle (tag ``hide-input``), unless the
+      template tags the cell ``show-input`` or already hides or removes its input.
+    - The run configuration — the first code cell after the ``parameters`` (and papermill's
+      ``injected-parameters``) cell, which displays ``config`` — folds under one toggle labelled
+      "Run configuration": its output alone (``hide-output``) where its input is removed or shown, else the
+      whole cell (``hide-cell``).
+    """
+    cells = notebook.cells
+    marks = [i for i, c in enumerate(cells) if {"parameters", "injected-parameters"} & set(c.metadata.get("tags", []))]
+    configuration = next((i for i in range(marks[-1] + 1, len(cells)) if cells[i].cell_type == "code"), None) if marks else None
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code":
+            continue
+        tags = list(cell.metadata.get("tags", []))
+        if {"remove-cell", "remove_cell"} & set(tags) or index in marks:
+            continue  # removed from the page (present removes the parameters cells)
+        if index == configuration and cell.get("outputs"):
+            if not {"hide-output", "hide-cell"} & set(tags):
+                shown = {"show-input", "remove-input", "remove_input"} & set(tags)
+                tags.append("hide-output" if shown else "hide-cell")
+            cell.metadata["mystnb"] = {**cell.metadata.get("mystnb", {}), **RUN_CONFIGURATION}
+        elif not _SHOWN & set(tags):
+            tags.append("hide-input")
+        cell.metadata["tags"] = tags
+
+
+def add_note(notebook_path: Path, note: str) -> None:
+    """Show ``note`` (markdown) right under the page's ``# title`` (replacing an earlier note); a title cell
+    that goes on with the opening paragraph is split after its first line."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    notebook.cells = [c for c in notebook.cells if c.get("id") != "fairnb-note"]
+    cell = nbformat.v4.new_markdown_cell(note)
+    cell["id"] = "fairnb-note"
+    title = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown" and c.source.startswith("# ")), None)
+    if title is None:
+        notebook.cells.insert(0, cell)
+    else:
+        first, _, rest = notebook.cells[title].source.partition("\n")
+        if rest.strip():
+            notebook.cells[title].source = first
+            opening = nbformat.v4.new_markdown_cell(rest.strip("\n"))
+            opening["id"] = f"{notebook.cells[title].get('id', 'title')}-opening"[:64]
+            notebook.cells.insert(title + 1, opening)
+        notebook.cells.insert(title + 1, cell)
     nbformat.write(notebook, notebook_path)
 
 
@@ -527,16 +615,17 @@ def device_description() -> str:
 class _Kernel:
     """The kernel of one execution: its process (for the time limit) and its log file."""
 
-    def __init__(self, log: Path):
+    def __init__(self, log: Path, env: dict[str, str] | None = None):
         self.log = log
+        self.env = dict(env or {})
         self.process = None
         self.expired = threading.Event()
         self._lock = threading.Lock()
 
     def manager_class(self) -> type:
         """A kernel manager that sends the kernel's own output (e.g. ipykernel's log lines) to ``self.log``
-        instead of the terminal, encrypts the kernel's connections when ZeroMQ can, and reports the
-        kernel process here."""
+        instead of the terminal, adds ``self.env`` to the kernel's environment, encrypts the kernel's
+        connections when ZeroMQ can, and reports the kernel process here."""
         from jupyter_client.manager import AsyncKernelManager
 
         kernel = self
@@ -550,6 +639,8 @@ class _Kernel:
                 super().__init__(**kwargs)
 
             async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+                if kernel.env:
+                    kw["env"] = {**(kw.get("env") or os.environ), **kernel.env}
                 with open(kernel.log, "ab") as log:
                     kw["stdout"] = kw["stderr"] = log
                     await super()._async_launch_kernel(kernel_cmd, **kw)
@@ -618,7 +709,7 @@ def _execute_locked(job: Job, threads: int | None = None) -> dict[str, Any]:
     for folder in (out.book_runs, out.failed, out.logs, out.results):
         folder.mkdir(parents=True, exist_ok=True)
     scratch = out.failed / f".{run.id}.{os.getpid()}.running.ipynb"
-    kernel = _Kernel(out.logs / f"{run.id}.log")
+    kernel = _Kernel(out.logs / f"{run.id}.log", {"FAIRNB_RESULTS": str(job.records)} if job.records else None)
     kernel.log.write_bytes(b"")
     watchdog = threading.Timer(job.timeout, kernel.expire) if job.timeout else None
     started = time.perf_counter()
@@ -666,8 +757,10 @@ def _execute_locked(job: Job, threads: int | None = None) -> dict[str, Any]:
         "run": run.id, "template": _relative(run.template_path), "parameters": job.parameters,
         "profile": job.profile, "device": device_description(), "seconds": round(seconds, 2),
         "status": status, "error": error, "key": job.key, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "timeout": job.timeout, "metrics": metrics,
+        "timeout": job.timeout, "fairnb_source": job.source, "metrics": metrics,
     }
+    if job.records:
+        record["records"] = str(job.records)
     if kernel.log.exists() and kernel.log.stat().st_size == 0:
         kernel.log.unlink()
     elif status != "ok":
@@ -703,6 +796,8 @@ def _publish(job: Job, scratch: Path, record: dict[str, Any]) -> None:
     moved: list[Path] = []
     try:
         present(scratch, run)
+        if job.note:
+            add_note(scratch, job.note)
         append_run_footer(scratch, job, record["metrics"], csv_path=staged["csv"])
         data = scratch.read_bytes()
         _write_durable(staged["ipynb"], data)
@@ -739,6 +834,8 @@ def _publish_failure(job: Job, scratch: Path, record: dict[str, Any], banner: bo
     if scratch.exists():
         with contextlib.suppress(Exception):
             present(scratch, run)
+            if job.note:
+                add_note(scratch, job.note)
             if banner:
                 _failure_banner(scratch, str(record["error"]))
         os.replace(scratch, failed_page)
@@ -758,7 +855,8 @@ def record_failure(job: Job, error: str) -> dict[str, Any]:
     record = {
         "run": job.run.id, "template": _relative(job.run.template_path), "parameters": job.parameters,
         "profile": job.profile, "device": "", "seconds": 0.0, "status": "failed", "error": error, "key": job.key,
-        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "timeout": job.timeout, "metrics": {},
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "timeout": job.timeout,
+        "fairnb_source": job.source, "metrics": {},
     }
     with contextlib.suppress(OSError):
         atomic_write(job.outputs.results / f"{job.run.id}.failed.json", json.dumps(record, indent=2))
@@ -848,7 +946,7 @@ def last_invocation() -> dict[str, dict[str, Any]]:
 
 
 def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
-             progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+             progress: Callable[[str], None] | None = None, log: bool = True) -> list[dict[str, Any]]:
     """Execute the jobs that are not cached on Dask.distributed; returns one summary per job.
 
     Jobs run in waves that respect ``after`` dependencies; a job with ``inputs`` (pages that read
@@ -860,7 +958,7 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
     A run that fails, whatever the reason, is one failed summary; the others go on.
 
     Progress: one line on stderr that updates (``progress=None``), or ``progress(line)`` once per
-    finished run.
+    finished run. ``log``: record each run in the invocation log (``results/_last_invocation.json``).
     """
     if not jobs:
         return []
@@ -885,7 +983,8 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
 
     def finished(summary: dict[str, Any]) -> None:
         summaries[summary["run"]] = summary
-        record_invocation([summary])
+        if log:
+            record_invocation([summary])
         counts["cached" if summary["cache_hit"] else summary["status"] if summary["status"] == "ok" else "failed"] += 1
         if bar is not None:
             bar.set_postfix_str(f"{counts['cached']} cached, {counts['ok']} ok, {counts['failed']} failed; "
@@ -901,7 +1000,9 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
             for run in wave:
                 job = by_run[run.id]
                 if run.inputs:
-                    job = by_run[run.id] = replace(job, key=cache_key(run, job.parameters, job.profile, source_digest()))
+                    source = source_digest()
+                    job = by_run[run.id] = replace(job, source=source, key=cache_key(
+                        run, job.parameters, job.profile, source, records=job.records, note=job.note))
                 if is_cached(job) and settle_cached(job):
                     finished(_summary(read_record(run.id, job.outputs.results) or {"run": run.id}, True))
                 else:
@@ -974,15 +1075,7 @@ def dry_run(jobs: list[Job]) -> list[str]:
 
 def all_records() -> list[dict[str, Any]]:
     """Every results record (successful and failed) in ``results/``, sorted by run id."""
-    records = []
-    for path in sorted(RESULTS.glob("*.json")):
-        if path.name.startswith(("_", ".")):
-            continue
-        try:
-            records.append(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError):
-            continue
-    return records
+    return read_records(folder=RESULTS, successful_only=False)
 
 
 def has_runs() -> bool:
@@ -991,8 +1084,8 @@ def has_runs() -> bool:
 
 
 __all__ = [
-    "BOOK_RUNS", "BUILD", "FAILED", "INVOCATION", "RESULTS", "FairnbError", "Job", "Outputs", "all_records",
+    "BOOK_RUNS", "BUILD", "FAILED", "INVOCATION", "RESULTS", "FairnbError", "Job", "Outputs", "add_note", "all_records",
     "atomic_write", "cache_key", "check_scheduler", "clean_interrupted", "dry_run", "execute", "extract_metrics",
-    "has_runs", "is_cached", "last_invocation", "prepare", "present", "read_record", "rerun_commands", "run_jobs",
-    "usable_cores",
+    "fold_code", "has_runs", "is_cached", "last_invocation", "prepare", "present", "read_record", "rerun_commands",
+    "run_jobs", "source_digest", "usable_cores",
 ]
