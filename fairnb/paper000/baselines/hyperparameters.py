@@ -10,7 +10,8 @@ it depends on the run profile (``fairnb.runs.profiles``, parameters ``tabfairgan
 Abbreviations: TFG = github.com/amirarsalan90/TabFairGAN (TabFairGAN.py and experiments/ logs),
 DECAF = github.com/vanderschaarlab/DECAF (decaf/DECAF.py), SC = synthcity
 (plugins/privacy/plugin_decaf.py), FL = github.com/fahim-sikder/FLDGM (run-FLDGM-dm.py),
-FX = github.com/fahim-sikder/FairX.
+FX = github.com/fahim-sikder/FairX, TFGDT = github.com/emapanagiotou/tabfairgdt (PyPI tabfairgdt 0.1.1;
+Panagiotou et al., ICDM 2025, arXiv 2509.19927).
 """
 
 from __future__ import annotations
@@ -74,6 +75,16 @@ HYPERPARAMETERS: dict[str, dict[str, Setting]] = {
         "latent_map": Setting("(z + 1) / 2", "FL run-FLDGM-dm.py: latents mapped before diffusion, inverted after"),
         "sampling_steps": Setting(50, "our choice: ancestral sampling on 50 evenly spaced of the 1000 steps (respacing, Nichol & Dhariwal 2021) keeps CPU sampling fast; training uses all 1000"),
         "teacher": Setting("FairDisco, beta = 1e7", "FL: the generative model is trained on FairDisco (lgβ = 7) latents"),
+    },
+    "tabfairgdt": {
+        "lamda": Setting(0.5, "TFGDT tabfairgdt.py TABFAIRGDT.fit(df, lamda=0.5) default; README: 0 = no fairness, 1 = max fairness"),
+        "criterion": Setting("dp", "TFGDT tabfairgdt.py: criterion='dp', the only criterion of the leaf relabelling"),
+        "acc_threshold": Setting(-1, "TFGDT tabfairgdt.py: acc_threshold=-1, no limit on the accuracy the relabelling may cost"),
+        "min_samples_leaf": Setting(5, "TFGDT method/cart.py, method/tabfairgdt.py: minibucket=5 (DecisionTree*(min_samples_leaf=5))"),
+        "visit_sequence": Setting("the dataset's column order; sensitive attribute and target last",
+                                  "TFGDT tabfairgdt.py: visit_sequence=None (data order), the protected attribute and target are generated last"),
+        "proper, smoothing": Setting("False, False", "TFGDT tabfairgdt.py defaults (no bootstrap, no kernel smoothing of numerics)"),
+        "parallel": Setting(False, "our choice: columns fitted one after the other; the package's thread pool (parallel=True) gives the same trees"),
     },
     "fairdisco": {
         "teacher": Setting("fairnb.paper000.fairdisco (stage 1 of the fair-distillation pipeline)", "same teacher as our method, decoded directly: x = D(z ⊕ s), z ~ q(z | x, s)"),
