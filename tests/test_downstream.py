@@ -58,7 +58,7 @@ def test_shap_importance_one_entry_per_column(split):
     train, _ = split
     importance = shap_importance(train, "german", "sex", n_explain=50)
     ds = fairnb.data.load("german")
-    assert set(importance.index) == set(ds.categorical) | set(ds.numeric) | {"sex"}
+    assert set(importance.index) == set(ds.categorical) | set(ds.numeric) | set(ds.sensitive)  # every protected column
     assert (importance >= 0).all() and importance.is_monotonic_decreasing
 
 
@@ -69,8 +69,14 @@ def test_synthesis_study_names_and_seeding():
     pd.testing.assert_frame_equal(a.metrics, b.metrics)
     names = report_metrics(a, "favourable")
     assert {"original/dpr", "l1/dpr", "l1/eor", "l1/accuracy", "l1/recall", "l1/f1", "l1/density", "l1/coverage",
-            "fairdisco/dpr", "l1/split_dpr", "l1/unfavourable_dpr"} <= set(names)
-    assert "original/split_dpr" not in names and "l1/unfavourable_density" not in names
+            "fairdisco/dpr", "l1/split_dpr", "l1/unfavourable_dpr", "original/split_dpr", "l1/degenerate",
+            "l1/source_density", "l1/source_coverage", "l1/positive_rate_privileged", "l1/unfavourable_positive_rate_privileged",
+            "fairdisco_representation/dpr", "fairdisco_representation/degenerate", "original/density"} <= set(names)
+    assert "l1/unfavourable_density" not in names and "original/source_density" not in names
+    assert "fairdisco_representation/density" not in names and "fairdisco_representation/split_dpr" not in names
+    assert all(len(v) == 1 for v in names.values())
+    # the other coding reads the same predictions
+    assert names["l1/unfavourable_positive_rate_privileged"][0] == pytest.approx(1 - names["l1/positive_rate_privileged"][0])
 
 
 def test_conventions_score_the_same_predictions_both_ways(split):

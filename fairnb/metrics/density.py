@@ -97,3 +97,36 @@ def density_coverage_numpy(real: Any, synthetic: Any, k: int = 5) -> dict[str, f
     density = (fake_real < radius2[None, :]).sum() / (k * len(fake))
     coverage = (fake_real.min(axis=0) < radius2).mean()
     return {"density": float(density), "coverage": float(coverage)}
+
+
+def encoded_records(dataset: str, *frames: pd.DataFrame) -> list[np.ndarray]:
+    """One-hot + min-max encoding of the feature columns of ``frames`` (sensitive columns and target
+    excluded), with the domains and ranges of the whole dataset; values are clipped to [0, 1] so a
+    generated number outside the data's range stays on the unit scale."""
+    import fairnb.data
+
+    ds = fairnb.data.load(dataset)
+    encoder = fairnb.data.encoder_for(ds, scaling="minmax").fit(ds.frame)
+    return [np.clip(encoder.transform(frame), 0.0, 1.0) for frame in frames]
+
+
+def tabular_density_coverage(reference: pd.DataFrame, records: pd.DataFrame, dataset: str, max_rows: int = 10_000,
+                             seed: int = 0, k: int = 5, device: str = "cpu") -> dict[str, float]:
+    """Density and coverage of tabular ``records`` against real ``reference`` rows.
+
+    Features: one-hot + min-max (``encoded_records``). Both sets are cut to the same number of
+    seeded rows, n = min(len(reference), len(records), ``max_rows``), as the reference code does
+    (N = M). Which real rows are the reference is the caller's choice; the book's evaluation
+    (``fairnb.metrics.downstream.score_synthetic``) uses held-out real rows, never the rows the
+    records were made from.
+    """
+    if isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows <= k:
+        raise ParameterError("max_rows", max_rows, f"an int > k = {k}")
+    rng = np.random.default_rng(seed)
+    n = min(len(reference), len(records), int(max_rows))
+    if n <= k:
+        raise ParameterError("records", f"{n} rows", f"more than k = {k} rows in both sets", "too few rows")
+    reference = reference.iloc[rng.choice(len(reference), n, replace=False)]
+    records = records.iloc[rng.choice(len(records), n, replace=False)]
+    real, fake = encoded_records(dataset, reference, records)
+    return density_coverage(real, fake, k=k, device=device)

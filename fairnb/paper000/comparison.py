@@ -3,21 +3,29 @@
 One repetition (seed r):
 
 1. split the real records 80/20, stratified by target × group (``fairnb.data.split``, seed r);
-   the training part is optionally reduced to ``max_rows`` records (stratified, seed r);
-2. fit each method on the training records, timing the fit (``fit_seconds_``, recorded as the
-   metric ``fit_seconds``);
-3. generators draw as many synthetic records as there are training records and are scored by
-   ``fairnb.metrics.evaluate_protocols`` (the same classifier, protocol and held-out real test
-   records for every method); CorrelationRemover and ThresholdOptimizer predict the real test
-   records and are scored by ``fairnb.metrics.score``; "original" is the training data itself;
-4. density and coverage (k = 5) of each generator's records against the real training records,
-   computed as for our method (one-hot + min-max features), on at most ``quality_rows`` records
-   of each. The metrics of the protocol not chosen are kept too, as ``split_<metric>``
-   (or ``real_<metric>``), named like our method's runs.
+   the training part is optionally reduced to ``max_rows`` records (stratified, seed r) — the
+   very split of our method's runs (``fairnb.paper000.study.prepare_data``);
+2. the FairDisco teacher is trained once (``fairnb.paper000.study.fit_teacher``, the function our
+   method's stage-3 study calls, with the same settings): the FairDisco row (one reconstruction per
+   training record), the FairDisco (representation) row (a classifier on the teacher's codes),
+   FLDGMs (a diffusion model of the teacher's codes) and, when asked for, our method's students
+   (``ours_<loss>``) all share it;
+3. every other method is fitted on the training records, timed (``fit_seconds``); generators
+   draw as many records as there are training records;
+4. every row is scored by ``fairnb.paper000.study.score_rows`` (``fairnb.metrics.downstream.score_synthetic``):
+   one classifier, the same held-out real test records, the same features, both label codings,
+   the reference's synthetic-split protocol, density and coverage (k = 5) against the held-out real
+   records (and the old reading against the training records, ``source_density``/``source_coverage``),
+   and the degeneracy check. CorrelationRemover and ThresholdOptimizer predict the real test records
+   themselves (``score_predictions``: same scores, same check).
 
 ``run_comparison`` repeats this for several seeds and returns a ``ComparisonResult``: a tidy
 table of every (method, seed, metric) value and ``metrics()``, the ``"<method>/<metric>"`` →
-per-repetition list mapping that ``fairnb.runs.report`` records.
+per-repetition list mapping that ``fairnb.runs.report`` records. Names are those of our method's
+runs (``fairnb.paper000.study.report_metrics``): ``<metric>`` under the headline coding
+(``positive_label``), ``<coding>_<metric>`` under the other, ``split_<metric>``, ``density``,
+``coverage``, ``source_density``, ``source_coverage``, ``positive_rate_<group>``, ``degenerate``
+(1 = degenerate) and ``fit_seconds``.
 """
 
 from __future__ import annotations
@@ -34,16 +42,25 @@ from fairnb.paper000.baselines.classical import CorrelationRemoverBaseline, Orig
 from fairnb.paper000.baselines.decaf import Decaf
 from fairnb.paper000.baselines.fldgm import FLDGM, FairDiscoGenerator
 from fairnb.paper000.baselines.tabfairgan import TabFairGAN
+from fairnb.paper000.distill import QUALITY_LOSSES
 from fairnb.data import TabularDataset
 from fairnb.errors import ParameterError, one_of
 
 METHODS = ("tabfairgan", "decaf", "fldgm", "fairdisco", "correlation_remover", "threshold_optimizer", "original")
 GENERATORS = ("tabfairgan", "decaf", "fldgm", "fairdisco")
 PREDICTORS = ("correlation_remover", "threshold_optimizer")
+REPRESENTATION = "fairdisco_representation"
+OURS = tuple(f"ours_{loss}" for loss in QUALITY_LOSSES)
+# every row a comparison can have, in table order; the representation row comes with "fairdisco"
+ROWS = ("tabfairgan", "decaf", "fldgm", "fairdisco", REPRESENTATION, "correlation_remover", "threshold_optimizer",
+        "original") + OURS
+TEACHER_ROWS = ("fairdisco", REPRESENTATION, "fldgm") + OURS
 METRICS = ("dpr", "eor", "accuracy", "recall", "f1", "density", "coverage", "fit_seconds")
 LABELS = {
     "tabfairgan": "TabFairGAN", "decaf": "Decaf", "fldgm": "FLDGMs (DM)", "fairdisco": "FairDisco",
+    REPRESENTATION: "FairDisco (representation)",
     "correlation_remover": "CorrelationRemover", "threshold_optimizer": "ThresholdOptimizer", "original": "Original data",
+    "ours_l1": "Ours L1-KL", "ours_huber": "Ours Huber-KL", "ours_mse": "Ours MSE-KL", "ours_mean_difference": "Ours MD-KL",
 }
 
 
@@ -52,9 +69,11 @@ class ComparisonSettings:
     """Everything one comparison run needs besides the seed.
 
     Epoch counts of 0 mean "the publication's length for this dataset" (``PUBLISHED_EPOCHS``;
-    FairDisco: 1000). ``max_rows`` and ``batch_size`` (the FairDisco teacher's mini-batch) take the
-    values of our method's runs (parameters ``fit_rows`` and ``batch_size``) so both see the
-    same data and the same teacher.
+    FairDisco: 1000; our students (``distill_epochs``): 200). ``max_rows``, ``batch_size``,
+    ``fairdisco_epochs``, ``beta_exponent`` (the teacher's), ``distill_epochs``, ``lam`` and
+    ``decode_sensitive`` take the values of our method's runs, so both see the same data and the
+    same teacher. ``methods``: any of ``METHODS`` (the baselines of Table 1, the default), the
+    representation row and our students ``OURS`` (``ours_l1``, …).
     """
 
     dataset: str
@@ -71,18 +90,22 @@ class ComparisonSettings:
     quality_rows: int = 10000
     methods: tuple[str, ...] = METHODS
     device: str = "cpu"
+    beta_exponent: int = 7
+    distill_epochs: int = 0
+    lam: float = 1.0
+    decode_sensitive: str = "source"
 
     def __post_init__(self) -> None:
         if self.dataset not in fairnb.data.TABULAR or self.dataset not in hp.PUBLISHED_EPOCHS["tabfairgan"]:
             raise ParameterError("dataset", self.dataset, one_of(hp.PUBLISHED_EPOCHS["tabfairgan"]))
         if self.sensitive not in fairnb.data.SENSITIVE[self.dataset]:
             raise ParameterError("sensitive", self.sensitive, f"for {self.dataset}: {one_of(fairnb.data.SENSITIVE[self.dataset])}")
-        unknown = [m for m in self.methods if m not in METHODS]
+        unknown = [m for m in self.methods if m not in ROWS]
         if unknown or not self.methods:
-            raise ParameterError("methods", self.methods, "a non-empty subset of " + ", ".join(METHODS))
+            raise ParameterError("methods", self.methods, "a non-empty subset of " + ", ".join(ROWS))
         if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 2:
             raise ParameterError("batch_size", self.batch_size, "an int >= 2")
-        for name in ("max_rows", "tabfairgan_epochs", "decaf_epochs", "fldgm_epochs", "fairdisco_epochs"):
+        for name in ("max_rows", "tabfairgan_epochs", "decaf_epochs", "fldgm_epochs", "fairdisco_epochs", "distill_epochs"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ParameterError(name, value, "an int >= 0 (0 = all rows / the publication's length)")
@@ -93,13 +116,21 @@ class ComparisonSettings:
                 raise ParameterError(name, getattr(self, name), one_of(allowed))
         if isinstance(self.quality_rows, bool) or not isinstance(self.quality_rows, int) or self.quality_rows < 10:
             raise ParameterError("quality_rows", self.quality_rows, "an int >= 10")
+        from fairnb.paper000.distill import check_lam
+        from fairnb.paper000.fairdisco import check_beta_exponent
+        from fairnb.paper000.pipeline import DECODE_SENSITIVE
+
+        check_beta_exponent(self.beta_exponent)
+        check_lam(self.lam)
+        if self.decode_sensitive not in DECODE_SENSITIVE:
+            raise ParameterError("decode_sensitive", self.decode_sensitive, one_of(DECODE_SENSITIVE))
 
     def epochs(self, method: str) -> int:
         """The epoch count a method trains for (publication's length when the setting is 0)."""
         value = getattr(self, f"{method}_epochs")
         if value:
             return value
-        return 1000 if method == "fairdisco" else hp.PUBLISHED_EPOCHS[method][self.dataset]
+        return {"fairdisco": 1000, "distill": 200}.get(method) or hp.PUBLISHED_EPOCHS[method][self.dataset]
 
 
 def comparison_split(dataset: TabularDataset, sensitive: str, seed: int, max_rows: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -115,22 +146,27 @@ def comparison_split(dataset: TabularDataset, sensitive: str, seed: int, max_row
 
 def quality(real: pd.DataFrame, synthetic: pd.DataFrame, dataset: TabularDataset, max_rows: int, seed: int,
             device: str = "cpu") -> dict[str, float]:
-    """Density and coverage (k = 5), computed as for our method (``fairnb.paper000.study.quality``:
-    one-hot + min-max features fitted on the real rows, at most ``max_rows`` seeded rows of each)."""
+    """Density and coverage (k = 5) of ``synthetic`` against ``real`` (``fairnb.paper000.study.quality``:
+    one-hot + min-max features, at most ``max_rows`` seeded rows of each)."""
     from fairnb.paper000.study import quality as shared_quality
 
     return shared_quality(real, synthetic, dataset.name, max_rows=max_rows, seed=seed, device=device)
 
 
 def make_method(method: str, settings: ComparisonSettings, seed: int, teacher: FairDiscoGenerator | None = None):
-    """A fresh, unfitted baseline for ``method`` with the run's epochs, seed and device."""
+    """A fresh, unfitted baseline for ``method`` with the run's epochs, seed and device.
+
+    ``fairdisco`` gives a stand-alone ``FairDiscoGenerator``; ``run_repetition`` instead takes the
+    FairDisco rows from the teacher it shares with our method (``fairnb.paper000.study.fit_teacher``).
+    """
     device = settings.device
     if method == "tabfairgan":
         return TabFairGAN(epochs=settings.epochs("tabfairgan"), seed=seed, device=device)
     if method == "decaf":
         return Decaf(epochs=settings.epochs("decaf"), seed=seed, device=device)
     if method == "fairdisco":
-        return FairDiscoGenerator(epochs=settings.epochs("fairdisco"), batch_size=settings.batch_size, seed=seed, device=device)
+        return FairDiscoGenerator(epochs=settings.epochs("fairdisco"), beta_exponent=settings.beta_exponent,
+                                  batch_size=settings.batch_size, seed=seed, device=device)
     if method == "fldgm":
         return FLDGM(epochs=settings.epochs("fldgm"), teacher_epochs=settings.epochs("fairdisco"), teacher=teacher,
                      teacher_batch_size=settings.batch_size, seed=seed, device=device)
@@ -143,126 +179,203 @@ def make_method(method: str, settings: ComparisonSettings, seed: int, teacher: F
     raise ParameterError("method", method, one_of(METHODS))
 
 
-def score_predictor(model, test: pd.DataFrame, dataset: TabularDataset, sensitive: str, positive_label: str) -> dict[str, float]:
-    """Utility and fairness of a fair predictor's predictions on real test records."""
-    from fairnb.metrics.downstream import groups, labels, score
+def teacher_generator(model) -> FairDiscoGenerator:
+    """The teacher of a ``FairLatentDistillation`` (after ``fit_teacher``) as a fitted
+    ``FairDiscoGenerator``, so that FLDGMs diffuses the codes of the very teacher our students distil."""
+    from fairnb.paper000.baselines.base import require_fitted
 
-    predicted = model.predict(test)
-    if positive_label == "unfavourable":
-        predicted = 1 - predicted
-    return score(labels(test, dataset, positive_label), predicted, groups(test, dataset, sensitive))
+    require_fitted(model, "teacher_")
+    generator = FairDiscoGenerator(epochs=model.teacher_epochs, beta_exponent=model.beta_exponent,
+                                   batch_size=model.batch_size, seed=model.seed, device=str(model.device_))
+    generator.device_, generator.dataset_, generator.sensitive_ = model.device_, model.dataset_, model.sensitive_
+    generator.frame_, generator.encoder_, generator.teacher_ = model.frame_, model.encoder_, model.teacher_
+    generator.x_ = model.encoder_.transform(model.frame_)
+    generator.s_ = fairnb.data.group_codes(model.frame_, model.dataset_, model.sensitive_)
+    generator.fit_seconds_ = float(model.timings_["teacher_seconds"])
+    return generator
+
+
+def score_predictor(model, test: pd.DataFrame, dataset: TabularDataset, sensitive: str, positive_label: str) -> dict[str, float]:
+    """Utility and fairness of a fair predictor's predictions on real test records, class 1 = ``positive_label``."""
+    from fairnb.metrics.downstream import score_predictions
+
+    return score_predictions(model.predict(test), test, dataset.name, sensitive).codings[positive_label]
 
 
 def evaluate_generated(records: pd.DataFrame, test: pd.DataFrame, settings: ComparisonSettings, dataset: TabularDataset,
                        seed: int, features) -> dict[str, dict[str, float]]:
-    """Both protocols of ``fairnb.metrics.evaluate_protocols`` for a generator's records.
+    """Both protocols for a generator's records under ``settings.positive_label`` (the one path,
+    ``fairnb.metrics.downstream.score_synthetic``; records with a single label give every test
+    record that label)."""
+    from fairnb.metrics.downstream import score_synthetic
 
-    A generator that produced a single label (an under-trained GAN can) gives no classifier to
-    train: every test record then gets that label, which is what any classifier fitted on such
-    data predicts.
-    """
-    from fairnb.metrics import evaluate_protocols
-    from fairnb.metrics.downstream import groups, labels, score
+    row = score_synthetic(records, test, None, dataset=dataset.name, sensitive=settings.sensitive,
+                          classifier=settings.classifier, seed=seed, features=features)
+    return {"synthetic_real": row.codings[settings.positive_label], "synthetic_split": row.split[settings.positive_label]}
 
-    if records[dataset.target].nunique() > 1 and records[dataset.target].value_counts().min() >= 2:
-        return evaluate_protocols(records, test, settings.dataset, settings.sensitive, settings.classifier,
-                                  settings.positive_label, seed, features)
-    out = {}
-    for protocol, frame in (("synthetic_real", test), ("synthetic_split", records)):
-        y_true = labels(frame, dataset, settings.positive_label)
-        constant = np.full(len(frame), labels(records.iloc[:1], dataset, settings.positive_label)[0])
-        out[protocol] = score(y_true, constant, groups(frame, dataset, settings.sensitive))
-    return out
+
+@dataclass
+class Repetition:
+    """One repetition's outcome: ``scores`` ((method, seed) → ``RowScore``), ``fit_seconds``
+    (method → seconds) and the generated ``synthetic`` frames (method → frame)."""
+
+    scores: dict
+    fit_seconds: dict[str, float]
+    synthetic: dict[str, pd.DataFrame]
+
+
+def score_repetition(settings: ComparisonSettings, seed: int,
+                     progress: Callable[[str], None] | None = None) -> Repetition:
+    """Fit and score every method of ``settings`` for one seed (module doc)."""
+    from fairnb.metrics.downstream import FeatureMap, score_predictions
+    from fairnb.nn.device import single_thread_on_cpu
+    from fairnb.paper000 import study
+
+    single_thread_on_cpu(settings.device)
+    dataset = fairnb.data.load(settings.dataset)
+    train, test = comparison_split(dataset, settings.sensitive, seed, settings.max_rows)
+    features = FeatureMap(dataset, settings.sensitive, [train, test])
+    common = dict(dataset=settings.dataset, sensitive=settings.sensitive, classifier=settings.classifier, seed=seed,
+                  features=features, quality_rows=settings.quality_rows, device=settings.device)
+    scores, seconds, synthetic = {}, {}, {}
+    methods = [m for m in ROWS if m in settings.methods]
+    if "fairdisco" in methods and REPRESENTATION not in methods:
+        methods.insert(methods.index("fairdisco") + 1, REPRESENTATION)
+    model = x = s = None
+    if any(m in TEACHER_ROWS for m in methods):
+        if progress:
+            progress(f"seed {seed}: FairDisco teacher")
+        model, x, s = study.fit_teacher(train, settings.dataset, settings.sensitive, teacher_epochs=settings.epochs("fairdisco"),
+                                        student_epochs=settings.epochs("distill"), seed=seed, batch_size=settings.batch_size,
+                                        beta_exponent=settings.beta_exponent, lam=settings.lam, device=settings.device)
+    for method in methods:
+        if progress:
+            progress(f"seed {seed}: {method}")
+        if method == "fairdisco":
+            records = study.teacher_records(model, train, settings.decode_sensitive)
+            seconds[method] = model.timings_["teacher_seconds"]
+        elif method == REPRESENTATION:
+            scores[(method, seed)] = study.representation_score(model, train, test, settings.dataset, settings.sensitive,
+                                                                settings.classifier, seed)
+            seconds[method] = model.timings_["teacher_seconds"]
+            continue
+        elif method in OURS:
+            records = study.student_records(model, x, s, train, method.removeprefix("ours_"), settings.decode_sensitive)
+            seconds[method] = model.timings_["teacher_seconds"] + model.timings_["student_seconds"]
+        else:
+            fitted = make_method(method, settings, seed, teacher_generator(model) if method == "fldgm" else None)
+            fitted.fit(train, dataset=dataset, sensitive=settings.sensitive)
+            seconds[method] = float(fitted.fit_seconds_)
+            if method in PREDICTORS:
+                scores[(method, seed)] = score_predictions(fitted.predict(test), test, settings.dataset, settings.sensitive)
+                continue
+            records = fitted.sample(len(train))
+        synthetic[method] = records
+        scores[(method, seed)] = study.score_rows(records, train, test, source_reading=method != "original", **common)
+    return Repetition(scores, seconds, synthetic)
 
 
 def run_repetition(settings: ComparisonSettings, seed: int,
                    progress: Callable[[str], None] | None = None) -> tuple[list[dict], dict[str, pd.DataFrame]]:
     """One repetition of every method; returns (rows of (method, seed, metric, value), synthetic frames)."""
-    from fairnb.metrics import FeatureMap
-
-    dataset = fairnb.data.load(settings.dataset)
-    train, test = comparison_split(dataset, settings.sensitive, seed, settings.max_rows)
-    rows: list[dict] = []
-    synthetic: dict[str, pd.DataFrame] = {}
-    teacher: FairDiscoGenerator | None = None
-    # FLDGMs needs the FairDisco teacher: train it first and share it (its time is added to FLDGMs').
-    order = sorted(settings.methods, key=lambda m: (m != "fairdisco", METHODS.index(m)))
-    if "fldgm" in order and "fairdisco" not in order:
-        order = ["fldgm"] + [m for m in order if m != "fldgm"]
-    for method in order:
-        if progress:
-            progress(f"seed {seed}: {method}")
-        model = make_method(method, settings, seed, teacher if method == "fldgm" else None)
-        model.fit(train, dataset=dataset, sensitive=settings.sensitive)
-        if method == "fairdisco":
-            teacher = model
-        values: dict[str, float] = {"fit_seconds": float(model.fit_seconds_)}
-        if method in PREDICTORS:
-            values.update(score_predictor(model, test, dataset, settings.sensitive, settings.positive_label))
-        else:
-            records = model.sample(len(train))
-            synthetic[method] = records
-            features = FeatureMap(dataset, settings.sensitive, [train, records, test])
-            protocols = evaluate_generated(records, test, settings, dataset, seed, features)
-            values.update(protocols[settings.protocol])
-            other = [p for p in protocols if p != settings.protocol][0]
-            prefix = "split_" if other == "synthetic_split" else "real_"
-            values.update({f"{prefix}{k}": v for k, v in protocols[other].items()})
-            if method in GENERATORS:
-                values.update(quality(train, records, dataset, settings.quality_rows, seed, settings.device))
-        rows += [{"method": method, "seed": seed, "metric": k, "value": float(v)} for k, v in values.items()]
+    rows, _, synthetic = _rows(score_repetition(settings, seed, progress), settings, seed)
     return rows, synthetic
+
+
+def _rows(repetition: Repetition, settings: ComparisonSettings, seed: int) -> tuple[list[dict], dict, dict[str, pd.DataFrame]]:
+    rows = []
+    for (method, _), row in repetition.scores.items():
+        values = {**row.metrics(settings.positive_label, settings.protocol), "fit_seconds": repetition.fit_seconds[method]}
+        rows += [{"method": method, "seed": seed, "metric": k, "value": float(v)} for k, v in values.items()]
+    return rows, repetition.scores, repetition.synthetic
 
 
 @dataclass
 class ComparisonResult:
-    """Every value of a comparison: ``table`` has columns method, seed, metric, value."""
+    """Every value of a comparison: ``table`` has columns method, seed, metric, value;
+    ``scores`` maps (method, seed) to its ``RowScore`` (degeneracy reasons included)."""
 
     settings: ComparisonSettings
     table: pd.DataFrame
     synthetic: dict[int, dict[str, pd.DataFrame]] = field(default_factory=dict)
+    scores: dict = field(default_factory=dict)
 
-    def metrics(self, names: Iterable[str] = METRICS) -> dict[str, list[float]]:
+    def _methods(self) -> list[str]:
+        return [m for m in ROWS if m in set(self.table.method)]
+
+    def metrics(self, names: Iterable[str] | None = None) -> dict[str, list[float]]:
         """``"<method>/<metric>"`` → per-repetition values, for ``fairnb.runs.report``.
 
-        Metrics that do not apply to a method (density of CorrelationRemover, …) are left out.
+        ``names``: the metrics to keep (``None``: every metric recorded, module doc). Metrics that
+        do not apply to a method (density of CorrelationRemover, …) are left out.
         """
         out: dict[str, list[float]] = {}
-        for method in METHODS:
-            for metric in names:
-                values = self.table[(self.table.method == method) & (self.table.metric == metric)].sort_values("seed")["value"]
-                if len(values):
-                    out[f"{method}/{metric}"] = [float(v) for v in values]
+        table = self.table if names is None else self.table[self.table.metric.isin(list(names))]
+        for method in self._methods():
+            part = table[table.method == method]
+            for metric in dict.fromkeys(part.metric):
+                values = part[part.metric == metric].sort_values("seed")["value"]
+                out[f"{method}/{metric}"] = [float(v) for v in values]
         return out
 
+    def degenerate(self) -> pd.DataFrame:
+        """Degenerate rows: method, seeds ("k of n"), reason (``fairnb.metrics.downstream.degeneracy``)."""
+        from fairnb.paper000.study import degenerate_table
+
+        return degenerate_table(self.scores, LABELS)
+
+    def label(self, method: str) -> str:
+        """The row's name, with "(degenerate k/n)" when some of its repetitions are degenerate."""
+        flags = self.table[(self.table.method == method) & (self.table.metric == "degenerate")]["value"]
+        bad = int((flags >= 0.5).sum())
+        return LABELS[method] + (f" ⚠ degenerate {bad}/{len(flags)}" if bad else "")
+
     def summary(self, names: Iterable[str] = METRICS) -> pd.DataFrame:
-        """Mean ± std per method (rows, in ``METHODS`` order) and metric (columns), as strings."""
+        """Mean ± std per method (rows, in ``ROWS`` order) and metric (columns), as strings; rows
+        with degenerate repetitions say so in their name."""
         names = list(names)
         stats = self.table[self.table.metric.isin(names)].groupby(["method", "metric"])["value"].agg(["mean", "std", "count"])
         cells = stats.apply(lambda r: f"{r['mean']:.3f} ± {0.0 if np.isnan(r['std']) else r['std']:.3f}", axis=1).unstack("metric")
-        order = [m for m in METHODS if m in cells.index]
+        order = [m for m in self._methods() if m in cells.index]
         cells = cells.reindex(index=order, columns=[n for n in names if n in cells.columns]).fillna("n/a")
-        cells.index = [LABELS[m] for m in cells.index]
+        cells.index = [self.label(m) for m in cells.index]
         cells.index.name = "method"
         return cells
+
+    def codings(self, names: Iterable[str] = ("dpr", "eor", "accuracy", "recall", "f1")) -> pd.DataFrame:
+        """Mean per method of each metric under both label codings side by side: columns
+        (metric, coding), the headline coding first."""
+        headline = self.settings.positive_label
+        other = "unfavourable" if headline == "favourable" else "favourable"
+        stats = self.table.groupby(["method", "metric"])["value"].mean()
+        out = {}
+        for name in names:
+            for coding, key in ((headline, name), (other, f"{other}_{name}")):
+                out[(name, coding)] = {self.label(m): stats.get((m, key), np.nan) for m in self._methods()}
+        frame = pd.DataFrame(out)
+        frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["metric", "label coding"])
+        frame.index.name = "method"
+        return frame.dropna(how="all")
 
     def statistics(self, names: Iterable[str] = METRICS) -> pd.DataFrame:
         """Numeric mean and std per (method, metric): index method, columns (stat, metric)."""
         stats = self.table[self.table.metric.isin(list(names))].groupby(["method", "metric"])["value"].agg(["mean", "std"])
-        return stats.unstack("metric").reindex([m for m in METHODS if m in set(self.table.method)])
+        return stats.unstack("metric").reindex(self._methods())
 
 
 def run_comparison(settings: ComparisonSettings, seeds: Iterable[int], keep_synthetic: bool = False,
                    progress: Callable[[str], None] | None = None) -> ComparisonResult:
-    """Repeat ``run_repetition`` for each seed (see module doc)."""
+    """Repeat ``score_repetition`` for each seed (see module doc)."""
     rows: list[dict] = []
     kept: dict[int, dict[str, pd.DataFrame]] = {}
+    scores: dict = {}
     for seed in seeds:
-        repetition, synthetic = run_repetition(settings, int(seed), progress)
+        repetition, more, synthetic = _rows(score_repetition(settings, int(seed), progress), settings, int(seed))
         rows += repetition
+        scores.update(more)
         if keep_synthetic:
             kept[int(seed)] = synthetic
-    return ComparisonResult(settings, pd.DataFrame(rows, columns=["method", "seed", "metric", "value"]), kept)
+    return ComparisonResult(settings, pd.DataFrame(rows, columns=["method", "seed", "metric", "value"]), kept, scores)
 
 
 def with_methods(settings: ComparisonSettings, methods: Iterable[str]) -> ComparisonSettings:
@@ -276,7 +389,9 @@ def settings_from_config(config) -> ComparisonSettings:
         dataset=config.dataset, sensitive=config.sensitive, max_rows=config.fit_rows,
         tabfairgan_epochs=config.tabfairgan_epochs, decaf_epochs=config.decaf_epochs, fldgm_epochs=config.fldgm_epochs,
         fairdisco_epochs=config.fairdisco_epochs, batch_size=config.batch_size, classifier=config.classifier,
-        positive_label=config.positive_label, device=config.device)
+        positive_label=config.positive_label, device=config.device,
+        **{name: getattr(config, name) for name in ("beta_exponent", "distill_epochs", "lam", "decode_sensitive")
+           if getattr(config, name, None) is not None})
 
 
 def means(result: ComparisonResult, names: Iterable[str] = METRICS) -> dict[str, float]:
@@ -289,4 +404,4 @@ def synthetic_preview(result: ComparisonResult, rows: int = 3) -> pd.DataFrame:
     if not result.synthetic:
         return pd.DataFrame()
     first = result.synthetic[min(result.synthetic)]
-    return pd.concat({LABELS[m]: frame.head(rows) for m, frame in first.items() if m in GENERATORS + ("original",)})
+    return pd.concat({LABELS[m]: frame.head(rows) for m, frame in first.items() if m in GENERATORS + ("original",) + OURS})

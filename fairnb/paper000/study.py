@@ -5,29 +5,36 @@ Every function is seeded (repetition r uses ``seed + r``) and returns tidy DataF
 Functions:
 ``beta_sweep`` (stage 1), ``distillation_study`` (stage 2), ``synthesis_study`` and
 ``lambda_sweep`` (stage 3, the Table-1 rows).
+
+**One evaluation path.** Every row is scored by ``fairnb.metrics.downstream.score_synthetic``
+(or, for the FairDisco representation, ``score_features``): the same classifier, the same held-out
+real test rows, the same features, both label codings, density and coverage against held-out real
+rows, and the degeneracy check. The teacher, the students and their records are made by
+``fit_teacher``, ``teacher_records``, ``student_records`` and ``representation_score``, which the
+baselines' comparison (``fairnb.paper000.comparison``) calls too: with the same seed, split and
+settings both paths give the same numbers.
 """
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+import torch
 
 import fairnb.data
 from fairnb.data.splits import stratified_split
 from fairnb.errors import ParameterError
 from fairnb.nn.device import single_thread_on_cpu
-from fairnb.metrics.density import density_coverage
-from fairnb.metrics.downstream import POSITIVE_LABELS, FeatureMap, evaluate, evaluate_conventions, labels
+from fairnb.metrics.density import encoded_records, tabular_density_coverage
+from fairnb.metrics.downstream import POSITIVE_LABELS, UTILITY_FAIRNESS, FeatureMap, RowScore, score_features, score_synthetic
 from fairnb.paper000.distill import QUALITY_LOSSES, check_lam
 from fairnb.paper000.fairdisco import check_beta_exponent
 from fairnb.paper000.pipeline import FairLatentDistillation
 
-UTILITY_FAIRNESS = ("dpr", "eor", "accuracy", "recall", "f1")
+REPRESENTATION = "fairdisco_representation"
 
 
 def prepare_data(dataset: str, sensitive: str, fit_rows: int = 0, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -46,23 +53,109 @@ def prepare_data(dataset: str, sensitive: str, fit_rows: int = 0, seed: int = 0)
 
 
 def _encoded_features(dataset: str, real: pd.DataFrame, *others: pd.DataFrame) -> list[np.ndarray]:
-    """One-hot + min-max encoding of the feature columns (domains and ranges of the whole dataset), for density/coverage."""
-    encoder = fairnb.data.encoder_for(fairnb.data.load(dataset), scaling="minmax").fit(fairnb.data.load(dataset).frame)
-    return [encoder.transform(real)] + [np.clip(encoder.transform(o), 0.0, 1.0) for o in others]
+    """One-hot + min-max encoding of the feature columns, for density/coverage (``encoded_records``)."""
+    return encoded_records(dataset, real, *others)
 
 
 def quality(real: pd.DataFrame, synthetic: pd.DataFrame, dataset: str, max_rows: int = 10_000, seed: int = 0,
             device: str = "cpu") -> dict[str, float]:
-    """Density and coverage (k = 5) of ``synthetic`` against ``real`` on one-hot + min-max features.
+    """Density and coverage (k = 5) of ``synthetic`` against ``real`` on one-hot + min-max features
+    (``fairnb.metrics.density.tabular_density_coverage``). The studies pass held-out real rows."""
+    return tabular_density_coverage(real, synthetic, dataset, max_rows=max_rows, seed=seed, device=device)
 
-    Both sets are cut to the same number of seeded rows (at most ``max_rows``), as the reference.
+
+# --------------------------------------------------------------------------- shared by the stage-3 study and the comparison
+
+
+def fit_teacher(train: pd.DataFrame, dataset: str, sensitive: str, *, teacher_epochs: int, student_epochs: int,
+                seed: int, batch_size: int = 2048, beta_exponent: int = 7, lam: float = 1.0,
+                device: str = "cpu") -> tuple[FairLatentDistillation, np.ndarray, np.ndarray]:
+    """The FairDisco teacher of one repetition: (model, encoded training features, group codes).
+
+    The stage-3 study and the comparison both call this, so with the same seed, split and settings
+    their FairDisco rows, FairDisco-representation rows, FLDGMs and our students share one teacher.
     """
-    rng = np.random.default_rng(seed)
-    n = min(len(real), len(synthetic), max_rows)
-    real = real.iloc[rng.choice(len(real), n, replace=False)]
-    synthetic = synthetic.iloc[rng.choice(len(synthetic), n, replace=False)]
-    r, f = _encoded_features(dataset, real, synthetic)
-    return density_coverage(r, f, k=5, device=device)
+    model = FairLatentDistillation(batch_size=batch_size, beta_exponent=beta_exponent, teacher_epochs=teacher_epochs,
+                                   student_epochs=student_epochs, lam=lam, seed=seed, device=device)
+    x, s = model.prepare(train, dataset=dataset, sensitive=sensitive)
+    model.fit_teacher(x, s)
+    return model, x, s
+
+
+def teacher_records(model: FairLatentDistillation, train: pd.DataFrame, decode_sensitive: str = "source") -> pd.DataFrame:
+    """The FairDisco row's records: one reconstruction D(z, s), z ~ E(x, s), per training record."""
+    return model.transform(train, use="teacher", decode_sensitive=decode_sensitive)
+
+
+def student_records(model: FairLatentDistillation, x: np.ndarray, s: np.ndarray, train: pd.DataFrame, quality_loss: str,
+                    decode_sensitive: str = "source") -> pd.DataFrame:
+    """Train the student of ``quality_loss`` on the model's teacher; one record D(E'(x, s), s) per training record."""
+    model.fit_student(x, s, quality_loss=quality_loss)
+    return model.transform(train, decode_sensitive=decode_sensitive)
+
+
+@torch.no_grad()
+def teacher_codes(model: FairLatentDistillation, frame: pd.DataFrame, seed: int) -> np.ndarray:
+    """Codes z ~ q(z | x, s) of the teacher for ``frame``'s records (n, z_dim), seeded: what the
+    FairDisco reference code's ``encode`` returns."""
+    x = model.encoder_.transform(frame)
+    s = fairnb.data.group_codes(frame, model.dataset_, model.sensitive_)
+    torch.manual_seed(seed)
+    return model.teacher_.sample_latent(x, s).cpu().numpy()
+
+
+def representation_score(model: FairLatentDistillation, train: pd.DataFrame, test: pd.DataFrame, dataset: str,
+                         sensitive: str, classifier: str = "random_forest", seed: int = 0) -> RowScore:
+    """The 'FairDisco (representation)' row: a classifier trained on the teacher's codes of the
+    training records predicts the held-out real test records from their codes (as the FairDisco
+    reference code evaluates a fair representation; no records, hence no density or coverage)."""
+    ds = fairnb.data.load(dataset)
+    y = train[ds.target].to_numpy().astype(np.int64)
+    return score_features(teacher_codes(model, train, seed), y, teacher_codes(model, test, seed + 1), test, dataset,
+                          sensitive, classifier, seed)
+
+
+def score_rows(frame: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, *, dataset: str, sensitive: str,
+               classifier: str, seed: int, features: FeatureMap, source_reading: bool = True, split: bool = True,
+               quality_rows: int = 10_000, device: str = "cpu") -> RowScore:
+    """``score_synthetic`` as every paper-000 table calls it: the classifier predicts the held-out
+    ``test`` rows and density/coverage compare ``frame`` with them; ``source_reading`` adds the old
+    reading against the ``train`` rows the records were made from (``source_density``/``source_coverage``;
+    off for the original data, which are those rows); ``split`` adds the reference's protocol."""
+    return score_synthetic(frame, test, test, dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed,
+                           features=features, source=train if source_reading else None, split=split,
+                           quality_rows=quality_rows, device=device)
+
+
+def record_metrics(scores: dict[tuple[str, int], RowScore], headline: str, protocol: str = "synthetic_real",
+                   extra: dict[tuple[str, int], dict[str, float]] | None = None) -> dict[str, list[float]]:
+    """``"<method>/<name>"`` → per-seed values (seed order) from ``RowScore.metrics``: the names
+    both the stage-3 study and the comparison report (see ``report_metrics``)."""
+    by_method: dict[str, dict[int, dict[str, float]]] = {}
+    for (method, seed), row in scores.items():
+        values = row.metrics(headline, protocol)
+        values.update((extra or {}).get((method, seed), {}))
+        by_method.setdefault(method, {})[seed] = values
+    out: dict[str, list[float]] = {}
+    for method, seeds in by_method.items():
+        order = sorted(seeds)
+        names = dict.fromkeys(n for seed in order for n in seeds[seed])
+        for name in names:
+            out[f"{method}/{name}"] = [float(seeds[seed].get(name, float("nan"))) for seed in order]
+    return out
+
+
+def degenerate_table(scores: dict[tuple[str, int], RowScore], labels: dict[str, str] | None = None) -> pd.DataFrame:
+    """Degenerate rows: method, seeds ("k of n"), reason (empty when no row is degenerate)."""
+    rows = []
+    methods = list(dict.fromkeys(m for m, _ in scores))
+    for method in methods:
+        mine = {seed: row for (m, seed), row in scores.items() if m == method}
+        bad = {seed: row.reason for seed, row in mine.items() if row.degenerate}
+        if bad:
+            rows.append({"method": (labels or {}).get(method, method), "seeds": f"{len(bad)} of {len(mine)}",
+                         "reason": "; ".join(dict.fromkeys(bad.values()))})
+    return pd.DataFrame(rows, columns=["method", "seeds", "reason"])
 
 
 @dataclass
@@ -79,11 +172,14 @@ def beta_sweep(dataset: str, sensitive: str, beta_exponents: Sequence[int], epoc
                positive_label: str = "favourable", device: str = "cpu", decode_sensitive: str = "source") -> Study:
     """Stage 1 alone: for each β exponent and seed, train FairDisco and score its reconstructions.
 
-    The synthetic set is D(z, s), z ~ E(x, s), for every training record; a classifier trained on
-    it is scored on the real test part. Returns metrics per (beta_exponent, seed) with the final
-    training dCov² and the stage-1 histories.
+    The synthetic set is D(z, s), z ~ E(x, s), for every training record; it is scored like every
+    Table-1 row (``score_rows``; class 1 = ``positive_label``). Returns metrics per
+    (beta_exponent, seed) with density, coverage, the degeneracy flag, the final training dCov² and
+    the stage-1 histories.
     """
     single_thread_on_cpu(device)
+    if positive_label not in POSITIVE_LABELS:
+        raise ParameterError("positive_label", positive_label, ", ".join(POSITIVE_LABELS))
     exponents = [check_beta_exponent(b) for b in beta_exponents]
     rows, histories = [], []
     for seed in seeds:
@@ -93,10 +189,12 @@ def beta_sweep(dataset: str, sensitive: str, beta_exponents: Sequence[int], epoc
             model = FairLatentDistillation(batch_size=batch_size, beta_exponent=exponent, dcov_estimator=dcov_estimator,
                                            teacher_epochs=epochs, seed=seed, device=device)
             model.fit_teacher(*model.prepare(train, dataset=dataset, sensitive=sensitive))
-            synthetic = model.transform(train, use="teacher", decode_sensitive=decode_sensitive)
-            scores = evaluate(synthetic, test, dataset, sensitive, classifier, positive_label, seed, features)
+            synthetic = teacher_records(model, train, decode_sensitive)
+            row = score_rows(synthetic, train, test, dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed,
+                             features=features, source_reading=False, split=False, device=device)
             last = model.teacher_history_.iloc[-1]
-            rows.append({"beta_exponent": exponent, "seed": seed, **scores, "fairness": last["fairness"],
+            rows.append({"beta_exponent": exponent, "seed": seed, **row.codings[positive_label], **row.quality,
+                         "degenerate": row.degenerate, "degenerate_reason": row.reason, "fairness": last["fairness"],
                          "reconstruction": last["reconstruction"], "seconds": model.timings_["teacher_seconds"]})
             histories.append(model.teacher_history_.assign(beta_exponent=exponent, seed=seed))
     return Study(pd.DataFrame(rows), pd.concat(histories, ignore_index=True))
@@ -131,23 +229,36 @@ def distillation_study(dataset: str, sensitive: str, teacher_epochs: int, studen
     return Study(pd.DataFrame(rows), pd.concat(histories, ignore_index=True), extras)
 
 
-def _scores(method: str, seed: int, protocols: dict[str, dict[str, float]], positive_label: str, extra: dict) -> list[dict]:
-    return [{"method": method, "seed": seed, "protocol": protocol, "positive_label": positive_label, **values, **extra}
-            for protocol, values in protocols.items()]
+def _tidy(scores: dict[tuple[str, int], RowScore], positive_labels: Sequence[str]) -> pd.DataFrame:
+    """One row per (method, seed, protocol, positive_label) of ``scores``, with density, coverage,
+    their old reading (``source_*``) and the degeneracy flag and reason on every row."""
+    rows = []
+    for (method, seed), row in scores.items():
+        common = {**row.quality, **{f"source_{k}": v for k, v in row.source_quality.items()},
+                  "degenerate": row.degenerate, "degenerate_reason": row.reason}
+        for protocol, by_coding in (("synthetic_real", row.codings), ("synthetic_split", row.split)):
+            for label in positive_labels:
+                if label in by_coding:
+                    rows.append({"method": method, "seed": seed, "protocol": protocol, "positive_label": label,
+                                 **by_coding[label], **common})
+    return pd.DataFrame(rows)
 
 
 def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_epochs: int, seeds: Sequence[int],
                     fit_rows: int = 0, batch_size: int = 2048, beta_exponent: int = 7, lam: float = 1.0,
                     quality_losses: Sequence[str] = QUALITY_LOSSES, classifier: str = "random_forest",
-                    positive_labels: Sequence[str] = POSITIVE_LABELS, device: str = "cpu", decode_sensitive: str = "source") -> Study:
-    """Stage 3, the Table-1 rows: per seed, one teacher and one student per quality loss.
+                    positive_labels: Sequence[str] = POSITIVE_LABELS, device: str = "cpu", decode_sensitive: str = "source",
+                    quality_rows: int = 10_000) -> Study:
+    """Stage 3, the Table-1 rows: per seed, one teacher (``fit_teacher``) and one student per quality loss.
 
-    Methods: ``original`` (classifier on the real training part), ``fairdisco`` (teacher
-    reconstructions), and each quality loss (``x_fair = D(E'(x, s), s)``). Train-synthetic /
-    test-real is scored under every label convention in ``positive_labels`` (one classifier,
-    see ``evaluate_conventions``); the synthetic-split protocol under the first (the headline)
-    only. Synthetic methods also get density and coverage against the real training part. Returns one row per (method, seed,
-    protocol, positive_label); ``extras["synthetic"]`` holds the first seed's synthetic frames.
+    Methods: ``original`` (the real training part itself), ``fairdisco`` (teacher reconstructions),
+    ``fairdisco_representation`` (a classifier on the teacher's codes), and each quality loss
+    (``x_fair = D(E'(x, s), s)``). Every row is scored by ``score_rows`` (module doc): both label
+    codings of one classifier, both protocols, density and coverage against the held-out test rows
+    (and, for generated records, against the training rows they came from), the degeneracy check.
+    Returns one row per (method, seed, protocol, positive_label in ``positive_labels``);
+    ``extras``: ``scores`` ((method, seed) → ``RowScore``), ``synthetic`` (the first seed's
+    frames, with ``real``), ``timings``.
     """
     single_thread_on_cpu(device)
     check_lam(lam)
@@ -155,57 +266,53 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
         if label not in POSITIVE_LABELS:
             raise ParameterError("positive_label", label, ", ".join(POSITIVE_LABELS))
     ds = fairnb.data.load(dataset)
-    rows, frames, timings = [], {}, []
+    scores: dict[tuple[str, int], RowScore] = {}
+    frames, timings = {}, []
     for seed in seeds:
         train, test = prepare_data(dataset, sensitive, fit_rows, seed)
         features = FeatureMap(ds, sensitive, [train, test])
-        model = FairLatentDistillation(batch_size=batch_size, beta_exponent=beta_exponent, teacher_epochs=teacher_epochs,
-                                       student_epochs=student_epochs, lam=lam, seed=seed, device=device)
-        x, s = model.prepare(train, dataset=dataset, sensitive=sensitive)
-        model.fit_teacher(x, s)
-        synthetic = {"fairdisco": model.transform(train, use="teacher", decode_sensitive=decode_sensitive)}
+        model, x, s = fit_teacher(train, dataset, sensitive, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
+                                  seed=seed, batch_size=batch_size, beta_exponent=beta_exponent, lam=lam, device=device)
+        synthetic = {"fairdisco": teacher_records(model, train, decode_sensitive)}
         for loss in quality_losses:
-            model.fit_student(x, s, quality_loss=loss)
-            synthetic[loss] = model.transform(train, decode_sensitive=decode_sensitive)
+            synthetic[loss] = student_records(model, x, s, train, loss, decode_sensitive)
             timings.append({"seed": seed, "quality_loss": loss, "teacher_seconds": model.timings_["teacher_seconds"],
                             "student_seconds": model.timings_["student_seconds"]})
         if seed == seeds[0]:
             frames = {"real": train, **synthetic}
-        headline = positive_labels[0]
-        for method, frame in [("original", train), *synthetic.items()]:
-            # train on synthetic, test on real: one classifier, scored under every convention asked for
-            by_label = evaluate_conventions(frame, test, dataset, sensitive, classifier, seed, features)
-            dens = {} if method == "original" else quality(train, frame, dataset, seed=seed, device=device)
-            for label in positive_labels:
-                rows += _scores(method, seed, {"synthetic_real": by_label[label]}, label, dens if label == headline else {})
-            if method != "original":
-                # the reference protocol: a 70/30 split of the synthetic set itself (headline convention)
-                part_train, part_test = train_test_split(frame, test_size=0.3, random_state=seed,
-                                                         stratify=labels(frame, ds, headline))
-                split = evaluate(part_train, part_test, dataset, sensitive, classifier, headline, seed, features)
-                rows += _scores(method, seed, {"synthetic_split": split}, headline, dens)
-    return Study(pd.DataFrame(rows), extras={"synthetic": frames, "timings": pd.DataFrame(timings)})
+        common = dict(dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed, features=features,
+                      quality_rows=quality_rows, device=device)
+        scores[("original", seed)] = score_rows(train, train, test, source_reading=False, **common)
+        scores[("fairdisco", seed)] = score_rows(synthetic["fairdisco"], train, test, **common)
+        scores[(REPRESENTATION, seed)] = representation_score(model, train, test, dataset, sensitive, classifier, seed)
+        for loss in quality_losses:
+            scores[(loss, seed)] = score_rows(synthetic[loss], train, test, **common)
+    return Study(_tidy(scores, positive_labels), extras={"scores": scores, "synthetic": frames, "timings": pd.DataFrame(timings)})
 
 
 def lambda_sweep(dataset: str, sensitive: str, lams: Sequence[float], teacher_epochs: int, student_epochs: int,
                  seeds: Sequence[int], fit_rows: int = 0, batch_size: int = 2048, beta_exponent: int = 7, quality_loss: str = "l1",
                  classifier: str = "random_forest", positive_label: str = "favourable", device: str = "cpu", decode_sensitive: str = "source") -> Study:
-    """Stage 2–3 for each KL weight λ (one teacher per seed): fairness, utility and quality per λ."""
+    """Stage 2–3 for each KL weight λ (one teacher per seed): fairness, utility and quality per λ,
+    scored like every Table-1 row (``score_rows``; class 1 = ``positive_label``)."""
     single_thread_on_cpu(device)
     lams = [check_lam(lam) for lam in lams]
+    if positive_label not in POSITIVE_LABELS:
+        raise ParameterError("positive_label", positive_label, ", ".join(POSITIVE_LABELS))
+    ds = fairnb.data.load(dataset)
     rows = []
     for seed in seeds:
         train, test = prepare_data(dataset, sensitive, fit_rows, seed)
-        features = FeatureMap(fairnb.data.load(dataset), sensitive, [train, test])
-        model = FairLatentDistillation(batch_size=batch_size, beta_exponent=beta_exponent, teacher_epochs=teacher_epochs,
-                                       student_epochs=student_epochs, quality_loss=quality_loss, seed=seed, device=device)
-        x, s = model.prepare(train, dataset=dataset, sensitive=sensitive)
-        model.fit_teacher(x, s)
+        features = FeatureMap(ds, sensitive, [train, test])
+        model, x, s = fit_teacher(train, dataset, sensitive, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
+                                  seed=seed, batch_size=batch_size, beta_exponent=beta_exponent, device=device)
         for lam in lams:
-            model.fit_student(x, s, lam=lam)
+            model.fit_student(x, s, quality_loss=quality_loss, lam=lam)
             synthetic = model.transform(train, decode_sensitive=decode_sensitive)
-            scores = evaluate(synthetic, test, dataset, sensitive, classifier, positive_label, seed, features)
-            rows.append({"lam": lam, "seed": seed, **scores, **quality(train, synthetic, dataset, seed=seed, device=device)})
+            row = score_rows(synthetic, train, test, dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed,
+                             features=features, source_reading=False, split=False, device=device)
+            rows.append({"lam": lam, "seed": seed, **row.codings[positive_label], **row.quality,
+                         "degenerate": row.degenerate, "degenerate_reason": row.reason})
     return Study(pd.DataFrame(rows))
 
 
@@ -219,20 +326,18 @@ def summary_table(metrics: pd.DataFrame, by: Sequence[str], columns: Sequence[st
 
 
 def report_metrics(study: Study, positive_label: str) -> dict[str, list[float]]:
-    """Per-repetition metrics for ``fairnb.runs.report``.
+    """Per-repetition metrics for ``fairnb.runs.report`` (``record_metrics``; the comparison reports the same names).
 
-    Names: ``<method>/<metric>`` for train-on-synthetic / test-on-real with class 1 =
-    ``positive_label`` (the headline); ``<method>/split_<metric>`` for the reference's
-    synthetic-split protocol (same convention); ``<method>/<other convention>_<metric>`` (e.g.
-    ``l1/favourable_dpr``) for train-synthetic / test-real under the other label convention.
-    Methods: ``original``, ``fairdisco`` and the quality losses.
+    Names, per method (``original``, ``fairdisco``, ``fairdisco_representation`` and the quality losses):
+    ``<method>/<metric>`` — train on the method's rows, test on held-out real rows, class 1 =
+    ``positive_label`` (the headline); ``<method>/<other coding>_<metric>`` (e.g.
+    ``l1/unfavourable_dpr``) — the same predictions under the other label coding;
+    ``<method>/split_<metric>`` — the reference's synthetic-split protocol, headline coding;
+    ``positive_rate_<group>``/``base_rate_<group>`` (both codings, same prefixes);
+    ``density``/``coverage`` — against held-out real rows; ``source_density``/``source_coverage`` —
+    against the training rows the records were made from; ``degenerate`` — 1 where the row is
+    degenerate (``fairnb.metrics.downstream.degeneracy``), else 0.
     """
-    out: dict[str, list[float]] = {}
-    for (method, protocol, label), part in study.metrics.groupby(["method", "protocol", "positive_label"], sort=False):
-        if label != positive_label and protocol != "synthetic_real":
-            continue
-        prefix = "split_" if protocol == "synthetic_split" else ("" if label == positive_label else f"{label}_")
-        for metric in UTILITY_FAIRNESS + ("density", "coverage"):
-            if metric in part and part[metric].notna().all():
-                out[f"{method}/{prefix}{metric}"] = [float(v) for v in part.sort_values("seed")[metric]]
-    return out
+    if positive_label not in POSITIVE_LABELS:
+        raise ParameterError("positive_label", positive_label, ", ".join(POSITIVE_LABELS))
+    return record_metrics(study.extras["scores"], positive_label)

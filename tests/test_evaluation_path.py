@@ -1,0 +1,127 @@
+"""One evaluation path for every row of paper 000's Table 1.
+
+- the comparison (baselines) and the stage-3 study (our method) give the same numbers for the rows
+  they share — our student, FairDisco (decoded and representation), the original data — with the
+  same seed, split and teacher;
+- a constant classifier and a collapsed generator are flagged degenerate, by the run and by the
+  claims ledger alike;
+- every row uses the same features, whatever rows the feature map was built with.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import fairnb.data
+from fairnb.metrics import claims as ledger_rule
+from fairnb.metrics.downstream import (COLLAPSED_COVERAGE, NEAR_CONSTANT_RATE, FeatureMap, degeneracy, feature_columns,
+                                       score_predictions, score_synthetic)
+from fairnb.paper000 import comparison, study
+
+SETTINGS = dict(max_rows=300, fairdisco_epochs=1, distill_epochs=1, fldgm_epochs=1, batch_size=100)
+
+
+@pytest.fixture(scope="module")
+def both_paths():
+    stage3 = study.synthesis_study("adult", "sex", SETTINGS["fairdisco_epochs"], SETTINGS["distill_epochs"], [0],
+                                   fit_rows=SETTINGS["max_rows"], batch_size=SETTINGS["batch_size"], quality_losses=("l1",),
+                                   device="cpu")
+    settings = comparison.ComparisonSettings("adult", "sex", methods=("fairdisco", "fldgm", "original", "ours_l1"), **SETTINGS)
+    return stage3, comparison.run_comparison(settings, [0])
+
+
+def test_comparison_and_stage3_paths_give_equal_metrics(both_paths):
+    stage3, compared = both_paths
+    ours = study.report_metrics(stage3, "favourable")
+    theirs = compared.metrics()
+    rename = {"l1": "ours_l1"}
+    checked = 0
+    for name, values in ours.items():
+        method, metric = name.split("/", 1)
+        other = theirs[f"{rename.get(method, method)}/{metric}"]
+        np.testing.assert_array_equal(values, other, err_msg=name)
+        checked += 1
+    # every row and reading the stage-3 study reports was compared: both codings, both protocols, density, flags
+    assert checked == len(ours) > 100
+    for method in ("ours_l1", "fairdisco", "fairdisco_representation", "original"):
+        assert f"{method}/unfavourable_dpr" in theirs and f"{method}/degenerate" in theirs
+
+
+def test_comparison_rows_share_the_teacher(both_paths):
+    _, compared = both_paths
+    metrics = compared.metrics()
+    teacher = metrics["fairdisco/fit_seconds"][0]
+    # FLDGMs diffuses the codes of the very teacher our student distils: its time includes that teacher's
+    assert metrics["fldgm/fit_seconds"][0] >= teacher
+    assert metrics["ours_l1/fit_seconds"][0] >= teacher
+    assert metrics["fairdisco_representation/fit_seconds"][0] == teacher
+    assert "fairdisco_representation/density" not in metrics  # no records, no density
+    assert "original/source_density" not in metrics and "fldgm/source_density" in metrics
+    assert list(compared.summary().index)[:2] == [compared.label("fldgm"), compared.label("fairdisco")]
+
+
+def test_a_constant_classifier_is_degenerate_in_the_run_and_in_the_ledger():
+    ds = fairnb.data.load("german")
+    train, test = study.prepare_data("german", "sex", fit_rows=200, seed=0)
+    # constructed records: every record carries the favourable label, so any classifier is constant
+    constant = train.assign(**{ds.target: 1})
+    row = score_synthetic(constant, test, test, dataset="german", sensitive="sex", seed=0)
+    assert row.degenerate and "single label" in row.reason and "near-constant" in row.reason
+    assert row.codings["favourable"]["positive_rate_privileged"] == 1.0
+    assert row.codings["unfavourable"]["positive_rate_unprivileged"] == 0.0  # the same predictions, other coding
+    assert row.metrics("favourable")["degenerate"] == 1.0
+    # a predictor that says "unfavourable" for everyone
+    flat = score_predictions(np.zeros(len(test), dtype=int), test, "german", "sex")
+    assert flat.degenerate and "near-constant" in flat.reason
+    # the real data are not degenerate
+    assert not score_synthetic(train, test, test, dataset="german", sensitive="sex", seed=0).degenerate
+    # the ledger reads the run's record and flags the same repetition
+    from fairnb.book.claims import degenerate_seeds
+
+    scores = {("constant", 0): row, ("real", 0): score_synthetic(train, test, None, dataset="german", sensitive="sex", seed=0)}
+    names = study.record_metrics(scores, "favourable")
+    record = {"run": "fair_synthesis-german-sex", "parameters": {"positive_label": "favourable", "seed": 0},
+              "metrics": {k: {"mean": float(np.mean(v)), "std": 0.0, "n": len(v), "values": v} for k, v in names.items()}}
+    assert 0 in degenerate_seeds(record, "fair_synthesis", "constant/")
+    assert degenerate_seeds(record, "fair_synthesis", "real/") == {}
+
+
+def test_degeneracy_rule_is_the_ledgers():
+    assert NEAR_CONSTANT_RATE == ledger_rule.NEAR_CONSTANT_RATE and COLLAPSED_COVERAGE == ledger_rule.COLLAPSED_COVERAGE
+    assert degeneracy([0.01, 0.0]) and degeneracy([0.99, 1.0]) and not degeneracy([0.01, 0.3])
+    assert degeneracy([0.3, 0.2], coverage=0.005)[0].startswith("collapsed generator")
+    assert degeneracy([0.3, 0.2], coverage=0.5) == []
+    for rates, coverage in (([0.01, 0.0], None), ([0.3, 0.2], 0.005), ([0.3, 0.2], 0.5), ([0.97, 0.99], 0.2)):
+        expected = ledger_rule.near_constant(rates) or ledger_rule.collapsed(coverage)
+        assert bool(degeneracy(rates, coverage)) == expected
+
+
+def test_one_feature_set_for_every_row():
+    from fairnb.paper000.baselines.classical import model_features
+
+    ds = fairnb.data.load("german")
+    train, test = study.prepare_data("german", "sex", fit_rows=200, seed=0)
+    # the other protected column enters the features, as in the baselines that build their own
+    assert feature_columns(ds) == model_features(ds)
+    a = FeatureMap(ds, "sex", [train, test])
+    b = FeatureMap(ds, "sex", [train.head(10)])
+    np.testing.assert_array_equal(a(test), b(test))
+    assert any(name.startswith("age_group") for name in a.feature_names)
+    odd = train.head(3).assign(**{ds.categorical[0]: "not a category"})
+    with pytest.raises(Exception, match=ds.categorical[0]):
+        FeatureMap(ds, "sex", [odd])
+
+
+def test_density_reference_is_held_out(both_paths):
+    stage3, _ = both_paths
+    scores = stage3.extras["scores"]
+    l1 = scores[("l1", 0)]
+    # the student's records are reconstructions of the training rows: closer to them than to held-out rows
+    assert set(l1.quality) == {"density", "coverage"} and set(l1.source_quality) == {"density", "coverage"}
+    assert scores[("original", 0)].source_quality == {}
+    metrics = stage3.metrics
+    assert set(metrics.method) == {"original", "fairdisco", "fairdisco_representation", "l1"}
+    assert {"degenerate", "degenerate_reason", "source_density"} <= set(metrics.columns)
+    assert isinstance(study.degenerate_table(scores), pd.DataFrame)
