@@ -432,15 +432,26 @@ STATUS_STYLES = {"marked": "background-color: #fde2e1; font-weight: bold", "dege
 
 
 def styled(table: pd.DataFrame, dataset: str = "adult", attribute: str | None = None):
-    """``display_table`` as a pandas Styler: no index, statuses coloured, degenerate rows shaded,
-    the text columns kept on one line."""
+    """``display_table`` as a pandas Styler for the page: two header rows (which coding a column
+    uses above, ours / ours − paper below), no index, statuses coloured, degenerate rows shaded,
+    cells kept on one line in a small font so the table fits the main column."""
     frame = display_table(table, dataset, attribute)
-    style = frame.style.hide(axis="index")
     if frame.empty:
-        return style
-    style = style.map(lambda v: STATUS_STYLES.get(v, ""), subset=["status"])
-    style = style.apply(lambda row: ["background-color: #fff8e1" if "degenerate" in str(row["method"]) else "" for _ in row], axis=1)
-    return style.set_properties(**{"white-space": "nowrap", "font-size": "0.85em"})
+        return frame.style.hide(axis="index")
+    groups = {"favourable coding": "favourable coding (headline)", "reference coding": "reference code's coding",
+              "vs source rows": "density/coverage"}
+    columns = []
+    for name in frame.columns:
+        top = next((label for key, label in groups.items() if name.endswith(key)), "")
+        columns.append((top, name.split(",")[0]))
+    shown = frame.copy()
+    shown.columns = pd.MultiIndex.from_tuples(columns)
+    style = shown.style.hide(axis="index")
+    status = ("", "status")
+    style = style.map(lambda v: STATUS_STYLES.get(v, ""), subset=[status])
+    style = style.apply(lambda row: ["background-color: #fff8e1" if "degenerate" in str(row[("", "method")]) else ""
+                                     for _ in row], axis=1)
+    return style.set_properties(**{"white-space": "nowrap", "font-size": "0.8em", "padding": "0.1em 0.4em"})
 
 
 def wide(table: pd.DataFrame) -> pd.DataFrame:

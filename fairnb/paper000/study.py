@@ -35,6 +35,9 @@ from fairnb.paper000.fairdisco import check_beta_exponent
 from fairnb.paper000.pipeline import FairLatentDistillation
 
 REPRESENTATION = "fairdisco_representation"
+METHOD_LABELS = {"original": "Original data", "fairdisco": "FairDisco", REPRESENTATION: "FairDisco (representation)",
+                 "l1": "Ours L1-KL", "huber": "Ours Huber-KL", "mse": "Ours MSE-KL", "mean_difference": "Ours MD-KL"}
+FIDELITY = ("density", "coverage", "source_density", "source_coverage")
 
 
 def prepare_data(dataset: str, sensitive: str, fit_rows: int = 0, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -323,6 +326,37 @@ def summary_table(metrics: pd.DataFrame, by: Sequence[str], columns: Sequence[st
     mean, std = grouped.mean(), grouped.std(ddof=1).fillna(0.0)
     text = {c: [f"{a:.3f} ± {b:.3f}" if a == a else "n/a" for a, b in zip(mean[c], std[c])] for c in columns}
     return pd.DataFrame(text, index=mean.index)
+
+
+def _label(metrics: pd.DataFrame, method: str) -> str:
+    flags = metrics[metrics.method == method].drop_duplicates("seed")["degenerate"].astype(bool)
+    bad = int(flags.sum())
+    return METHOD_LABELS.get(method, method) + (f" ⚠ degenerate {bad}/{len(flags)}" if bad else "")
+
+
+def synthesis_table(study: Study, positive_label: str, protocol: str = "synthetic_real",
+                    columns: Sequence[str] = UTILITY_FAIRNESS) -> pd.DataFrame:
+    """Mean ± std per method of ``columns`` under one label coding and protocol; rows with degenerate
+    repetitions say so in their name (for the stage-3 page)."""
+    metrics = study.metrics
+    part = metrics[(metrics.protocol == protocol) & (metrics.positive_label == positive_label)]
+    table = summary_table(part, ["method"], columns)
+    table.index = [_label(metrics, m) for m in table.index]
+    table.index.name = f"method ({positive_label} coding)"
+    return table
+
+
+def fidelity_table(study: Study) -> pd.DataFrame:
+    """Density and coverage per method: against held-out real rows, and against the training rows the
+    records were made from (``source_*``, the reference setup's reading), mean ± std."""
+    metrics = study.metrics
+    part = metrics[metrics.protocol == "synthetic_real"].drop_duplicates(["method", "seed"])
+    table = summary_table(part, ["method"], [c for c in FIDELITY if c in part.columns])
+    table = table[[c for c in table.columns]].loc[[m for m in table.index if m != REPRESENTATION]]
+    table.index = [_label(metrics, m) for m in table.index]
+    table.index.name = "method"
+    return table.rename(columns={"density": "density (held-out rows)", "coverage": "coverage (held-out rows)",
+                                 "source_density": "density (source rows)", "source_coverage": "coverage (source rows)"})
 
 
 def report_metrics(study: Study, positive_label: str) -> dict[str, list[float]]:
