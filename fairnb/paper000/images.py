@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fairnb.data.images import ImageDataset
 from fairnb.errors import DataNotFoundError, ParameterError, one_of
 
 DATASETS = ("colour_mnist", "celeba")
@@ -29,20 +30,34 @@ DATASETS = ("colour_mnist", "celeba")
 
 @dataclass
 class ImageData:
-    """Prepared images (float32 (n, c, size, size) in [0, 1]) with int target / sensitive arrays."""
+    """Prepared images (float32 (n, c, size, size) in [0, 1]) with int target / sensitive arrays,
+    split into train and test; names and labels are those of the loaded ``source`` data set."""
 
     name: str
+    source: ImageDataset
     x_train: np.ndarray
     target_train: np.ndarray
     sensitive_train: np.ndarray
     x_test: np.ndarray
     target_test: np.ndarray
     sensitive_test: np.ndarray
-    target_name: str
-    sensitive_name: str
-    target_labels: dict[int, str]
-    sensitive_labels: dict[int, str]
     rules: list[str] = field(default_factory=list)
+
+    @property
+    def target_name(self) -> str:
+        return self.source.target_name
+
+    @property
+    def sensitive_name(self) -> str:
+        return self.source.sensitive_name
+
+    @property
+    def target_labels(self) -> dict[int, str]:
+        return dict(self.source.target_labels)
+
+    @property
+    def sensitive_labels(self) -> dict[int, str]:
+        return dict(self.source.sensitive_labels)
 
     @property
     def n_classes(self) -> int:
@@ -117,11 +132,10 @@ def load_images(dataset: str, image_size: int, max_images: int = 0, data_path: s
     rules.append(f"Images as floats in [0, 1], {image_size} × {image_size}" +
                  (" (28 × 28 digits zero-padded)." if raw.images.shape[-1] == 28 and image_size == 32 else "."))
     return ImageData(
-        name=dataset, x_train=prepare_images(raw.images[train], image_size), target_train=raw.target[train].astype(np.int64),
-        sensitive_train=raw.sensitive[train].astype(np.int64), x_test=prepare_images(raw.images[test], image_size),
-        target_test=raw.target[test].astype(np.int64), sensitive_test=raw.sensitive[test].astype(np.int64),
-        target_name=raw.target_name, sensitive_name=raw.sensitive_name, target_labels=dict(raw.target_labels),
-        sensitive_labels=dict(raw.sensitive_labels), rules=rules), None
+        name=dataset, source=raw, x_train=prepare_images(raw.images[train], image_size),
+        target_train=raw.target[train].astype(np.int64), sensitive_train=raw.sensitive[train].astype(np.int64),
+        x_test=prepare_images(raw.images[test], image_size), target_test=raw.target[test].astype(np.int64),
+        sensitive_test=raw.sensitive[test].astype(np.int64), rules=rules), None
 
 
 GENERATED = "generated images"
