@@ -524,33 +524,40 @@ def agreement(table: pd.DataFrame) -> dict[str, float]:
 def difference_figure(table: pd.DataFrame, dataset: str = "adult"):
     """Ours − paper for every compared cell (favourable coding; density and coverage against held-out
     rows), one panel per attribute: colour = the difference in units of its tolerance (white: agrees),
-    the difference printed in the cell; degenerate rows hatched and named."""
+    the difference printed in the cell; cells of degenerate rows grey, hatched and labelled, not coloured."""
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
 
     data = table[(table.dataset == dataset) & table.paper.notna()]
     attributes = [a for a in ("sex", "race") if a in set(data.attribute)] or ["sex"]
     methods = [m for m in METHODS if m in set(data.method)]
-    fig, axes = plt.subplots(1, len(attributes), figsize=(5.4 * len(attributes), 0.42 * max(len(methods), 4) + 1.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(1, len(attributes), figsize=(3.2 + 3.9 * len(attributes), 0.36 * max(len(methods), 4) + 1.4),
+                             squeeze=False, sharey=True)
     norm = TwoSlopeNorm(vmin=-4, vcenter=0, vmax=4)
+    cmap = plt.get_cmap("RdBu_r").copy()
+    cmap.set_bad("#eeeeee")
     image = None
     for ax, attribute in zip(axes[0], attributes):
         part = data[data.attribute == attribute]
         grid = np.full((len(methods), len(METRICS)), np.nan)
         for r in part.itertuples():
-            if r.ours == r.ours:
+            if r.ours == r.ours and not r.degenerate:
                 grid[methods.index(r.method), METRICS.index(r.metric)] = r.difference / r.tolerance
-        image = ax.imshow(np.clip(grid, -4, 4), cmap="RdBu_r", norm=norm, aspect="auto")
+        image = ax.imshow(np.ma.masked_invalid(np.clip(grid, -4, 4)), cmap=cmap, norm=norm, aspect="auto")
         for r in part.itertuples():
             i, j = methods.index(r.method), METRICS.index(r.metric)
-            text = "no run" if r.ours != r.ours else f"{r.difference:+.2f}"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="black")
-            if r.degenerate:
-                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#999999", lw=0))
-        ax.set_xticks(range(len(METRICS)), [METRIC_LABELS[m] for m in METRICS], fontsize=8)
-        ax.set_yticks(range(len(methods)), [method_label(table, dataset, m, attribute) for m in methods], fontsize=8)
-        ax.set_title(f"{dataset}, sensitive = {attribute}", fontsize=9)
+            if r.ours != r.ours:
+                text, colour = "no run", "#777777"
+            elif r.degenerate:
+                text, colour = "degen.", "#555555"
+                ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="#bbbbbb", lw=0))
+            else:
+                text = f"{r.difference:+.2f}"
+                colour = "white" if abs(grid[i, j]) > 2.5 else "black"
+            ax.text(j, i, text, ha="center", va="center", fontsize=6.5, color=colour)
+        ax.set_xticks(range(len(METRICS)), [METRIC_LABELS[m] for m in METRICS], fontsize=7.5)
+        ax.set_title(f"{dataset}, sensitive = {attribute} (favourable coding)", fontsize=8.5)
+    axes[0][0].set_yticks(range(len(methods)), [METHOD_LABELS.get(m, m) for m in methods], fontsize=7.5)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="(ours − paper) / tolerance")
     return fig
 
