@@ -59,3 +59,18 @@ def test_bad_inputs_raise():
         density_coverage(real, np.zeros((5, 3)))
     with pytest.raises(ParameterError, match="finite"):
         density_coverage(real, np.full((5, 2), np.nan))
+
+
+def test_tabular_reading_uses_the_rows_it_is_given():
+    import fairnb.data
+    from fairnb.metrics.density import tabular_density_coverage
+
+    frame = fairnb.data.load("german").frame
+    real, held_out = frame.iloc[:300], frame.iloc[300:600]
+    same = tabular_density_coverage(real, real, "german", max_rows=300, seed=0)
+    other = tabular_density_coverage(held_out, real, "german", max_rows=300, seed=0)
+    assert same["coverage"] == 1.0  # every real ball holds its own record
+    assert other["coverage"] < same["coverage"]  # held-out rows: no record sits on them
+    assert tabular_density_coverage(held_out, real, "german", max_rows=300, seed=0) == other  # seeded
+    with pytest.raises(ParameterError, match="max_rows"):
+        tabular_density_coverage(real, real, "german", max_rows=3)

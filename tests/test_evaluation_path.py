@@ -125,3 +125,34 @@ def test_density_reference_is_held_out(both_paths):
     assert set(metrics.method) == {"original", "fairdisco", "fairdisco_representation", "l1"}
     assert {"degenerate", "degenerate_reason", "source_density"} <= set(metrics.columns)
     assert isinstance(study.degenerate_table(scores), pd.DataFrame)
+
+
+def test_reference_binning_round_trip():
+    ds = fairnb.data.load("adult")
+    binning = study.ReferenceBinning(ds)
+    view = binning.dataset
+    assert view.numeric == [] and set(ds.numeric) <= set(view.categorical)
+    frame = ds.frame.head(500)
+    binned = binning.bin(frame)
+    assert binned["capital-gain"].isin(["0", "1"]).all() and binned["age"].nunique() <= 8
+    assert binned["education-num"].tolist() == frame["education-num"].astype(str).tolist()  # few values: kept as categories
+    back = binning.unbin(binned)
+    assert list(back.dtypes) == list(frame.dtypes)
+    # every decoded value lies in the bin it came from
+    pd.testing.assert_frame_equal(binning.bin(back), binned)
+    assert study.teacher_encoding(None, "paper") == "binned" and study.teacher_encoding(None, "default") == "standard"
+    with pytest.raises(Exception, match="teacher_encoding"):
+        study.teacher_encoding("bins")
+
+
+def test_binned_teacher_rows_come_back_in_the_data_schema():
+    settings = comparison.ComparisonSettings("adult", "sex", methods=("fairdisco", "fldgm"), teacher_encoding="binned",
+                                             **SETTINGS)
+    result = comparison.run_comparison(settings, [0], keep_synthetic=True)
+    train, _ = study.prepare_data("adult", "sex", fit_rows=SETTINGS["max_rows"], seed=0)
+    binning = study.ReferenceBinning(fairnb.data.load("adult"))
+    for method in ("fairdisco", "fldgm"):
+        records = result.synthetic[0][method]
+        assert list(records.columns) == list(train.columns) and list(records.dtypes) == list(train.dtypes)
+        assert set(records["capital-gain"]) <= set(binning.values["capital-gain"].values())
+    assert "fairdisco_representation/dpr" in result.metrics()

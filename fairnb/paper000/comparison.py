@@ -70,8 +70,8 @@ class ComparisonSettings:
 
     Epoch counts of 0 mean "the publication's length for this dataset" (``PUBLISHED_EPOCHS``;
     FairDisco: 1000; our students (``distill_epochs``): 200). ``max_rows``, ``batch_size``,
-    ``fairdisco_epochs``, ``beta_exponent`` (the teacher's), ``distill_epochs``, ``lam`` and
-    ``decode_sensitive`` take the values of our method's runs, so both see the same data and the
+    ``fairdisco_epochs``, ``beta_exponent`` (the teacher's), ``distill_epochs``, ``lam``,
+    ``decode_sensitive`` and ``teacher_encoding`` take the values of our method's runs, so both see the same data and the
     same teacher. ``methods``: any of ``METHODS`` (the baselines of Table 1, the default), the
     representation row and our students ``OURS`` (``ours_l1``, …).
     """
@@ -94,6 +94,7 @@ class ComparisonSettings:
     distill_epochs: int = 0
     lam: float = 1.0
     decode_sensitive: str = "source"
+    teacher_encoding: str = "standard"
 
     def __post_init__(self) -> None:
         if self.dataset not in fairnb.data.TABULAR or self.dataset not in hp.PUBLISHED_EPOCHS["tabfairgan"]:
@@ -122,6 +123,10 @@ class ComparisonSettings:
 
         check_beta_exponent(self.beta_exponent)
         check_lam(self.lam)
+        from fairnb.paper000.study import TEACHER_ENCODINGS
+
+        if self.teacher_encoding not in TEACHER_ENCODINGS:
+            raise ParameterError("teacher_encoding", self.teacher_encoding, one_of(TEACHER_ENCODINGS))
         if self.decode_sensitive not in DECODE_SENSITIVE:
             raise ParameterError("decode_sensitive", self.decode_sensitive, one_of(DECODE_SENSITIVE))
 
@@ -179,18 +184,20 @@ def make_method(method: str, settings: ComparisonSettings, seed: int, teacher: F
     raise ParameterError("method", method, one_of(METHODS))
 
 
-def teacher_generator(model) -> FairDiscoGenerator:
-    """The teacher of a ``FairLatentDistillation`` (after ``fit_teacher``) as a fitted
-    ``FairDiscoGenerator``, so that FLDGMs diffuses the codes of the very teacher our students distil."""
+def teacher_generator(teacher) -> FairDiscoGenerator:
+    """The teacher of a ``fairnb.paper000.study.Teacher`` as a fitted ``FairDiscoGenerator``, so that
+    FLDGMs diffuses the codes of the very teacher our students distil. Its records are in the
+    teacher's view of the data (binned when the teacher's input is); ``Teacher.back`` maps them back."""
     from fairnb.paper000.baselines.base import require_fitted
 
+    model = teacher.model
     require_fitted(model, "teacher_")
     generator = FairDiscoGenerator(epochs=model.teacher_epochs, beta_exponent=model.beta_exponent,
                                    batch_size=model.batch_size, seed=model.seed, device=str(model.device_))
     generator.device_, generator.dataset_, generator.sensitive_ = model.device_, model.dataset_, model.sensitive_
     generator.frame_, generator.encoder_, generator.teacher_ = model.frame_, model.encoder_, model.teacher_
-    generator.x_ = model.encoder_.transform(model.frame_)
-    generator.s_ = fairnb.data.group_codes(model.frame_, model.dataset_, model.sensitive_)
+    generator.x_ = np.asarray(teacher.x, dtype=np.float32)
+    generator.s_ = np.asarray(teacher.s).astype(np.int64)
     generator.fit_seconds_ = float(model.timings_["teacher_seconds"])
     return generator
 
@@ -241,35 +248,38 @@ def score_repetition(settings: ComparisonSettings, seed: int,
     methods = [m for m in ROWS if m in settings.methods]
     if "fairdisco" in methods and REPRESENTATION not in methods:
         methods.insert(methods.index("fairdisco") + 1, REPRESENTATION)
-    model = x = s = None
+    teacher = None
     if any(m in TEACHER_ROWS for m in methods):
         if progress:
             progress(f"seed {seed}: FairDisco teacher")
-        model, x, s = study.fit_teacher(train, settings.dataset, settings.sensitive, teacher_epochs=settings.epochs("fairdisco"),
-                                        student_epochs=settings.epochs("distill"), seed=seed, batch_size=settings.batch_size,
-                                        beta_exponent=settings.beta_exponent, lam=settings.lam, device=settings.device)
+        teacher = study.fit_teacher(train, settings.dataset, settings.sensitive, teacher_epochs=settings.epochs("fairdisco"),
+                                    student_epochs=settings.epochs("distill"), seed=seed, batch_size=settings.batch_size,
+                                    beta_exponent=settings.beta_exponent, lam=settings.lam,
+                                    encoding=settings.teacher_encoding, device=settings.device)
     for method in methods:
         if progress:
             progress(f"seed {seed}: {method}")
         if method == "fairdisco":
-            records = study.teacher_records(model, train, settings.decode_sensitive)
-            seconds[method] = model.timings_["teacher_seconds"]
+            records = study.teacher_records(teacher, train, settings.decode_sensitive)
+            seconds[method] = teacher.model.timings_["teacher_seconds"]
         elif method == REPRESENTATION:
-            scores[(method, seed)] = study.representation_score(model, train, test, settings.dataset, settings.sensitive,
+            scores[(method, seed)] = study.representation_score(teacher, train, test, settings.dataset, settings.sensitive,
                                                                 settings.classifier, seed)
-            seconds[method] = model.timings_["teacher_seconds"]
+            seconds[method] = teacher.model.timings_["teacher_seconds"]
             continue
         elif method in OURS:
-            records = study.student_records(model, x, s, train, method.removeprefix("ours_"), settings.decode_sensitive)
-            seconds[method] = model.timings_["teacher_seconds"] + model.timings_["student_seconds"]
+            records = study.student_records(teacher, train, method.removeprefix("ours_"), settings.decode_sensitive)
+            seconds[method] = teacher.model.timings_["teacher_seconds"] + teacher.model.timings_["student_seconds"]
         else:
-            fitted = make_method(method, settings, seed, teacher_generator(model) if method == "fldgm" else None)
-            fitted.fit(train, dataset=dataset, sensitive=settings.sensitive)
+            fitted = make_method(method, settings, seed, teacher_generator(teacher) if method == "fldgm" else None)
+            fitted.fit(teacher.view(train) if method == "fldgm" else train, dataset=dataset, sensitive=settings.sensitive)
             seconds[method] = float(fitted.fit_seconds_)
             if method in PREDICTORS:
                 scores[(method, seed)] = score_predictions(fitted.predict(test), test, settings.dataset, settings.sensitive)
                 continue
             records = fitted.sample(len(train))
+            if method == "fldgm":
+                records = teacher.back(records)
         synthetic[method] = records
         scores[(method, seed)] = study.score_rows(records, train, test, source_reading=method != "original", **common)
     return Repetition(scores, seconds, synthetic)
@@ -390,8 +400,17 @@ def settings_from_config(config) -> ComparisonSettings:
         tabfairgan_epochs=config.tabfairgan_epochs, decaf_epochs=config.decaf_epochs, fldgm_epochs=config.fldgm_epochs,
         fairdisco_epochs=config.fairdisco_epochs, batch_size=config.batch_size, classifier=config.classifier,
         positive_label=config.positive_label, device=config.device,
+        teacher_encoding=teacher_encoding(config),
         **{name: getattr(config, name) for name in ("beta_exponent", "distill_epochs", "lam", "decode_sensitive")
            if getattr(config, name, None) is not None})
+
+
+def teacher_encoding(config) -> str:
+    """The run's teacher input encoding: its ``teacher_encoding`` parameter, or for ``None`` (or a
+    template without it) the profile's choice (``fairnb.paper000.study.teacher_encoding``)."""
+    from fairnb.paper000.study import teacher_encoding as choose
+
+    return choose(getattr(config, "teacher_encoding", None), getattr(config, "profile", None))
 
 
 def means(result: ComparisonResult, names: Iterable[str] = METRICS) -> dict[str, float]:

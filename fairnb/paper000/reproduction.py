@@ -534,8 +534,7 @@ def difference_figure(table: pd.DataFrame, dataset: str = "adult"):
     fig, axes = plt.subplots(1, len(attributes), figsize=(3.2 + 3.9 * len(attributes), 0.36 * max(len(methods), 4) + 1.4),
                              squeeze=False, sharey=True)
     norm = TwoSlopeNorm(vmin=-4, vcenter=0, vmax=4)
-    cmap = plt.get_cmap("RdBu_r").copy()
-    cmap.set_bad("#eeeeee")
+    cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#eeeeee")
     image = None
     for ax, attribute in zip(axes[0], attributes):
         part = data[data.attribute == attribute]
@@ -627,7 +626,8 @@ def rules() -> dict[str, float]:
 def preprocessing_notes() -> pd.DataFrame:
     """The preprocessing choices the paper does not state and how we made them (for the page)."""
     rows = [
-        ("FairDisco's numeric columns", "standardised (mean 0, std 1) and reconstructed by a squared error",
+        ("FairDisco's numeric columns", "standardised (mean 0, std 1) and reconstructed by a squared error; the "
+         "reference code's bins under the paper profile (parameter teacher_encoding)",
          "binned (age, hours-per-week and log fnlwgt into 8 equal-width bins; capital gain/loss above the median) and "
          "reconstructed by a cross-entropy per column"),
         ("protected columns in FairDisco's input", "neither the audited nor the other protected column",

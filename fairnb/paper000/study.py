@@ -18,7 +18,7 @@ settings both paths give the same numbers.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -67,54 +67,170 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame, dataset: str, max_rows:
     return tabular_density_coverage(real, synthetic, dataset, max_rows=max_rows, seed=seed, device=device)
 
 
+# --------------------------------------------------------------------------- FairDisco's input encoding
+
+TEACHER_ENCODINGS = ("standard", "binned")
+# The FairDisco reference code's binning of numeric columns (its utils.loadAdult / loadCompas / loadGerman):
+# ("cut", k) k equal-width bins over the whole dataset; ("median", None) 1[x > median]; ("clip", c) min(x, c) as
+# a category. Any other integer column with few values is a category of its own values (as the reference keeps
+# education-num); any other numeric column gets 8 equal-width bins.
+REFERENCE_BINS = {
+    "adult": {"age": ("cut", 8), "hours-per-week": ("cut", 8), "capital-gain": ("median", None),
+              "capital-loss": ("median", None)},
+    "compas": {"age": ("cut", 5), "priors_count": ("clip", 9)},
+    "german": {"duration": ("cut", 5), "credit_amount": ("cut", 5), "age": ("cut", 5)},
+}
+FEW_VALUES = 20
+
+
+def teacher_encoding(value: str | None, profile: str | None = None) -> str:
+    """The teacher's input encoding: ``value``, or for ``None`` the profile's choice (``binned``, the
+    reference code's, under the ``paper`` profile; ``standard`` otherwise)."""
+    if value is None:
+        return "binned" if profile == "paper" else "standard"
+    if value not in TEACHER_ENCODINGS:
+        raise ParameterError("teacher_encoding", value, ", ".join(TEACHER_ENCODINGS))
+    return value
+
+
+class ReferenceBinning:
+    """The reference code's encoding of FairDisco's input: every numeric column binned into categories
+    (``REFERENCE_BINS``), so each column is reconstructed by a cross-entropy as in the reference.
+
+    ``dataset`` is the binned view (numeric columns turned categorical) that the teacher is fitted on;
+    ``bin`` maps records to it, ``unbin`` maps decoded records back to the dataset's schema, each
+    bin to the median of the dataset's values in it (rounded for integer columns).
+    """
+
+    def __init__(self, dataset: fairnb.data.TabularDataset):
+        import dataclasses
+
+        self.source = dataset
+        self.rules: dict[str, tuple[str, Any]] = {}
+        self.values: dict[str, dict[str, float]] = {}
+        spec = REFERENCE_BINS.get(dataset.name, {})
+        for column in dataset.numeric:
+            values = dataset.frame[column].to_numpy(dtype=np.float64)
+            rule = spec.get(column)
+            if rule is None:
+                rule = ("value", None) if column in dataset.integer and len(np.unique(values)) <= FEW_VALUES else ("cut", 8)
+            if rule[0] == "cut":
+                edges = np.histogram_bin_edges(values, bins=rule[1])
+                rule = ("edges", edges)
+            elif rule[0] == "median":
+                rule = ("threshold", float(np.median(values)))
+            self.rules[column] = rule
+            labels = self._labels(column, values)
+            self.values[column] = pd.Series(values).groupby(labels).median().to_dict()
+        binned = self.bin(dataset.frame)
+        self.dataset = dataclasses.replace(dataset, frame=binned, categorical=list(dataset.categorical) + list(dataset.numeric),
+                                           numeric=[], integer=[])
+
+    def _labels(self, column: str, values: np.ndarray) -> np.ndarray:
+        kind, parameter = self.rules[column]
+        if kind == "edges":
+            codes = np.clip(np.searchsorted(parameter, values, side="right") - 1, 0, len(parameter) - 2)
+        elif kind == "threshold":
+            codes = (values > parameter).astype(np.int64)
+        elif kind == "clip":
+            codes = np.minimum(values, parameter)
+        else:
+            codes = values
+        return np.array([f"{int(c)}" if float(c).is_integer() else f"{c:g}" for c in codes], dtype=object)
+
+    def bin(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with each numeric column replaced by its bin (a string category)."""
+        out = frame.copy()
+        for column in self.rules:
+            out[column] = self._labels(column, frame[column].to_numpy(dtype=np.float64))
+        return out
+
+    def unbin(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Decoded records back in the dataset's schema: each bin becomes the median of the dataset's values in it."""
+        out = frame.copy()
+        for column in self.rules:
+            values = frame[column].astype(str).map(self.values[column]).to_numpy(dtype=np.float64)
+            if column in self.source.integer:
+                values = np.rint(values)
+            out[column] = values.astype(self.source.frame[column].dtype)
+        return out
+
+
 # --------------------------------------------------------------------------- shared by the stage-3 study and the comparison
 
 
+@dataclass
+class Teacher:
+    """A trained FairDisco teacher (``model``, a ``FairLatentDistillation`` after ``fit_teacher``) with
+    its encoded training features ``x`` and group codes ``s``, and the ``binning`` of its input
+    (``None``: numeric columns standardised)."""
+
+    model: FairLatentDistillation
+    x: np.ndarray
+    s: np.ndarray
+    binning: ReferenceBinning | None = None
+
+    def view(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` as the teacher reads it."""
+        return self.binning.bin(frame) if self.binning else frame
+
+    def back(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Decoded records back in the dataset's schema."""
+        return self.binning.unbin(frame) if self.binning else frame
+
+
 def fit_teacher(train: pd.DataFrame, dataset: str, sensitive: str, *, teacher_epochs: int, student_epochs: int,
-                seed: int, batch_size: int = 2048, beta_exponent: int = 7, lam: float = 1.0,
-                device: str = "cpu") -> tuple[FairLatentDistillation, np.ndarray, np.ndarray]:
-    """The FairDisco teacher of one repetition: (model, encoded training features, group codes).
+                seed: int, batch_size: int = 2048, beta_exponent: int = 7, lam: float = 1.0, encoding: str = "standard",
+                device: str = "cpu") -> Teacher:
+    """The FairDisco teacher of one repetition.
 
     The stage-3 study and the comparison both call this, so with the same seed, split and settings
     their FairDisco rows, FairDisco-representation rows, FLDGMs and our students share one teacher.
+    ``encoding``: ``standard`` (numeric columns standardised and reconstructed by a squared error)
+    or ``binned`` (the reference code's bins, ``ReferenceBinning``).
     """
+    if encoding not in TEACHER_ENCODINGS:
+        raise ParameterError("teacher_encoding", encoding, ", ".join(TEACHER_ENCODINGS))
     model = FairLatentDistillation(batch_size=batch_size, beta_exponent=beta_exponent, teacher_epochs=teacher_epochs,
                                    student_epochs=student_epochs, lam=lam, seed=seed, device=device)
-    x, s = model.prepare(train, dataset=dataset, sensitive=sensitive)
+    binning = ReferenceBinning(fairnb.data.load(dataset)) if encoding == "binned" else None
+    x, s = model.prepare(binning.bin(train) if binning else train, dataset=binning.dataset if binning else dataset,
+                         sensitive=sensitive)
     model.fit_teacher(x, s)
-    return model, x, s
+    return Teacher(model, x, s, binning)
 
 
-def teacher_records(model: FairLatentDistillation, train: pd.DataFrame, decode_sensitive: str = "source") -> pd.DataFrame:
+def teacher_records(teacher: Teacher, train: pd.DataFrame, decode_sensitive: str = "source") -> pd.DataFrame:
     """The FairDisco row's records: one reconstruction D(z, s), z ~ E(x, s), per training record."""
-    return model.transform(train, use="teacher", decode_sensitive=decode_sensitive)
+    return teacher.back(teacher.model.transform(teacher.view(train), use="teacher", decode_sensitive=decode_sensitive))
 
 
-def student_records(model: FairLatentDistillation, x: np.ndarray, s: np.ndarray, train: pd.DataFrame, quality_loss: str,
-                    decode_sensitive: str = "source") -> pd.DataFrame:
-    """Train the student of ``quality_loss`` on the model's teacher; one record D(E'(x, s), s) per training record."""
-    model.fit_student(x, s, quality_loss=quality_loss)
-    return model.transform(train, decode_sensitive=decode_sensitive)
+def student_records(teacher: Teacher, train: pd.DataFrame, quality_loss: str, decode_sensitive: str = "source",
+                    lam: float | None = None) -> pd.DataFrame:
+    """Train the student of ``quality_loss`` on the teacher; one record D(E'(x, s), s) per training record."""
+    teacher.model.fit_student(teacher.x, teacher.s, quality_loss=quality_loss, lam=lam)
+    return teacher.back(teacher.model.transform(teacher.view(train), decode_sensitive=decode_sensitive))
 
 
 @torch.no_grad()
-def teacher_codes(model: FairLatentDistillation, frame: pd.DataFrame, seed: int) -> np.ndarray:
+def teacher_codes(teacher: Teacher, frame: pd.DataFrame, seed: int) -> np.ndarray:
     """Codes z ~ q(z | x, s) of the teacher for ``frame``'s records (n, z_dim), seeded: what the
     FairDisco reference code's ``encode`` returns."""
-    x = model.encoder_.transform(frame)
+    model = teacher.model
+    x = model.encoder_.transform(teacher.view(frame))
     s = fairnb.data.group_codes(frame, model.dataset_, model.sensitive_)
     torch.manual_seed(seed)
     return model.teacher_.sample_latent(x, s).cpu().numpy()
 
 
-def representation_score(model: FairLatentDistillation, train: pd.DataFrame, test: pd.DataFrame, dataset: str,
+def representation_score(teacher: Teacher, train: pd.DataFrame, test: pd.DataFrame, dataset: str,
                          sensitive: str, classifier: str = "random_forest", seed: int = 0) -> RowScore:
     """The 'FairDisco (representation)' row: a classifier trained on the teacher's codes of the
     training records predicts the held-out real test records from their codes (as the FairDisco
     reference code evaluates a fair representation; no records, hence no density or coverage)."""
     ds = fairnb.data.load(dataset)
     y = train[ds.target].to_numpy().astype(np.int64)
-    return score_features(teacher_codes(model, train, seed), y, teacher_codes(model, test, seed + 1), test, dataset,
+    return score_features(teacher_codes(teacher, train, seed), y, teacher_codes(teacher, test, seed + 1), test, dataset,
                           sensitive, classifier, seed)
 
 
@@ -191,8 +307,9 @@ def beta_sweep(dataset: str, sensitive: str, beta_exponents: Sequence[int], epoc
         for exponent in exponents:
             model = FairLatentDistillation(batch_size=batch_size, beta_exponent=exponent, dcov_estimator=dcov_estimator,
                                            teacher_epochs=epochs, seed=seed, device=device)
-            model.fit_teacher(*model.prepare(train, dataset=dataset, sensitive=sensitive))
-            synthetic = teacher_records(model, train, decode_sensitive)
+            x, s = model.prepare(train, dataset=dataset, sensitive=sensitive)
+            model.fit_teacher(x, s)
+            synthetic = teacher_records(Teacher(model, x, s), train, decode_sensitive)
             row = score_rows(synthetic, train, test, dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed,
                              features=features, source_reading=False, split=False, device=device)
             last = model.teacher_history_.iloc[-1]
@@ -251,7 +368,7 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
                     fit_rows: int = 0, batch_size: int = 2048, beta_exponent: int = 7, lam: float = 1.0,
                     quality_losses: Sequence[str] = QUALITY_LOSSES, classifier: str = "random_forest",
                     positive_labels: Sequence[str] = POSITIVE_LABELS, device: str = "cpu", decode_sensitive: str = "source",
-                    quality_rows: int = 10_000) -> Study:
+                    quality_rows: int = 10_000, encoding: str = "standard") -> Study:
     """Stage 3, the Table-1 rows: per seed, one teacher (``fit_teacher``) and one student per quality loss.
 
     Methods: ``original`` (the real training part itself), ``fairdisco`` (teacher reconstructions),
@@ -259,7 +376,8 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
     (``x_fair = D(E'(x, s), s)``). Every row is scored by ``score_rows`` (module doc): both label
     codings of one classifier, both protocols, density and coverage against the held-out test rows
     (and, for generated records, against the training rows they came from), the degeneracy check.
-    Returns one row per (method, seed, protocol, positive_label in ``positive_labels``);
+    ``encoding``: the teacher's input encoding (``fit_teacher``). Returns one row per (method, seed,
+    protocol, positive_label in ``positive_labels``);
     ``extras``: ``scores`` ((method, seed) → ``RowScore``), ``synthetic`` (the first seed's
     frames, with ``real``), ``timings``.
     """
@@ -274,20 +392,21 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
     for seed in seeds:
         train, test = prepare_data(dataset, sensitive, fit_rows, seed)
         features = FeatureMap(ds, sensitive, [train, test])
-        model, x, s = fit_teacher(train, dataset, sensitive, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
-                                  seed=seed, batch_size=batch_size, beta_exponent=beta_exponent, lam=lam, device=device)
-        synthetic = {"fairdisco": teacher_records(model, train, decode_sensitive)}
+        teacher = fit_teacher(train, dataset, sensitive, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
+                              seed=seed, batch_size=batch_size, beta_exponent=beta_exponent, lam=lam, encoding=encoding,
+                              device=device)
+        synthetic = {"fairdisco": teacher_records(teacher, train, decode_sensitive)}
         for loss in quality_losses:
-            synthetic[loss] = student_records(model, x, s, train, loss, decode_sensitive)
-            timings.append({"seed": seed, "quality_loss": loss, "teacher_seconds": model.timings_["teacher_seconds"],
-                            "student_seconds": model.timings_["student_seconds"]})
+            synthetic[loss] = student_records(teacher, train, loss, decode_sensitive)
+            timings.append({"seed": seed, "quality_loss": loss, "teacher_seconds": teacher.model.timings_["teacher_seconds"],
+                            "student_seconds": teacher.model.timings_["student_seconds"]})
         if seed == seeds[0]:
             frames = {"real": train, **synthetic}
         common = dict(dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed, features=features,
                       quality_rows=quality_rows, device=device)
         scores[("original", seed)] = score_rows(train, train, test, source_reading=False, **common)
         scores[("fairdisco", seed)] = score_rows(synthetic["fairdisco"], train, test, **common)
-        scores[(REPRESENTATION, seed)] = representation_score(model, train, test, dataset, sensitive, classifier, seed)
+        scores[(REPRESENTATION, seed)] = representation_score(teacher, train, test, dataset, sensitive, classifier, seed)
         for loss in quality_losses:
             scores[(loss, seed)] = score_rows(synthetic[loss], train, test, **common)
     return Study(_tidy(scores, positive_labels), extras={"scores": scores, "synthetic": frames, "timings": pd.DataFrame(timings)})
@@ -295,7 +414,8 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
 
 def lambda_sweep(dataset: str, sensitive: str, lams: Sequence[float], teacher_epochs: int, student_epochs: int,
                  seeds: Sequence[int], fit_rows: int = 0, batch_size: int = 2048, beta_exponent: int = 7, quality_loss: str = "l1",
-                 classifier: str = "random_forest", positive_label: str = "favourable", device: str = "cpu", decode_sensitive: str = "source") -> Study:
+                 classifier: str = "random_forest", positive_label: str = "favourable", device: str = "cpu", decode_sensitive: str = "source",
+                 encoding: str = "standard") -> Study:
     """Stage 2–3 for each KL weight λ (one teacher per seed): fairness, utility and quality per λ,
     scored like every Table-1 row (``score_rows``; class 1 = ``positive_label``)."""
     single_thread_on_cpu(device)
@@ -307,11 +427,10 @@ def lambda_sweep(dataset: str, sensitive: str, lams: Sequence[float], teacher_ep
     for seed in seeds:
         train, test = prepare_data(dataset, sensitive, fit_rows, seed)
         features = FeatureMap(ds, sensitive, [train, test])
-        model, x, s = fit_teacher(train, dataset, sensitive, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
-                                  seed=seed, batch_size=batch_size, beta_exponent=beta_exponent, device=device)
+        teacher = fit_teacher(train, dataset, sensitive, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
+                              seed=seed, batch_size=batch_size, beta_exponent=beta_exponent, encoding=encoding, device=device)
         for lam in lams:
-            model.fit_student(x, s, quality_loss=quality_loss, lam=lam)
-            synthetic = model.transform(train, decode_sensitive=decode_sensitive)
+            synthetic = student_records(teacher, train, quality_loss, decode_sensitive, lam=lam)
             row = score_rows(synthetic, train, test, dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed,
                              features=features, source_reading=False, split=False, device=device)
             rows.append({"lam": lam, "seed": seed, **row.codings[positive_label], **row.quality,

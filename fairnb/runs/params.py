@@ -86,6 +86,7 @@ PARAMS: dict[str, Param] = {
                   item=Param(float, "a KL weight", low=1e-6, high=100.0)),
     "classifier": Param(str, "downstream classifier: random_forest (paper) or xgboost (reference code)", choices=("random_forest", "xgboost")),
     "decode_sensitive": Param(str, "paper 000: group given to the decoder D(z, s): source (the record's own) or random (drawn from the group shares)", choices=("source", "random")),
+    "teacher_encoding": Param(str, "paper 000: FairDisco's input encoding: standard (numeric columns standardised) or binned (the reference code's bins); None: binned under the paper profile, standard otherwise", choices=("standard", "binned"), optional=True),
     "positive_label": Param(str, "which outcome is class 1 for recall/F1/DPR: favourable (e.g. Adult >50K) or unfavourable (the reference code's Adult coding, <=50K)", choices=("favourable", "unfavourable")),
     # --- paper 000 comparison with the baselines (0 = the publication's training length for the dataset)
     "tabfairgan_epochs": Param(int, "paper 000 baseline TabFairGAN: epochs (publication: Adult 200, COMPAS 70; last 15% with the fairness penalty); 0 = publication", low=0, high=5000, profile_default=True),
