@@ -420,3 +420,22 @@ def test_needs_lists_what_each_template_must_report(tmp_path):
     assert table.loc["l1/positive_rate_<group>", "status"] == "reported"
     assert table.loc["downsampled/abs_eq_opp", "status"] == "no record"
     assert table.loc["downsampled/abs_eq_opp", "template"] == "fair_classifier"
+
+
+def test_a_record_that_does_not_say_its_label_coding_is_not_guessed(tmp_path):
+    # no positive_label parameter and no metric under the other coding: the template default is no evidence
+    write(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis",
+          {"l1/dpr": [0.9, 0.91, 0.9], "fairdisco/dpr": [0.8, 0.8, 0.8], "l1/density": [1.0, 1.01, 1.0],
+           "huber/density": [0.9] * 3, "mse/density": [0.9] * 3, "mean_difference/density": [0.9] * 3})
+    frame = ledger_page.evaluate(tmp_path, rows(["000-1.dpr", "000-3.density"]))
+    coded = frame[(frame.id == "000-1.dpr") & (frame.scope == "adult/sex")]
+    assert set(coded.verdict) == {rule.NOT_EVALUATED}
+    assert "does not record its label coding" in coded.note.iloc[0]
+    assert frame[(frame.id == "000-3.density") & (frame.scope == "adult/sex")].verdict.iloc[0] == rule.SUPPORTED
+    # the same record with its coding stated is read
+    write(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis", {"l1/dpr": [0.9, 0.91, 0.9], "fairdisco/dpr": [0.8] * 3},
+          parameters={"positive_label": "favourable"})
+    frame = ledger_page.evaluate(tmp_path, rows(["000-1.dpr"]))
+    sex = frame[frame.scope == "adult/sex"].set_index("label_coding")
+    assert sex.loc["favourable", "verdict"] == rule.SUPPORTED
+    assert "does not report l1/unfavourable_dpr" in sex.loc["unfavourable", "note"]

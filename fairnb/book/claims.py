@@ -160,10 +160,12 @@ def _parameter(record: dict[str, Any], template: str, name: str) -> Any:
     return parameters[name] if name in parameters else _default(template, name)
 
 
-def plain_coding(record: dict[str, Any], template: str) -> str | None:
-    """The label coding of a record's unprefixed metric names: its ``positive_label`` parameter
-    (the template's default when not overridden); failing that, the coding opposite to the prefix
-    its other-coding metrics carry (``l1/favourable_dpr`` → plain names are unfavourable)."""
+def plain_coding(record: dict[str, Any], template: str | None = None) -> str | None:
+    """The label coding of a record's unprefixed metric names, from what the record itself says: its
+    ``positive_label`` parameter when the run overrode it; failing that, the coding opposite to the
+    prefix its other-coding metrics carry (``l1/favourable_dpr`` → plain names are unfavourable).
+    ``None`` when the record says neither: the template's default is not evidence, since it may
+    have changed since the record was written."""
     value = (record.get("parameters") or {}).get("positive_label")
     if value in CODINGS:
         return value
@@ -171,8 +173,7 @@ def plain_coding(record: dict[str, Any], template: str) -> str | None:
     for coding in CODINGS:
         if any(f"/{coding}_" in name or name.startswith(f"{coding}_") for name in names):
             return CODINGS[1 - CODINGS.index(coding)]
-    value = _default(template, "positive_label")
-    return value if value in CODINGS else None
+    return None
 
 
 def _coded(metric: str, coding: str | None, plain: str | None) -> str:
@@ -291,7 +292,8 @@ def _side(store: Store, ref: Ref, scope: str, metric: str, coding: str | None) -
     run, profile = record.get("run", "?"), str(record.get("profile") or "?")
     try:
         if coding is not None and plain is None:
-            raise Missing(f"the label coding of {run} is unknown")
+            raise Missing(f"{run} does not record its label coding (no positive_label parameter, no metric under the "
+                          "other coding)")
         values = _metric_values(record, ref, metric, coding, plain)
     except Missing as missing:
         raise Missing(str(missing), run, profile) from None
@@ -621,7 +623,8 @@ def needs(records_folder: Path | str | None = None, claims: pd.DataFrame | None 
                 try:
                     plain = plain_coding(store.find(ref.template, scope), ref.template)
                 except Missing:
-                    plain = _default(ref.template, "positive_label")
+                    plain = None
+                plain = plain or _default(ref.template, "positive_label")  # only to spell the names
                 for coding in codings:
                     if "{metric}" not in ref.pattern:
                         want(ref.template, ref.pattern, row["id"], scope)
