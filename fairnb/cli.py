@@ -212,9 +212,10 @@ def _snapshot(args: argparse.Namespace) -> int:
 
 def _clean(args: argparse.Namespace) -> int:
     from fairnb.book import GENERATED, HTML
+    from fairnb.book.snapshot import SNAPSHOT_BUILD
     from fairnb.runs.execute import BOOK_RUNS, FAILED, RESULTS, Outputs
 
-    targets = [BOOK_RUNS, GENERATED, HTML.parent / "jupyter_execute", HTML, HTML.parent / ".doctrees"]
+    targets = [BOOK_RUNS, GENERATED, HTML.parent / "jupyter_execute", HTML, HTML.parent / ".doctrees", SNAPSHOT_BUILD]
     if args.all:
         targets += [FAILED, Outputs.current().logs]
         # results/ goes, except the committed results snapshot

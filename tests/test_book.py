@@ -127,6 +127,27 @@ def test_present_folds_code_and_the_record_hashes_the_final_page(tmp_path):
     assert execute.is_cached(job)
 
 
+def test_a_glued_figure_left_open_is_shown_once():
+    from fairnb.runs.execute import drop_repeated_figures
+
+    png = "iVBORw0KGgo="
+    notebook = _page([("code", "fig = figure()\nglue('fig_a', fig, display=False)", []),
+                      ("markdown", "```{glue:figure} fig_a\n:name: fig-a\n```", []),
+                      ("code", "glue('unused', other, display=False)", []), ("code", "show(other)", [])])
+    glued = nbformat.v4.new_output("display_data", {"application/papermill.record/image/png": png})
+    glued.metadata = {"scrapbook": {"name": "fig_a", "mime_prefix": "application/papermill.record/"}}
+    inline = nbformat.v4.new_output("display_data", {"image/png": png, "text/plain": "<Figure>"})
+    notebook.cells[0].outputs = [glued, inline]
+    unused = nbformat.v4.new_output("display_data", {"application/papermill.record/image/png": "b3RoZXI="})
+    unused.metadata = {"scrapbook": {"name": "unused", "mime_prefix": "application/papermill.record/"}}
+    notebook.cells[2].outputs = [unused]
+    notebook.cells[3].outputs = [nbformat.v4.new_output("display_data", {"image/png": "b3RoZXI="})]
+    assert drop_repeated_figures(notebook) == 1
+    assert notebook.cells[0].outputs == [glued]  # the glued figure stays for the {glue:figure} directive
+    assert len(notebook.cells[3].outputs) == 1  # an image whose glue key no directive uses is the only display
+    assert drop_repeated_figures(notebook) == 0
+
+
 def test_note_goes_under_the_title_and_replaces_an_earlier_one(tmp_path):
     from fairnb.runs.execute import add_note
 

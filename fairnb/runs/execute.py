@@ -444,6 +444,9 @@ def present(notebook_path: Path, run: Run) -> None:
       inside the notebook follow, so runs of one template do not define the same label twice.
     - The ``parameters`` and papermill's ``injected-parameters`` cells are removed from the page
       (the run configuration table shows the resolved values instead).
+    - Code is folded for readers (``fold_code``), and a figure is shown once: an output that repeats, pixel
+      for pixel, a figure the page places with a glue directive (a figure left open, which the inline
+      backend shows again at the end of its cell) is dropped (``drop_repeated_figures``).
 
     Idempotent: presenting a page twice changes nothing more.
     """
@@ -467,7 +470,40 @@ def present(notebook_path: Path, run: Run) -> None:
         if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
             cell.metadata["tags"] = tags + ["remove-cell"]
     fold_code(notebook)
+    drop_repeated_figures(notebook)
     nbformat.write(notebook, notebook_path)
+
+
+_IMAGES = ("image/png", "image/jpeg", "image/svg+xml")
+_GLUE_USE = re.compile(r"\{glue(?::[a-z]+)?\}\s*`?([A-Za-z0-9_.-]+)")
+
+
+def drop_repeated_figures(notebook: nbformat.NotebookNode) -> int:
+    """Remove image outputs that repeat a glued figure shown on the page by a glue directive; returns how many.
+
+    ``glue(name, fig, display=False)`` stores the figure for a ``{glue:figure}`` directive; a figure the
+    code leaves open is displayed again by the inline backend when the cell ends, so the page would show it
+    twice. Only an output without glue metadata whose image equals a glued one that the page's markdown uses
+    is dropped: a figure is never lost.
+    """
+    used = {name for c in notebook.cells if c.cell_type == "markdown" for name in _GLUE_USE.findall(c.source)}
+    glued = set()
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            meta = output.get("metadata", {}).get("scrapbook")
+            if meta and meta.get("name") in used:
+                prefix = meta.get("mime_prefix", "")
+                glued |= {output.get("data", {}).get(prefix + mime) for mime in _IMAGES} - {None}
+    dropped = 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code" or not cell.get("outputs"):
+            continue
+        kept = [o for o in cell.outputs if o.get("output_type") not in ("display_data", "execute_result")
+                or o.get("metadata", {}).get("scrapbook")
+                or not any(o.get("data", {}).get(mime) in glued for mime in _IMAGES if mime in o.get("data", {}))]
+        dropped += len(cell.outputs) - len(kept)
+        cell.outputs = kept
+    return dropped
 
 
 RUN_CONFIGURATION = {"code_prompt_show": "Run configuration", "code_prompt_hide": "Hide run configuration"}
@@ -1079,13 +1115,13 @@ def all_records() -> list[dict[str, Any]]:
 
 
 def has_runs() -> bool:
-    """Whether any run was recorded (a results record, or a committed results snapshot)."""
-    return bool(all_records()) or any((RESULTS / "snapshot").rglob("*.json"))
+    """Whether any run was recorded in ``results/`` (the results snapshot is read by ``fairnb book --from-snapshot``)."""
+    return bool(all_records())
 
 
 __all__ = [
     "BOOK_RUNS", "BUILD", "FAILED", "INVOCATION", "RESULTS", "FairnbError", "Job", "Outputs", "add_note", "all_records",
     "atomic_write", "cache_key", "check_scheduler", "clean_interrupted", "dry_run", "execute", "extract_metrics",
-    "fold_code", "has_runs", "is_cached", "last_invocation", "prepare", "present", "read_record", "rerun_commands",
+    "drop_repeated_figures", "fold_code", "has_runs", "is_cached", "last_invocation", "prepare", "present", "read_record", "rerun_commands",
     "run_jobs", "source_digest", "usable_cores",
 ]
