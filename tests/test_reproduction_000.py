@@ -152,7 +152,8 @@ def test_display_table_and_figures(results):
     assert cell["ours, reference coding"].startswith("0.300")
     assert shown[shown.metric == "Density"]["ours, reference coding"].eq("·").all()
     html = repro.styled(table, "adult", "sex").to_html()
-    assert "degenerate" in html
+    assert "degenerate" in html and "vs source rows" not in html
+    assert "source rows" in repro.source_table(table).columns
     wide = repro.wide(table)
     assert wide.loc[("adult", "Original data", "sex"), "DPR"].startswith("⚠")
     assert wide.loc[("adult", "FLDGMs (DM)", "sex"), "DPR"].startswith("⊘")

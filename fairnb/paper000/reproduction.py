@@ -387,7 +387,7 @@ def method_label(table: pd.DataFrame, dataset: str, method: str, attribute: str)
     """The row's display name, with "⚠ degenerate k of n" when it is degenerate."""
     rows = table[(table.dataset == dataset) & (table.method == method) & (table.attribute == attribute) & table.degenerate]
     label = METHOD_LABELS.get(method, method)
-    return label + (f" ⚠ degenerate ({rows.degenerate_seeds.iloc[0]})" if len(rows) else "")
+    return label + (f" ⚠ degenerate {rows.degenerate_seeds.iloc[0].replace(' of ', '/')}" if len(rows) else "")
 
 
 def _number(value: float, std: float | None = None) -> str:
@@ -414,7 +414,7 @@ def display_table(table: pd.DataFrame, dataset: str = "adult", attribute: str | 
             "attribute": r.attribute, "method": method_label(table, r.dataset, r.method, r.attribute),
             "metric": METRIC_LABELS[r.metric],
             "paper": "–" if r.paper != r.paper else f"{r.paper:.3g}",
-            f"ours, {fav}": _number(r.ours, r.ours_std) + (" (no coding)" if r.coding == "none" and r.ours == r.ours else ""),
+            f"ours, {fav}": _number(r.ours, r.ours_std),
             f"ours − paper, {fav}": _signed(r.difference),
             f"ours, {ref}": "·" if r.coding == "none" else _number(r.ours_reference, r.ours_reference_std),
             f"ours − paper, {ref}": "·" if r.coding == "none" else _signed(r.difference_reference),
@@ -431,27 +431,48 @@ STATUS_STYLES = {"marked": "background-color: #fde2e1; font-weight: bold", "dege
                  "agrees": "background-color: #dff0d8", "no run": "color: #777777", "no paper value": "color: #777777"}
 
 
+DIFFERENCE_STYLES = {"marked": "background-color: #fde2e1; font-weight: bold", "agrees": "background-color: #dff0d8"}
+DEGENERATE_STYLE = "background-color: #fff3cd; color: #6b5900"
+
+
 def styled(table: pd.DataFrame, dataset: str = "adult", attribute: str | None = None):
-    """``display_table`` as a pandas Styler for the page: two header rows (which coding a column
-    uses above, ours / ours − paper below), no index, statuses coloured, degenerate rows shaded,
-    cells kept on one line in a small font so the table fits the main column."""
+    """``display_table`` as a pandas Styler for the page, narrow enough for the main column: two
+    header rows (which coding a column uses above, ours / ours − paper below), no index, the status
+    shown by colour (difference cells red when marked, green when they agree; degenerate rows
+    shaded), density/coverage against the source rows left to ``source_table``."""
     frame = display_table(table, dataset, attribute)
     if frame.empty:
         return frame.style.hide(axis="index")
-    groups = {"favourable coding": "favourable coding (headline)", "reference coding": "reference code's coding",
-              "vs source rows": "density/coverage"}
-    columns = []
-    for name in frame.columns:
-        top = next((label for key, label in groups.items() if name.endswith(key)), "")
-        columns.append((top, name.split(",")[0]))
+    status = frame.pop("status")
+    frame = frame.drop(columns=["vs source rows"])
+    groups = {"favourable coding": "favourable coding (headline)", "reference coding": "reference code's coding"}
+    columns = [(next((label for key, label in groups.items() if name.endswith(key)), ""), name.split(",")[0])
+               for name in frame.columns]
     shown = frame.copy()
     shown.columns = pd.MultiIndex.from_tuples(columns)
-    style = shown.style.hide(axis="index")
-    status = ("", "status")
-    style = style.map(lambda v: STATUS_STYLES.get(v, ""), subset=[status])
-    style = style.apply(lambda row: ["background-color: #fff8e1" if "degenerate" in str(row[("", "method")]) else ""
-                                     for _ in row], axis=1)
-    return style.set_properties(**{"white-space": "nowrap", "font-size": "0.8em", "padding": "0.1em 0.4em"})
+    headline = ("favourable coding (headline)", "ours − paper")
+    reference_columns = [c for c in shown.columns if c[0] == "reference code's coding"]
+
+    def colours(row: pd.Series) -> list[str]:
+        state = status.loc[row.name]
+        if state == "degenerate":
+            return [DEGENERATE_STYLE] * len(row)
+        return [DIFFERENCE_STYLES.get(state, "") if column == headline else
+                ("color: #999999" if column in reference_columns and row[column] == "·" else "") for column in row.index]
+
+    style = shown.style.hide(axis="index").apply(colours, axis=1)
+    return style.set_properties(**{"white-space": "nowrap", "font-size": "0.8em", "padding": "0.1em 0.35em"})
+
+
+def source_table(table: pd.DataFrame, dataset: str = "adult") -> pd.DataFrame:
+    """Density and coverage per row with a value of ours: the paper's value, ours against held-out
+    real rows (the headline) and against the rows the records were made from (the old reading)."""
+    part = table[(table.dataset == dataset) & table.metric.isin(QUALITY) & (table.ours.notna() | table.ours_source.notna())]
+    rows = [{"method": method_label(table, r.dataset, r.method, r.attribute), "attribute": r.attribute,
+             "metric": METRIC_LABELS[r.metric], "paper": "–" if r.paper != r.paper else f"{r.paper:.3g}",
+             "held-out rows": _number(r.ours, r.ours_std), "source rows": _number(r.ours_source, r.ours_source_std)}
+            for r in part.itertuples()]
+    return pd.DataFrame(rows, columns=["method", "attribute", "metric", "paper", "held-out rows", "source rows"])
 
 
 def wide(table: pd.DataFrame) -> pd.DataFrame:
@@ -558,6 +579,7 @@ def difference_figure(table: pd.DataFrame, dataset: str = "adult"):
         ax.set_title(f"{dataset}, sensitive = {attribute} (favourable coding)", fontsize=8.5)
     axes[0][0].set_yticks(range(len(methods)), [METHOD_LABELS.get(m, m) for m in methods], fontsize=7.5)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="(ours − paper) / tolerance")
+    plt.close(fig)  # shown through glue, not as the cell's output
     return fig
 
 
@@ -600,6 +622,7 @@ def tradeoff_figure(table: pd.DataFrame, dataset: str = "adult"):
     fig.legend(seen.values(), seen.keys(), loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
                title="filled: ours (± std)\nhollow: paper")
     fig.tight_layout()
+    plt.close(fig)  # shown through glue, not as the cell's output
     return fig
 
 
