@@ -158,7 +158,7 @@ def degeneracy(rates: Sequence[float | None], coverage: float | None = None, sin
         reasons.append(f"near-constant classifier: predicted-positive rate < {NEAR_CONSTANT_RATE:g} "
                        f"(or > {1 - NEAR_CONSTANT_RATE:g}) in every group")
     if _rule.collapsed(coverage):
-        reasons.append(f"collapsed generator: coverage {coverage:.3f} < {COLLAPSED_COVERAGE:g}")
+        reasons.append(f"collapsed generator: coverage against held-out real rows < {COLLAPSED_COVERAGE:g}")
     return reasons
 
 

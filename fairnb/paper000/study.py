@@ -272,8 +272,9 @@ def degenerate_table(scores: dict[tuple[str, int], RowScore], labels: dict[str, 
         mine = {seed: row for (m, seed), row in scores.items() if m == method}
         bad = {seed: row.reason for seed, row in mine.items() if row.degenerate}
         if bad:
+            parts = dict.fromkeys(part for reason in bad.values() for part in reason.split("; "))
             rows.append({"method": (labels or {}).get(method, method), "seeds": f"{len(bad)} of {len(mine)}",
-                         "reason": "; ".join(dict.fromkeys(bad.values()))})
+                         "reason": "; ".join(parts)})
     return pd.DataFrame(rows, columns=["method", "seeds", "reason"])
 
 
