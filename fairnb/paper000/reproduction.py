@@ -328,8 +328,8 @@ def build_table(reference_values: pd.DataFrame, our_values: pd.DataFrame, datase
     ``tolerance`` = max(2 · ours_std, ``min_tolerance``); ``marked`` where |difference| > tolerance
     in a row that is not degenerate (``marked_reference`` likewise); ``degenerate`` when any
     repetition of the row is (``degenerate_seeds`` "k of n", ``reason``); ``status`` one of
-    ``degenerate``, ``marked``, ``agrees``, ``no run``, ``no paper value``; ``explanation`` (``explain``).
-    The paper's values are for Adult; other datasets have ours only.
+    ``degenerate`` (every cell of a degenerate row, an undefined value included), ``marked``, ``agrees``,
+    ``no run``, ``no paper value``; ``explanation`` (``explain``). The paper's values are for Adult; other datasets have ours only.
     """
     datasets = list(datasets)
     keys = ["dataset", "method", "attribute", "metric"]
@@ -364,8 +364,8 @@ def build_table(reference_values: pd.DataFrame, our_values: pd.DataFrame, datase
     table["marked_reference"] = ((table["difference_reference"].abs() > reference_tolerance)
                                  & ~table["degenerate"]).fillna(False).astype(bool)
     table["status"] = np.select(
-        [table.ours.isna(), table.degenerate, table.paper.isna(), table.marked],
-        ["no run", "degenerate", "no paper value", "marked"], default="agrees")
+        [table.degenerate, table.ours.isna(), table.paper.isna(), table.marked],
+        ["degenerate", "no run", "no paper value", "marked"], default="agrees")
     order = {m: i for i, m in enumerate(METHODS)}
     table["_m"] = table["method"].map(order).fillna(len(order))
     table["_k"] = table["metric"].map({m: i for i, m in enumerate(METRICS)})
