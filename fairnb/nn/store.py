@@ -49,7 +49,8 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import torch
 
@@ -197,15 +198,66 @@ class ModelStore:
 
         ``train`` takes no argument and returns ``(state, metadata)``. On a miss the state is
         returned as ``train`` gave it; the metadata always as the store gives it back (JSON).
+
+        Concurrent callers with the same key (runs executing side by side) train it once: a miss
+        takes an exclusive lock on ``<root>/.<key>.lock`` while it trains, and a second caller waits
+        for that lock and then finds the stored model.
         """
         inputs = self._inputs(settings, data_checksum, sources)
         key = hashlib.sha256(inputs.encode()).hexdigest()
         record = self.load(key)
         if record is not None:
             return record["state"], record["metadata"], True
-        result = train()
-        if not (isinstance(result, tuple) and len(result) == 2):
-            raise ParameterError("train", type(result).__name__, "a callable returning (state, metadata)", "wrong return value")
-        state, metadata = result
-        self.save(key, state, metadata, inputs=inputs)
+        with self._lock(key):
+            record = self.load(key)  # trained by another process while this one waited
+            if record is not None:
+                return record["state"], record["metadata"], True
+            result = train()
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise ParameterError("train", type(result).__name__, "a callable returning (state, metadata)", "wrong return value")
+            state, metadata = result
+            self.save(key, state, metadata, inputs=inputs)
         return state, json.loads(_canonical_json(dict(metadata or {}), "metadata")), False
+
+    @contextmanager
+    def _lock(self, key: str) -> Iterator[None]:
+        """An exclusive advisory lock per key (``fcntl.flock`` on ``.<key>.lock``, removed on release;
+        no lock where the platform has none)."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            yield
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / f".{key}.lock"
+        while True:
+            handle = open(path, "a+")
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                current = os.stat(path).st_ino
+            except FileNotFoundError:
+                current = None
+            if current == os.fstat(handle.fileno()).st_ino:
+                break
+            handle.close()  # the holder removed the file after we opened it: lock the new one
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            handle.close()
+
+
+def array_checksum(*arrays: Any) -> str:
+    """sha256 over the dtype, shape and bytes of each array (NumPy arrays or tensors): a data checksum
+    for ``ModelStore`` keys that names the exact training matrix."""
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for array in arrays:
+        if isinstance(array, torch.Tensor):
+            array = array.detach().cpu().numpy()
+        array = np.ascontiguousarray(np.asarray(array))
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()

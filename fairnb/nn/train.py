@@ -1,4 +1,4 @@
-"""A generic, seeded training loop shared by every stage of paper 000.
+"""A generic, seeded training loop shared by every stage of paper 000, and its stopping rule.
 
 ``train_loop`` knows nothing about networks: it takes the parameters to optimise, a ``step``
 callable mapping one batch (a tuple of tensors already on the device) to named loss terms, and
@@ -9,22 +9,43 @@ the data. ``train_vae`` builds the stage-1 step for any encoder/decoder pair wit
 
 so tabular MLPs and convolutional image networks plug into the same code (an image encoder may
 ignore ``s``).
+
+**Batches on the device.** The data tensors are moved to the device once; each epoch draws one
+permutation of the row indices from a generator seeded with ``seed`` (on the device) and indexes
+whole batches from it, so no per-row work happens on the host. The same parameters give the same
+numbers on the same device.
+
+**Stopping rule.** Every trained generator states how long it trains (``StoppingRule``): either a
+fixed budget of epochs, or "until the validation criterion stops improving": the criterion is
+evaluated on held-out rows after every epoch (with fixed noise, so it is a deterministic function
+of the parameters), and training stops once it has not improved by more than ``min_delta``
+(relative) for ``patience`` epochs, or at the budget; the parameters of the best epoch are kept.
+The returned history carries one row per epoch with the training terms, their ``val_`` twins and
+``seconds``; ``convergence(history)`` reads what happened (best epoch, why it stopped, the rule).
 """
 
 from __future__ import annotations
 
+import copy
+import math
+import os
+import sys
 import time
-from typing import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import pandas as pd
 import torch
 from torch import nn
-from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
+from torch.utils.data import TensorDataset
 
 from fairnb.errors import ParameterError, TrainingDivergedError
 from fairnb.nn.losses import gaussian_kl, reparameterise
 
 Step = Callable[[tuple[torch.Tensor, ...]], Mapping[str, torch.Tensor]]
+Data = TensorDataset | Sequence[torch.Tensor]
+VALIDATION_SEED_OFFSET = 7919  # validation noise: seed + this, drawn in a forked RNG (training is unaffected)
+MAX_RESIDENT_BYTES = 4 * 2**30  # larger data stay on the host and are copied a batch at a time
 
 
 def _check_positive_int(name: str, value: int) -> None:
@@ -32,23 +53,352 @@ def _check_positive_int(name: str, value: int) -> None:
         raise ParameterError(name, value, "a positive int")
 
 
-def train_loop(parameters: Iterable[nn.Parameter], step: Step, data: TensorDataset, epochs: int, batch_size: int = 2048,
-               lr: float = 1e-3, seed: int = 0, device: str = "cpu", modules: Iterable[nn.Module] = ()) -> pd.DataFrame:
+# --------------------------------------------------------------------------- the stated rule
+
+
+@dataclass(frozen=True)
+class StoppingRule:
+    """How long a generator trains.
+
+    Attributes:
+        max_epochs: the budget (the whole training length when ``patience`` is 0).
+        patience: 0 = train exactly ``max_epochs`` epochs; else stop when the monitored validation
+            criterion has not improved by more than ``min_delta`` (relative) for ``patience``
+            consecutive epochs, and keep the parameters of the best epoch.
+        min_delta: relative improvement that counts (``value < best − min_delta·|best|``).
+        min_epochs: never stop before this many epochs.
+        monitor: the criterion's name (a column of the history, e.g. ``val_loss``).
+    """
+
+    max_epochs: int
+    patience: int = 0
+    min_delta: float = 1e-3
+    min_epochs: int = 1
+    monitor: str = "val_loss"
+
+    def __post_init__(self) -> None:
+        _check_positive_int("max_epochs", self.max_epochs)
+        if not isinstance(self.patience, int) or isinstance(self.patience, bool) or self.patience < 0:
+            raise ParameterError("patience", self.patience, "an int >= 0 (0 = a fixed budget of max_epochs)")
+        if not isinstance(self.min_delta, (int, float)) or isinstance(self.min_delta, bool) \
+                or not math.isfinite(self.min_delta) or self.min_delta < 0:
+            raise ParameterError("min_delta", self.min_delta, "a finite float >= 0 (relative improvement)")
+        _check_positive_int("min_epochs", self.min_epochs)
+
+    @property
+    def early(self) -> bool:
+        return self.patience > 0
+
+    def describe(self, criterion: str | None = None) -> str:
+        """The rule in one sentence, for a page."""
+        if not self.early:
+            return f"a fixed budget of {self.max_epochs} epochs"
+        what = criterion or self.monitor
+        return (f"until the {what} on held-out training rows has not improved by more than {self.min_delta:.1%} "
+                f"for {self.patience} epochs (at most {self.max_epochs} epochs; the best epoch's parameters are kept)")
+
+
+# The rule a generator follows when its own settings leave it open (None): a run installs its profile's values
+# (``fairnb.runs.resolve``), so every generator of a page, whichever study function builds it, trains under the
+# same stated rule. Outside a run: a fixed budget, nothing held out.
+DEFAULTS = {"patience": 0, "min_delta": 1e-3, "validation_fraction": 0.0}
+_defaults = dict(DEFAULTS)
+
+
+def training_defaults() -> dict[str, Any]:
+    """The current defaults of ``patience``, ``min_delta`` and ``validation_fraction``."""
+    return dict(_defaults)
+
+
+def set_training_defaults(**values: Any) -> dict[str, Any]:
+    """Install defaults for generators whose stopping settings are None; returns the previous ones.
+
+    Keys: ``patience`` (int >= 0), ``min_delta`` (float >= 0), ``validation_fraction`` (float in [0, 1));
+    ``None`` values are ignored. Checked like a generator's own settings.
+    """
+    unknown = sorted(set(values) - set(DEFAULTS))
+    if unknown:
+        raise ParameterError("training defaults", unknown, ", ".join(DEFAULTS))
+    previous = dict(_defaults)
+    merged = {**_defaults, **{k: v for k, v in values.items() if v is not None}}
+    check_stopping(1, merged["patience"], merged["min_delta"], merged["validation_fraction"])
+    _defaults.update(merged)
+    return previous
+
+
+def resolve_stopping(epochs: int, patience: int | None, min_delta: float | None,
+                     validation_fraction: float | None) -> tuple[StoppingRule, float]:
+    """A generator's rule and validation fraction from its own settings, ``training_defaults`` for
+    None; ``ParameterError`` names the first bad value (``check_stopping``)."""
+    patience = _defaults["patience"] if patience is None else patience
+    min_delta = _defaults["min_delta"] if min_delta is None else min_delta
+    validation_fraction = _defaults["validation_fraction"] if validation_fraction is None else validation_fraction
+    return check_stopping(epochs, patience, min_delta, validation_fraction), float(validation_fraction)
+
+
+def current_rule(epochs: int) -> StoppingRule:
+    """The rule a generator with a budget of ``epochs`` and no stopping settings of its own follows now."""
+    return stopping_rule(epochs, _defaults["patience"], _defaults["min_delta"])
+
+
+def stopping_rule(epochs: int, patience: int | None = None, min_delta: float = 1e-3, monitor: str = "val_loss",
+                  min_epochs: int = 1) -> StoppingRule:
+    """``StoppingRule`` from a generator's settings (``patience`` None or 0: a fixed budget)."""
+    return StoppingRule(int(epochs), int(patience or 0), float(min_delta), min(int(min_epochs), int(epochs)), monitor)
+
+
+def check_stopping(epochs: int, patience: int, min_delta: float, validation_fraction: float) -> StoppingRule:
+    """Validate a generator's stopping settings (``ParameterError`` naming the first bad one) and
+    return its rule: ``patience`` > 0 needs held-out rows (``validation_fraction`` in (0, 1))."""
+    import numpy as np
+
+    for name, value in (("epochs", epochs), ("patience", patience)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < (1 if name == "epochs" else 0):
+            raise ParameterError(name, value, "a positive int" if name == "epochs" else "an int >= 0 (0 = a fixed budget)")
+    if isinstance(min_delta, bool) or not isinstance(min_delta, (int, float, np.floating)) or not math.isfinite(min_delta) or min_delta < 0:
+        raise ParameterError("min_delta", min_delta, "a finite float >= 0 (relative improvement)")
+    if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float, np.floating)) \
+            or not 0 <= validation_fraction < 1 or (patience and validation_fraction == 0):
+        raise ParameterError("validation_fraction", validation_fraction,
+                             "a float in [0, 1); > 0 when patience > 0 (the rule watches held-out rows)")
+    return stopping_rule(int(epochs), int(patience), float(min_delta))
+
+
+@dataclass(frozen=True)
+class Convergence:
+    """What a training run did: ``epochs`` run, ``best_epoch`` (whose parameters were kept),
+    ``stopped`` (``early``: the criterion stopped improving; ``budget``: the budget ran out while
+    it still improved or no criterion was used), the ``rule`` text and its monitored ``criterion``."""
+
+    epochs: int
+    best_epoch: int
+    stopped: str
+    rule: str
+    criterion: str
+    best_value: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def sentence(self, name: str = "The model") -> str:
+        why = ("its criterion stopped improving" if self.stopped == "early"
+               else "the budget ran out" + (" while the criterion was still improving" if self.best_epoch == self.epochs
+                                            and self.criterion else ""))
+        return f"{name} trained {self.rule}: it ran {self.epochs} epochs ({why}); the kept parameters are those of epoch {self.best_epoch}."
+
+
+def convergence(history: pd.DataFrame) -> Convergence | None:
+    """The ``Convergence`` a ``train_loop`` history carries (``None`` for other frames)."""
+    value = history.attrs.get("convergence") if isinstance(history, pd.DataFrame) else None
+    return Convergence(**value) if isinstance(value, dict) else None
+
+
+def replay(history: pd.DataFrame, rule: StoppingRule, criterion: str = "") -> Convergence:
+    """The ``Convergence`` that ``rule`` gives on ``history`` (its ``rule.monitor`` column, one row per
+    epoch): what the training loop decided, recomputed from the curve (e.g. for histories whose
+    ``attrs`` were lost in a concatenation)."""
+    stopper = EarlyStopping(rule, criterion)
+    values = history[rule.monitor].tolist() if rule.monitor in history.columns else [None] * len(history)
+    for epoch, value in enumerate(values, start=1):
+        if stopper.update(epoch, value):
+            break
+    return stopper.result(len(history))
+
+
+class EarlyStopping:
+    """Track a criterion epoch by epoch under a ``StoppingRule``; ``update`` says whether to stop.
+
+    Usable by any training loop (GANs included): call ``update(epoch, value, snapshot)`` after each
+    epoch with the criterion's value (lower is better) and a callable returning the state to keep;
+    ``best_state`` is the kept state, ``result(epochs)`` the ``Convergence``.
+    """
+
+    def __init__(self, rule: StoppingRule, criterion: str = ""):
+        self.rule, self.criterion = rule, criterion or rule.monitor
+        self.best_value: float | None = None
+        self.best_epoch = 0
+        self.best_state: Any = None
+        self.stopped = "budget"
+
+    def update(self, epoch: int, value: float | None, snapshot: Callable[[], Any] | None = None) -> bool:
+        """Record epoch ``epoch``'s criterion (None: no criterion); True when training should stop now."""
+        if value is None or not self.rule.early:
+            self.best_epoch = epoch
+            return False
+        if not math.isfinite(value):
+            raise TrainingDivergedError(f"validation criterion {self.criterion} is {value} at epoch {epoch}")
+        if self.best_value is None or value < self.best_value - self.rule.min_delta * abs(self.best_value):
+            self.best_value, self.best_epoch = float(value), epoch
+            self.best_state = snapshot() if snapshot is not None else None
+        if epoch >= self.rule.min_epochs and epoch - self.best_epoch >= self.rule.patience:
+            self.stopped = "early"
+            return True
+        return False
+
+    def result(self, epochs: int) -> Convergence:
+        return Convergence(epochs=int(epochs), best_epoch=int(self.best_epoch), stopped=self.stopped,
+                           rule=self.rule.describe(self.criterion if self.rule.early else None),
+                           criterion=self.criterion if self.rule.early else "",
+                           best_value=self.best_value)
+
+
+# --------------------------------------------------------------------------- progress and data helpers
+
+
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def progress_enabled(enabled: bool | None = None) -> bool:
+    """Progress bars: on inside a notebook kernel and in a terminal, off elsewhere (tests, pipes),
+    unless ``enabled`` says otherwise or ``FAIRNB_PROGRESS`` is ``0``/``1``."""
+    if enabled is not None:
+        return bool(enabled)
+    value = os.environ.get("FAIRNB_PROGRESS")
+    if value in ("0", "1"):
+        return value == "1"
+    return _in_kernel() or bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def progress(iterable: Iterable, desc: str, total: int | None = None, enabled: bool | None = None,
+             leave: bool = False) -> Iterator:
+    """``iterable`` wrapped in a tqdm bar when ``progress_enabled`` (else unchanged).
+
+    Inside a notebook kernel the bar is written to the kernel process's own stderr — under
+    ``fairnb run`` the run's log (``results/logs/<run>.log``), where a long cell's progress can be
+    followed — and never into the page, so executed pages stay clean.
+    """
+    if not progress_enabled(enabled):
+        return iter(iterable)
+    from tqdm import tqdm
+
+    stream = sys.__stderr__ if _in_kernel() else sys.stderr
+    return iter(tqdm(iterable, desc=desc, total=total, leave=leave, mininterval=2.0, file=stream, dynamic_ncols=True))
+
+
+def _tensors(data: Data, name: str) -> list[torch.Tensor]:
+    tensors = list(data.tensors) if isinstance(data, TensorDataset) else list(data)
+    if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
+        raise ParameterError(name, type(data).__name__, "a TensorDataset or a sequence of tensors")
+    if len({len(t) for t in tensors}) != 1 or len(tensors[0]) == 0:
+        raise ParameterError(name, [tuple(t.shape) for t in tensors], "tensors with the same, non-zero number of rows")
+    return tensors
+
+
+def _resident(tensors: list[torch.Tensor], device: torch.device) -> tuple[list[torch.Tensor], bool]:
+    """The tensors on ``device`` (and True), or left where they are when too large (and False)."""
+    size = sum(t.element_size() * t.nelement() for t in tensors)
+    if device.type == "cpu" or size <= MAX_RESIDENT_BYTES:
+        return [t.to(device) for t in tensors], True
+    return tensors, False
+
+
+def index_batches(n: int, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """Shuffled index batches over ``range(n)`` from one seeded permutation (on the generator's device);
+    the last batch may be short."""
+    return torch.randperm(n, generator=generator, device=generator.device).split(batch_size)
+
+
+def validation_split(n: int, fraction: float, seed: int) -> tuple[Any, Any]:
+    """(training rows, validation rows) as sorted int arrays: a seeded ``fraction`` of ``range(n)`` held
+    out (at least 1 row, and at least 1 row left to train on); ``fraction`` 0 holds out nothing."""
+    import numpy as np
+
+    if not isinstance(fraction, (int, float)) or isinstance(fraction, bool) or not 0 <= fraction < 1:
+        raise ParameterError("validation_fraction", fraction, "a float in [0, 1)")
+    rows = np.arange(n)
+    if fraction == 0 or n < 2:
+        return rows, rows[:0]
+    held = min(n - 1, max(1, int(round(fraction * n))))
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[held:]), np.sort(order[:held])
+
+
+def _snapshot(parameters: list[nn.Parameter], modules: list[nn.Module]) -> Any:
+    if modules:
+        return [copy.deepcopy(m.state_dict()) for m in modules]
+    return [p.detach().clone() for p in parameters]
+
+
+def _restore(state: Any, parameters: list[nn.Parameter], modules: list[nn.Module]) -> None:
+    if modules:
+        for module, values in zip(modules, state):
+            module.load_state_dict(values)
+    else:
+        with torch.no_grad():
+            for p, value in zip(parameters, state):
+                p.copy_(value)
+
+
+def _check_terms(values: dict[str, torch.Tensor], epoch: int, first_step: int) -> dict[str, list[float]]:
+    """Per-step values as floats (one host transfer per epoch); raise at the first non-finite one."""
+    out = {}
+    for name, stacked in values.items():
+        column = stacked.cpu().tolist()
+        for i, value in enumerate(column):
+            if not math.isfinite(value):
+                raise TrainingDivergedError(f"training diverged at epoch {epoch}, step {first_step + i}: {name}={value}")
+        out[name] = column
+    return out
+
+
+@torch.no_grad()
+def evaluate(step: Step, tensors: list[torch.Tensor], batch_size: int, seed: int, device: torch.device,
+             resident: bool = True) -> dict[str, float]:
+    """The row-weighted mean of every term of ``step`` over ``tensors`` in order (no shuffling), with the
+    random noise of ``step`` drawn from a fixed seed in a forked RNG (the caller's stream is unaffected)."""
+    devices = [device] if device.type == "cuda" else []
+    sums: dict[str, torch.Tensor] = {}
+    n = len(tensors[0])
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        for start in range(0, n, batch_size):
+            batch = tuple(t[start:start + batch_size] if resident else t[start:start + batch_size].to(device) for t in tensors)
+            rows = len(batch[0])
+            for name, value in step(batch).items():
+                sums[name] = sums.get(name, 0.0) + value.detach().double() * rows
+    return {name: float(value) / n for name, value in sums.items()}
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def train_loop(parameters: Iterable[nn.Parameter], step: Step, data: Data, epochs: int, batch_size: int = 2048,
+               lr: float = 1e-3, seed: int = 0, device: str = "cpu", modules: Iterable[nn.Module] = (), *,
+               validation: Data | None = None, patience: int = 0, min_delta: float = 1e-3, min_epochs: int = 1,
+               monitor: str = "loss", progress_desc: str | None = None, show_progress: bool | None = None,
+               optimiser: torch.optim.Optimizer | None = None) -> pd.DataFrame:
     """Optimise ``parameters`` with Adam on ``step``'s ``"loss"`` term.
 
     Args:
         parameters: the trainable parameters (frozen modules are simply not listed).
         step: batch (tensors on ``device``) → dict of scalar tensors; ``"loss"`` is minimised,
             every term is logged.
-        data: a ``TensorDataset``; batches are shuffled by a generator seeded with ``seed``.
-        epochs, batch_size, lr: optimisation settings (the reference: Adam, lr 1e-3, batch 2048).
-        seed: seeds the shuffling and torch's global RNG (reparameterisation noise).
-        device: ``cpu`` or ``cuda``; batches are moved there (modules must already be).
-        modules: modules to put in training mode during the loop and back in eval mode after.
+        data: a ``TensorDataset`` (or a sequence of tensors) with the training rows; it is moved to
+            ``device`` once and batches are indexed there from a seeded permutation per epoch.
+        epochs: the budget (maximum number of epochs).
+        batch_size, lr: optimisation settings (the reference: Adam, lr 1e-3, batch 2048).
+        seed: seeds the permutations and torch's global RNG (reparameterisation noise).
+        device: ``cpu`` or ``cuda`` (modules must already be there).
+        modules: modules to put in training mode during the loop and back in eval mode after
+            (also what the stopping rule snapshots and restores).
+        validation: held-out rows with the same layout; when given, every term is evaluated on
+            them after each epoch (``val_<term>``, fixed noise, eval mode).
+        patience, min_delta, min_epochs: the stopping rule (``StoppingRule``; patience 0 = a fixed
+            budget of ``epochs``); needs ``validation``.
+        monitor: the term whose validation value the rule watches (``loss``).
+        progress_desc, show_progress: a progress bar over epochs (``progress``).
+        optimiser: an optimiser to use instead of Adam(lr) (its parameters are ``parameters``).
 
     Returns:
-        DataFrame with one row per epoch: ``epoch``, the batch-size-weighted mean of each term
-        and ``seconds`` (wall time of the epoch).
+        DataFrame with one row per epoch: ``epoch``, the batch-size-weighted mean of each term,
+        ``val_<term>`` when ``validation`` is given, and ``seconds`` (wall time of the epoch, the
+        validation pass excluded). ``history.attrs["convergence"]`` holds the ``Convergence``.
 
     Raises:
         TrainingDivergedError: a term became NaN or infinite (names the epoch, step and value).
@@ -57,50 +407,71 @@ def train_loop(parameters: Iterable[nn.Parameter], step: Step, data: TensorDatas
     _check_positive_int("batch_size", batch_size)
     if not isinstance(lr, (int, float)) or not lr > 0:
         raise ParameterError("lr", lr, "a float > 0")
+    rule = stopping_rule(epochs, patience, min_delta, f"val_{monitor}", min_epochs)
+    if rule.early and validation is None:
+        raise ParameterError("validation", None, "held-out rows when patience > 0 (the rule watches a validation criterion)")
+    device = torch.device(device)
     parameters = list(parameters)
     modules = list(modules)
+    tensors, resident = _resident(_tensors(data, "data"), device)
+    held = _resident(_tensors(validation, "validation"), device)[0] if validation is not None else None
+    n = len(tensors[0])
     torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    # whole batches are fetched by tensor indexing (one call per batch, not one per row)
-    sampler = BatchSampler(RandomSampler(data, generator=generator), batch_size=batch_size, drop_last=False)
-    loader = DataLoader(data, sampler=sampler, batch_size=None)
-    optimiser = torch.optim.Adam(parameters, lr=lr)
+    generator = torch.Generator(device=device if resident else "cpu").manual_seed(seed)
+    optimiser = optimiser or torch.optim.Adam(parameters, lr=lr)
+    stopper = EarlyStopping(rule, f"validation {monitor}")
     for module in modules:
         module.train()
     history = []
+    step_count = 0
     try:
-        for epoch in range(1, epochs + 1):
+        bar = show_progress if progress_desc is not None else bool(show_progress)
+        for epoch in progress(range(1, epochs + 1), progress_desc or "epochs", total=epochs, enabled=bar):
             started = time.perf_counter()
-            sums: dict[str, float] = {}
-            rows = 0
-            for index, batch in enumerate(loader, start=1):
-                batch = tuple(t.to(device) for t in batch)
+            values: dict[str, list[torch.Tensor]] = {}
+            sizes = []
+            for index in index_batches(n, batch_size, generator):
+                batch = tuple(t[index] for t in tensors) if resident else tuple(t[index].to(device) for t in tensors)
                 terms = step(batch)
-                values = {name: float(value.detach().item()) for name, value in terms.items()}
-                bad = {name: v for name, v in values.items() if v != v or v in (float("inf"), float("-inf"))}
-                if bad:
-                    raise TrainingDivergedError(f"training diverged at epoch {epoch}, step {index}: "
-                                                + ", ".join(f"{n}={v}" for n, v in bad.items()))
                 optimiser.zero_grad(set_to_none=True)
                 terms["loss"].backward()
                 optimiser.step()
-                n = len(batch[0])
-                rows += n
-                for name, value in values.items():
-                    sums[name] = sums.get(name, 0.0) + value * n
-            history.append({"epoch": epoch, **{k: v / rows for k, v in sums.items()},
-                            "seconds": time.perf_counter() - started})
+                for name, value in terms.items():
+                    values.setdefault(name, []).append(value.detach().float().reshape(()))
+                sizes.append(len(index))
+            floats = _check_terms({k: torch.stack(v) for k, v in values.items()}, epoch, step_count + 1)
+            step_count += len(sizes)
+            seconds = time.perf_counter() - started
+            row = {"epoch": epoch, **{k: sum(v * s for v, s in zip(col, sizes)) / n for k, col in floats.items()}}
+            if held is not None:
+                for module in modules:
+                    module.eval()
+                row.update({f"val_{k}": v for k, v in evaluate(step, held, batch_size, seed + VALIDATION_SEED_OFFSET,
+                                                               device).items()})
+                for module in modules:
+                    module.train()
+            row["seconds"] = seconds
+            history.append(row)
+            if rule.early and rule.monitor not in row:
+                raise ParameterError("monitor", monitor, "a term of step: " + ", ".join(floats))
+            if stopper.update(epoch, row.get(f"val_{monitor}"), lambda: _snapshot(parameters, modules)):
+                break
+        if rule.early and stopper.best_state is not None:
+            _restore(stopper.best_state, parameters, modules)
     finally:
         for module in modules:
             module.eval()
-    return pd.DataFrame(history)
+    frame = pd.DataFrame(history)
+    frame.attrs["convergence"] = stopper.result(len(history)).as_dict()
+    frame.attrs["steps"] = step_count
+    return frame
 
 
-def train_vae(encoder: nn.Module, decoder: nn.Module, data: TensorDataset,
+def train_vae(encoder: nn.Module, decoder: nn.Module, data: Data,
               reconstruction: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
               fairness: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
               beta: float = 0.0, epochs: int = 10, batch_size: int = 2048, lr: float = 1e-3, seed: int = 0,
-              device: str = "cpu", fairness_threshold: float = 1.0) -> pd.DataFrame:
+              device: str = "cpu", fairness_threshold: float = 1.0, **stopping: Any) -> pd.DataFrame:
     """Train a conditional VAE with a fairness penalty: loss = reconstruction + KL + β·fairness.
 
     Args:
@@ -112,10 +483,11 @@ def train_vae(encoder: nn.Module, decoder: nn.Module, data: TensorDataset,
             always logged as ``fairness``, added to the loss only when β > ``fairness_threshold``
             (the reference adds it only when β > 1, so β = 1 is the unconstrained VAE).
         beta: weight of the fairness term.
+        stopping: ``validation``, ``patience``, ``min_delta``, ``progress_desc``, … passed to ``train_loop``.
 
     Returns:
         Per-epoch history with columns ``loss``, ``reconstruction``, ``kl``, ``fairness`` (when
-        given), ``seconds``.
+        given), their ``val_`` twins with validation rows, ``seconds``.
     """
     if not isinstance(beta, (int, float)) or beta < 0 or beta != beta:
         raise ParameterError("beta", beta, "a float >= 0")
@@ -142,4 +514,4 @@ def train_vae(encoder: nn.Module, decoder: nn.Module, data: TensorDataset,
         return {"loss": loss, **terms}
 
     params = list(encoder.parameters()) + list(decoder.parameters())
-    return train_loop(params, step, data, epochs, batch_size, lr, seed, device, modules=(encoder, decoder))
+    return train_loop(params, step, data, epochs, batch_size, lr, seed, device, modules=(encoder, decoder), **stopping)

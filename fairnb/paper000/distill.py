@@ -25,7 +25,6 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import TensorDataset
 
 from fairnb.errors import ParameterError, one_of
 from fairnb.paper000.fairdisco import MLPEncoder
@@ -65,7 +64,8 @@ class StudentEncoder(MLPEncoder):
 
 def distill(teacher: nn.Module, student: nn.Module, x: np.ndarray, s: np.ndarray, quality_loss: str = "l1",
             lam: float = 1.0, teacher_target: str = "sample", epochs: int = 200, batch_size: int = 2048,
-            lr: float = 1e-3, seed: int = 0, device: str = "cpu") -> pd.DataFrame:
+            lr: float = 1e-3, seed: int = 0, device: str = "cpu", *, validation: tuple[np.ndarray, np.ndarray] | None = None,
+            patience: int = 0, min_delta: float = 1e-3, show_progress: bool | None = None) -> pd.DataFrame:
     """Train ``student`` to reproduce the frozen ``teacher``'s latent codes (Algorithm 1).
 
     Args:
@@ -73,9 +73,13 @@ def distill(teacher: nn.Module, student: nn.Module, x: np.ndarray, s: np.ndarray
         x: features (n, x_dim); s: group codes (n,).
         quality_loss: one of ``QUALITY_LOSSES``; lam: KL weight λ > 0.
         teacher_target: ``sample`` (z ~ q(z|x,s), as Algorithm 1 says) or ``mean`` (μ, an ablation).
+        validation: held-out (x, s) rows: every term is also evaluated on them after each epoch
+            (``val_*``); with ``patience`` > 0 training stops once the validation loss stops
+            improving by ``min_delta`` (``fairnb.nn.train.StoppingRule``), keeping the best epoch.
 
     Returns:
-        Per-epoch history: ``loss``, ``quality``, ``kl``, ``distance`` (mean ‖z − z'‖₂ per row), ``seconds``.
+        Per-epoch history: ``loss``, ``quality``, ``kl``, ``distance`` (mean ‖z − z'‖₂ per row),
+        their ``val_`` twins with ``validation``, ``seconds``; ``convergence(history)`` says how it ended.
     """
     ell = quality_loss_fn(quality_loss)
     lam = check_lam(lam)
@@ -99,9 +103,31 @@ def distill(teacher: nn.Module, student: nn.Module, x: np.ndarray, s: np.ndarray
             distance = (z - z_student).norm(dim=1).mean()
         return {"loss": quality + lam * kl, "quality": quality, "kl": kl, "distance": distance}
 
-    data = TensorDataset(torch.as_tensor(np.asarray(x, dtype=np.float32)), torch.as_tensor(np.asarray(s), dtype=torch.long))
+    def tensors(features: np.ndarray, groups: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.as_tensor(np.asarray(features, dtype=np.float32)), torch.as_tensor(np.asarray(groups), dtype=torch.long)
+
     try:
-        return train_loop(student.parameters(), step, data, epochs, batch_size, lr, seed, device, modules=(student,))
+        return train_loop(student.parameters(), step, tensors(x, s), epochs, batch_size, lr, seed, device, modules=(student,),
+                          validation=tensors(*validation) if validation is not None else None, patience=patience,
+                          min_delta=min_delta, progress_desc=f"student ({quality_loss})", show_progress=show_progress)
     finally:
         for p in teacher.parameters():
             p.requires_grad_(True)
+
+
+def stage_curves(teacher_history: pd.DataFrame, student_histories: pd.DataFrame, teacher_epochs: int,
+                 student_epochs: int) -> tuple[dict[str, pd.DataFrame], dict]:
+    """Learning curves and ``Convergence`` of a teacher and its students, for ``fairnb.viz.curves``.
+
+    ``student_histories``: the students' histories stacked with a ``quality_loss`` column (as
+    ``distillation_study`` returns them). A history that lost its ``Convergence`` in the stacking
+    gets it back by replaying the current rule (``fairnb.nn.train.replay``) on its validation loss.
+    """
+    from fairnb.nn.train import convergence, current_rule, replay
+
+    curves = {"teacher": teacher_history}
+    for loss, part in student_histories.groupby("quality_loss", sort=False):
+        curves[f"student ({loss})"] = part.drop(columns="quality_loss").reset_index(drop=True)
+    rules = {name: current_rule(teacher_epochs if name == "teacher" else student_epochs) for name in curves}
+    found = {name: convergence(history) or replay(history, rules[name], "validation loss") for name, history in curves.items()}
+    return curves, found

@@ -25,7 +25,7 @@ from torch.utils.data import TensorDataset
 from fairnb.data import Block
 from fairnb.errors import ParameterError, one_of
 from fairnb.metrics.dcov import dcov2, posterior_dcov2
-from fairnb.nn.train import reparameterise, train_vae
+from fairnb.nn.train import Convergence, convergence, reparameterise, resolve_stopping, train_vae, validation_split
 
 DCOV_ESTIMATORS = ("sample", "posterior")
 BETA_EXPONENTS = tuple(range(0, 11))
@@ -107,36 +107,60 @@ class FairDisco:
             enters the loss only when β > 1, as in the reference.
         dcov_estimator: ``posterior`` (reference) or ``sample`` (exact V-statistic).
         encoder, decoder: optional networks with the ``train_vae`` contract (default MLPs).
+        patience, min_delta, validation_fraction: the stopping rule (``fairnb.nn.train.StoppingRule``;
+            None: ``fairnb.nn.train.training_defaults()``, which a run sets from its profile).
+            ``validation_fraction`` of the rows is held out (seeded); with ``patience`` > 0 training
+            stops once the validation loss has not improved by ``min_delta`` (relative) for
+            ``patience`` epochs (``epochs`` is then the budget) and keeps the best epoch.
+        progress: a progress bar over epochs (None: inside notebooks only).
     """
 
     def __init__(self, x_dim: int, blocks: Sequence[Block] | None = None, s_dim: int = 2, h_dim: int = 64, z_dim: int = 8,
                  beta_exponent: int = 7, dcov_estimator: str = "posterior", epochs: int = 1000, batch_size: int = 2048,
                  lr: float = 1e-3, seed: int = 0, device: str = "cpu",
                  encoder: nn.Module | None = None, decoder: nn.Module | None = None,
-                 reconstruction: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None):
+                 reconstruction: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+                 patience: int | None = None, min_delta: float | None = None, validation_fraction: float | None = None,
+                 progress: bool | None = None):
         self.beta_exponent = check_beta_exponent(beta_exponent)
         if dcov_estimator not in DCOV_ESTIMATORS:
             raise ParameterError("dcov_estimator", dcov_estimator, one_of(DCOV_ESTIMATORS))
         if reconstruction is None and blocks is None:
             raise ParameterError("blocks", None, "the TabularEncoder blocks, or a reconstruction callable", "missing")
+        self.rule, validation_fraction = resolve_stopping(epochs, patience, min_delta, validation_fraction)
+        patience, min_delta = self.rule.patience, self.rule.min_delta
         self.dcov_estimator, self.s_dim, self.z_dim = dcov_estimator, s_dim, z_dim
         self.epochs, self.batch_size, self.lr, self.seed, self.device = epochs, batch_size, lr, seed, device
+        self.patience, self.min_delta, self.validation_fraction, self.progress = patience, min_delta, validation_fraction, progress
         torch.manual_seed(seed)  # network initialisation depends on the seed only
         self.encoder = encoder if encoder is not None else MLPEncoder(x_dim, s_dim, h_dim, z_dim)
         self.decoder = decoder if decoder is not None else MLPDecoder(z_dim, x_dim, s_dim, h_dim)
         self.reconstruction = reconstruction if reconstruction is not None else block_reconstruction(blocks)
         self.history: pd.DataFrame | None = None
+        self.convergence: Convergence | None = None
 
     @property
     def beta(self) -> float:
         return 10.0 ** self.beta_exponent
 
     def fit(self, x: np.ndarray, s: np.ndarray) -> "FairDisco":
-        """Train on features x (n, x_dim) float32 and group codes s (n,) int; history in ``self.history``."""
-        data = TensorDataset(torch.as_tensor(np.asarray(x, dtype=np.float32)), torch.as_tensor(np.asarray(s), dtype=torch.long))
-        self.history = train_vae(self.encoder, self.decoder, data, self.reconstruction,
+        """Train on features x (n, x_dim) float32 and group codes s (n,) int; history in ``self.history``.
+
+        With ``validation_fraction`` > 0 a seeded share of the rows is held out: the loss terms are
+        evaluated on it after every epoch (``val_*`` columns) and, with ``patience`` > 0, training
+        stops once the validation loss stops improving (``fairnb.nn.train.StoppingRule``).
+        ``self.convergence`` says how the run ended.
+        """
+        x = torch.as_tensor(np.asarray(x, dtype=np.float32))
+        s = torch.as_tensor(np.asarray(s), dtype=torch.long)
+        fit_rows, held_rows = validation_split(len(x), self.validation_fraction, self.seed)
+        validation = (x[held_rows], s[held_rows]) if len(held_rows) else None
+        self.history = train_vae(self.encoder, self.decoder, (x[fit_rows], s[fit_rows]), self.reconstruction,
                                  fairness_term(self.dcov_estimator, self.s_dim, self.batch_size), beta=self.beta,
-                                 epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed, device=self.device)
+                                 epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed, device=self.device,
+                                 validation=validation, patience=self.patience, min_delta=self.min_delta,
+                                 progress_desc="FairDisco teacher", show_progress=self.progress)
+        self.convergence = convergence(self.history)
         return self
 
     @torch.no_grad()

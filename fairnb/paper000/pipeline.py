@@ -29,7 +29,13 @@ import torch
 
 import fairnb.data
 from fairnb.errors import ParameterError, one_of
+from fairnb.metrics import dcov as dcov_module
+from fairnb.nn import losses as losses_module, train as train_module
+from fairnb.paper000 import fairdisco as fairdisco_module
 from fairnb.nn.device import resolve_device
+from fairnb.metrics.collapse import CollapseReport, collapse_check
+from fairnb.nn.store import ModelStore, array_checksum
+from fairnb.nn.train import Convergence, convergence, resolve_stopping, validation_split
 from fairnb.paper000.baselines.base import (Settings, check_epochs, check_float, check_n, check_seed, check_training_input,
                                             require_fitted, restore_schema, sampling_seed)
 from fairnb.paper000.distill import TEACHER_TARGETS, StudentEncoder, check_lam, distill, quality_loss_fn
@@ -37,6 +43,8 @@ from fairnb.paper000.fairdisco import DCOV_ESTIMATORS, FairDisco, check_beta_exp
 
 
 DECODE_SENSITIVE = ("source", "random")
+# the source files that define a trained teacher (part of its model-store key)
+TEACHER_SOURCES = (fairdisco_module, train_module, losses_module, dcov_module)
 
 
 class FairLatentDistillation(Settings):
@@ -50,9 +58,22 @@ class FairLatentDistillation(Settings):
         teacher_target: distil the teacher's ``sample`` (Algorithm 1) or its ``mean``.
         batch_size, lr: mini-batch and Adam learning rate of both stages.
         seed, device: everything is seeded from ``seed``; ``device`` is ``cpu``, ``cuda`` or ``auto``.
+        patience, min_delta, validation_fraction: the stopping rule of both stages
+            (``fairnb.nn.train.StoppingRule``; None: ``fairnb.nn.train.training_defaults()``, which
+            a run sets from its profile). ``validation_fraction`` of the training rows
+            (seeded, the same rows for both stages) is held out; with ``patience`` > 0 each stage
+            trains until its validation loss has not improved by ``min_delta`` (relative) for
+            ``patience`` epochs, at most ``teacher_epochs`` / ``student_epochs``, and keeps its best
+            epoch. ``patience`` 0: exactly the epoch budgets (the reference's rule).
+        reuse_teacher: take the teacher from the trained-model store (``fairnb.nn.store``) when one
+            with the same settings, training data and source code was trained before, else train
+            it and store it. Timing studies pass ``False``.
 
     Fitted attributes: ``teacher_`` (the ``FairDisco`` teacher), ``student_`` (the
     ``StudentEncoder``), ``teacher_history_`` / ``student_history_`` (per-epoch losses),
+    ``teacher_convergence_`` / ``student_convergence_`` (``fairnb.nn.train.Convergence``: epochs
+    run, best epoch, why it stopped, the rule), ``teacher_reused_`` (True when the teacher came
+    from the store; ``timings_["teacher_seconds"]`` is then its original training time),
     ``encoder_`` (feature encoding), ``frame_`` (the training rows), ``dataset_``,
     ``sensitive_``, ``device_``, ``quality_loss_`` / ``lam_`` (the student's values), ``timings_``
     (``teacher_seconds``, ``student_seconds``) and ``fit_seconds_`` (their sum).
@@ -62,11 +83,14 @@ class FairLatentDistillation(Settings):
 
     def __init__(self, beta_exponent: int = 7, dcov_estimator: str = "posterior", quality_loss: str = "l1",
                  lam: float = 1.0, teacher_epochs: int = 1000, student_epochs: int = 200, teacher_target: str = "sample",
-                 batch_size: int = 2048, lr: float = 1e-3, seed: int = 0, device: str = "cpu"):
+                 batch_size: int = 2048, lr: float = 1e-3, seed: int = 0, device: str = "cpu", patience: int | None = None,
+                 min_delta: float | None = None, validation_fraction: float | None = None, reuse_teacher: bool = True):
         self.beta_exponent, self.dcov_estimator = beta_exponent, dcov_estimator
         self.quality_loss, self.lam, self.teacher_target = quality_loss, lam, teacher_target
         self.teacher_epochs, self.student_epochs = teacher_epochs, student_epochs
         self.batch_size, self.lr, self.seed, self.device = batch_size, lr, seed, device
+        self.patience, self.min_delta, self.validation_fraction = patience, min_delta, validation_fraction
+        self.reuse_teacher = reuse_teacher
 
     def _check_params(self) -> None:
         """Every setting, before any compute (``ParameterError`` naming the first bad one)."""
@@ -84,6 +108,10 @@ class FairLatentDistillation(Settings):
         if check_float("lr", self.lr, 0.0) == 0.0:
             raise ParameterError("lr", self.lr, "a finite float > 0")
         check_seed(self.seed)
+        self.rule_, self.validation_fraction_ = resolve_stopping(self.teacher_epochs, self.patience, self.min_delta,
+                                                                  self.validation_fraction)
+        if not isinstance(self.reuse_teacher, (bool, np.bool_)):
+            raise ParameterError("reuse_teacher", self.reuse_teacher, "True or False")
 
     def _inputs(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         missing = [c for c in self.dataset_.features + [self.sensitive_] if c not in frame.columns]
@@ -107,7 +135,8 @@ class FairLatentDistillation(Settings):
         """
         self._check_params()
         dataset = check_training_input(frame, dataset, sensitive)
-        for attribute in ("teacher_", "student_", "student_history_", "quality_loss_", "lam_", "fit_seconds_"):
+        for attribute in ("teacher_", "student_", "student_history_", "student_convergence_", "teacher_reused_", "quality_loss_",
+                          "lam_", "fit_seconds_"):
             self.__dict__.pop(attribute, None)
         self.device_ = resolve_device(self.device)
         self.dataset_, self.sensitive_, self.timings_ = dataset, sensitive, {}
@@ -116,14 +145,61 @@ class FairLatentDistillation(Settings):
         return self._inputs(self.frame_)
 
     def fit_teacher(self, x: np.ndarray, s: np.ndarray) -> FairDisco:
-        """Stage 1 only: train the FairDisco teacher on encoded features and group codes (after ``prepare``)."""
+        """Stage 1 only: train the FairDisco teacher on encoded features and group codes (after ``prepare``).
+
+        With ``reuse_teacher`` the teacher comes from the trained-model store when its key (every
+        setting below, the exact training matrix and group codes, the source of the teacher and of
+        its training code) was trained before; otherwise it is trained here and stored.
+        """
         require_fitted(self, "encoder_")
+        x = np.asarray(x, dtype=np.float32)
+        s = np.asarray(s).astype(np.int64)
         started = time.perf_counter()
-        self.teacher_ = FairDisco(x.shape[1], self.encoder_.blocks, s_dim=2, beta_exponent=self.beta_exponent,
-                                  dcov_estimator=self.dcov_estimator, epochs=self.teacher_epochs, batch_size=self.batch_size,
-                                  lr=self.lr, seed=self.seed, device=str(self.device_)).fit(x, s)
-        self.timings_["teacher_seconds"] = time.perf_counter() - started
+        teacher = self._new_teacher(x.shape[1])
+        if self.reuse_teacher:
+            state, metadata, hit = ModelStore().get_or_train(self._teacher_settings(x.shape[1]), array_checksum(x, s),
+                                                             TEACHER_SOURCES, lambda: self._train_teacher(teacher, x, s))
+            if hit:
+                teacher.encoder.load_state_dict(state["encoder"])
+                teacher.decoder.load_state_dict(state["decoder"])
+                teacher.history = pd.DataFrame(metadata["history"], columns=metadata["history_columns"])
+                teacher.history.attrs["convergence"] = metadata["convergence"]
+                teacher.convergence = convergence(teacher.history)
+            seconds, self.teacher_reused_ = float(metadata["seconds"]), bool(hit)
+        else:
+            self._train_teacher(teacher, x, s)
+            seconds, self.teacher_reused_ = time.perf_counter() - started, False
+        teacher.encoder.eval()
+        teacher.decoder.eval()
+        self.teacher_ = teacher
+        self.timings_["teacher_seconds"] = seconds
+        self.timings_["teacher_load_seconds"] = time.perf_counter() - started
         return self.teacher_
+
+    def _new_teacher(self, width: int) -> FairDisco:
+        return FairDisco(width, self.encoder_.blocks, s_dim=2, beta_exponent=self.beta_exponent,
+                         dcov_estimator=self.dcov_estimator, epochs=self.teacher_epochs, batch_size=self.batch_size,
+                         lr=self.lr, seed=self.seed, device=str(self.device_), patience=self.rule_.patience,
+                         min_delta=self.rule_.min_delta, validation_fraction=self.validation_fraction_, progress=None)
+
+    def _teacher_settings(self, width: int) -> dict:
+        """The store key's settings: everything that changes the trained teacher."""
+        return {"model": "FairDisco", "x_dim": int(width), "s_dim": 2, "h_dim": 64, "z_dim": 8,
+                "beta_exponent": int(self.beta_exponent), "dcov_estimator": self.dcov_estimator,
+                "epochs": int(self.teacher_epochs), "batch_size": int(self.batch_size), "lr": float(self.lr),
+                "seed": int(self.seed), "patience": self.rule_.patience, "min_delta": self.rule_.min_delta,
+                "validation_fraction": self.validation_fraction_, "device": self.device_.type}
+
+    @staticmethod
+    def _train_teacher(teacher: FairDisco, x: np.ndarray, s: np.ndarray) -> tuple[dict, dict]:
+        started = time.perf_counter()
+        teacher.fit(x, s)
+        seconds = time.perf_counter() - started
+        state = {"encoder": teacher.encoder.state_dict(), "decoder": teacher.decoder.state_dict()}
+        history = teacher.history
+        return state, {"history": {c: history[c].tolist() for c in history.columns}, "history_columns": list(history.columns),
+                       "seconds": seconds,
+                       "convergence": history.attrs.get("convergence")}
 
     def fit_student(self, x: np.ndarray, s: np.ndarray, quality_loss: str | None = None, lam: float | None = None) -> StudentEncoder:
         """(Re)train only the student, e.g. to compare quality losses on one teacher.
@@ -138,9 +214,14 @@ class FairLatentDistillation(Settings):
         started = time.perf_counter()
         torch.manual_seed(self.seed + 1)  # the student's initialisation
         student = StudentEncoder(x.shape[1], 2, 32, self.teacher_.z_dim)
-        self.student_history_ = distill(self.teacher_.encoder, student, x, s, quality_loss, lam,
+        fit_rows, held_rows = validation_split(len(x), self.validation_fraction_, self.seed)  # the teacher's split
+        x, s = np.asarray(x, dtype=np.float32), np.asarray(s)
+        self.student_history_ = distill(self.teacher_.encoder, student, x[fit_rows], s[fit_rows], quality_loss, lam,
                                         self.teacher_target, self.student_epochs, self.batch_size, self.lr,
-                                        self.seed + 1, str(self.device_))
+                                        self.seed + 1, str(self.device_),
+                                        validation=(x[held_rows], s[held_rows]) if len(held_rows) else None,
+                                        patience=self.rule_.patience, min_delta=self.rule_.min_delta)
+        self.student_convergence_ = convergence(self.student_history_)
         self.student_, self.quality_loss_, self.lam_ = student, quality_loss, lam
         self.timings_["student_seconds"] = time.perf_counter() - started
         self.fit_seconds_ = self.timings_.get("teacher_seconds", 0.0) + self.timings_["student_seconds"]
@@ -151,6 +232,12 @@ class FairLatentDistillation(Settings):
         """Per-epoch stage-1 losses (the teacher's history)."""
         require_fitted(self, "teacher_")
         return self.teacher_.history
+
+    @property
+    def teacher_convergence_(self) -> Convergence | None:
+        """How the teacher's training ended (``fairnb.nn.train.Convergence``)."""
+        require_fitted(self, "teacher_")
+        return self.teacher_.convergence
 
     @torch.no_grad()
     def latents(self, frame: pd.DataFrame, sample: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -222,9 +309,26 @@ class FairLatentDistillation(Settings):
         rows = rng.integers(0, len(self.frame_), size=n)
         return restore_schema(self.transform(self.frame_.iloc[rows], seed=seed), self.dataset_)
 
+    def collapse_report(self, frame: pd.DataFrame, use: str = "student", decode_sensitive: str = "source",
+                        seed: int | None = None) -> CollapseReport:
+        """``fairnb.metrics.collapse.collapse_check`` of ``transform(frame, use=...)`` against ``frame``:
+        has the teacher's or the student's output collapsed (or diverged)?"""
+        records = self.transform(frame, use=use, seed=seed, decode_sensitive=decode_sensitive)
+        return collapse_check(frame, records, self.dataset_)
+
     def parameter_counts(self) -> dict[str, int]:
         """Trainable parameters of the teacher encoder E, the student E' and the decoder D."""
         require_fitted(self, "student_")
         counts = self.teacher_.parameter_count()
         return {"teacher_encoder": counts["encoder"], "student_encoder": sum(p.numel() for p in self.student_.parameters()),
                 "decoder": counts["decoder"]}
+
+
+def stored_teacher(frame: pd.DataFrame, *, dataset: fairnb.data.TabularDataset | str, sensitive: str,
+                   **settings) -> FairLatentDistillation:
+    """A ``FairLatentDistillation`` with only its teacher fitted, as the studies fit theirs: with the same
+    ``settings`` and rows it is the teacher they trained (from the trained-model store), so a page can
+    read its learning curve, rule and output without training it again."""
+    model = FairLatentDistillation(**settings)
+    model.fit_teacher(*model.prepare(frame, dataset=dataset, sensitive=sensitive))
+    return model

@@ -13,27 +13,31 @@ from fairnb.paper002.study import METHOD_LABELS, SWEEP_LABELS, long_table
 from fairnb.metrics.group import METRIC_LABELS
 
 FAIRNESS = ("abs_eq_opp", "abs_avg_odds", "abs_bal_acc_diff", "abs_spd")
-TERMS = (("L_rec", "L_like"), ("L_prior",), ("L_dis", "critic_wasserstein"), ("L_trns", "critic_cls"), ("agreement_a", "agreement_y"))
+TERMS = (("L_rec", "L_like", "val_L_rec"), ("L_prior",), ("L_dis", "critic_wasserstein"), ("L_trns", "critic_cls", "val_L_trns"),
+         ("agreement_a", "agreement_y", "val_agreement_a"), ("val_criterion",))
 
 
 def translator_curves_figure(curves: pd.DataFrame) -> plt.Figure:
-    """Per-epoch loss terms of the translator (mean over repetitions, band = min..max).
+    """The translator's loss terms against the batches trained (mean over repetitions, band = min..max);
+    ``val_*`` terms are measured on held-out validation rows, ``val_criterion`` is what the stopping rule watches.
 
-    ``curves``: long table with columns epoch, term, value, repetition (``translator_curves``).
+    ``curves``: long table with columns step (or epoch), term, value, repetition (``translator_curves``).
     """
+    axis = "step" if "step" in curves.columns else "epoch"
     fig, axes = plt.subplots(1, len(TERMS), figsize=(3.2 * len(TERMS), 3.0))
     for ax, terms in zip(axes, TERMS):
         for term in terms:
             part = curves[curves.term == term]
             if part.empty:
                 continue
-            stats = part.groupby("epoch")["value"].agg(["mean", "min", "max"])
-            ax.plot(stats.index, stats["mean"], label=term)
+            stats = part.groupby(axis)["value"].agg(["mean", "min", "max"])
+            ax.plot(stats.index, stats["mean"], label=term, ls="--" if term.startswith("val_") else "-")
             ax.fill_between(stats.index, stats["min"], stats["max"], alpha=0.2)
-        ax.set_xlabel("epoch")
-        ax.legend(fontsize=8)
-    axes[-1].axhline(0.5, color="grey", lw=0.8, ls=":")
-    axes[-1].set_ylabel("D reads requested domain")
+        ax.set_xlabel("batches" if axis == "step" else "epoch")
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    axes[-2].axhline(0.5, color="grey", lw=0.8, ls=":")
+    axes[-2].set_ylabel("D reads requested domain")
     fig.tight_layout()
     plt.close(fig)  # shown through glue only, not again by the inline backend
     return fig

@@ -13,11 +13,12 @@ Every entry point takes one ``StudySettings`` (built once from the run configura
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
 from fairnb.paper002.baselines import (LAFTR, AdversarialDebiasing, CalibratedEqOdds, DisparateImpactRemover,
                                        MetaFairClassifier, PlainClassifier, Reweighing)
@@ -183,6 +184,7 @@ class StudySettings:
         translator = TranslatorSettings(
             epochs=values["translator_epochs"], steps=values.get("translator_steps") or 0,
             hidden=values["translator_hidden"], lr=values["translator_lr"],
+            check_every=values.get("translator_check_every") or 0, patience=values.get("translator_patience") or 0,
             lambda_rec=values.get("lambda_rec", 10.0), lambda_kld=values.get("lambda_kld", 0.1),
             lambda_cls=values.get("lambda_cls", 1.0), lambda_gp=values.get("lambda_gp", 10.0), n_critic=values.get("n_critic", 6),
         )
@@ -226,11 +228,40 @@ def make_baseline(name: str, *, settings: StudySettings, seed: int):
     raise ParameterError("method", name, one_of(METHODS))
 
 
-def train_translator(data: Prepared, *, settings: TranslatorSettings, seed: int, device: str) -> FairTranslator:
-    """The translator trained on the training split of ``data``."""
+def train_translator(data: Prepared, *, settings: TranslatorSettings, seed: int, device: str,
+                     reuse: bool = True) -> FairTranslator:
+    """The translator trained on the training split of ``data`` (its validation split feeds the
+    validation criterion and the stopping rule).
+
+    With ``reuse`` it comes from the trained-model store (``fairnb.nn.store``) when one with the
+    same settings, seed, device kind, training and validation rows and translator source was
+    trained before (e.g. by the fair-translation page for the fair-classifier page); otherwise it is
+    trained here and stored. ``reused_`` on the returned translator says which.
+    """
+    from fairnb.nn import losses as losses_module, train as train_module
+    from fairnb.nn.store import ModelStore, array_checksum
+    from fairnb.paper002 import translator as translator_module
+
     single_thread_on_cpu(device)
     x, y, s = data.part("train")
-    return FairTranslator(settings, device=device, seed=seed).fit(x, y, sensitive_features=s)
+    validation = data.part("val")
+    model = FairTranslator(settings, device=device, seed=seed)
+    if not reuse:
+        model.fit(x, y, sensitive_features=s, validation=validation)
+        model.reused_ = False
+        return model
+
+    def train() -> tuple[dict, dict]:
+        model.fit(x, y, sensitive_features=s, validation=validation)
+        return model.state(), model.metadata()
+
+    key = {"model": "FairTranslator", **asdict(settings), "seed": int(seed), "device": torch.device(device).type}
+    state, metadata, hit = ModelStore().get_or_train(key, array_checksum(x, y, s, *validation),
+                                                     (translator_module, losses_module, train_module), train)
+    if hit:
+        model.load(state, metadata)
+    model.reused_ = hit
+    return model
 
 
 def run_repetition(dataset: TabularDataset, *, sensitive: str, seed: int, settings: StudySettings) -> dict[str, Any]:
@@ -245,11 +276,12 @@ def run_repetition(dataset: TabularDataset, *, sensitive: str, seed: int, settin
     x_test, s_test = data.x["test"], data.sensitive_features["test"]
     metrics: dict[str, dict[str, float]] = {}
     seconds: dict[str, float] = {}
-    started = time.perf_counter()
     translator = train_translator(data, settings=settings.translator, seed=seed, device=device)
+    started = time.perf_counter()
     ours = FairClassifier(settings.classifier, translator=translator, device=device, seed=seed).fit(
         x, y, sensitive_features=s, validation=validation)
-    seconds["ours"] = time.perf_counter() - started
+    # a translator from the store counts with its original training time
+    seconds["ours"] = translator.fit_seconds_ + time.perf_counter() - started
     metrics["ours"] = score(ours.predict(x_test, sensitive_features=s_test), data)
     balance = settings.classifier.balance
     for arm, arm_balance in ARMS.items():
@@ -282,10 +314,9 @@ def run_repetition(dataset: TabularDataset, *, sensitive: str, seed: int, settin
 def run_repetitions(dataset: TabularDataset, *, sensitive: str, seeds: list[int], settings: StudySettings,
                     progress: bool = True) -> list[dict[str, Any]]:
     """``run_repetition`` for each seed (a tqdm bar when ``progress``)."""
-    iterator = seeds
-    if progress:
-        from tqdm.auto import tqdm
-        iterator = tqdm(seeds, desc="repetitions")
+    from fairnb.nn.train import progress as progress_bar
+
+    iterator = progress_bar(seeds, "repetitions", total=len(seeds), enabled=None if progress else False, leave=True)
     return [run_repetition(dataset, sensitive=sensitive, seed=s, settings=settings) for s in iterator]
 
 
@@ -367,8 +398,10 @@ def fid_scores(translator: FairTranslator, data: Prepared, dataset_name: str, se
 
 
 def translator_curves(histories: list[pd.DataFrame]) -> pd.DataFrame:
-    """Long table epoch × term × repetition of translator training histories."""
-    frames = [h.reset_index().melt(id_vars="epoch", var_name="term").assign(repetition=r) for r, h in enumerate(histories)]
+    """Long table step × term × repetition of translator training histories (``step``: batches trained at
+    the end of each row's block; ``epoch`` and ``seconds`` are not terms)."""
+    frames = [h.reset_index().drop(columns=["epoch", "seconds"], errors="ignore").melt(id_vars="step", var_name="term")
+              .assign(repetition=r) for r, h in enumerate(histories)]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -376,15 +409,39 @@ def translator_curves(histories: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def run_translations(dataset: TabularDataset, *, sensitive: str, seeds: list[int], settings: StudySettings) -> list[dict[str, Any]]:
-    """Train one translator per seed; each entry: translator, data, fid scores, D's agreement on test."""
+    """Train (or take from the trained-model store) one translator per seed; each entry: translator,
+    data, fid scores, D's agreement on test, ``collapse`` (``fairnb.metrics.collapse.collapse_check`` of
+    the test rows translated into random domains, decoded, against the real test rows)."""
+    from fairnb.metrics.collapse import collapse_check
+    from fairnb.nn.train import progress
+
     out = []
-    for seed in seeds:
+    for seed in progress(seeds, "repetitions", total=len(seeds), enabled=None, leave=True):
         data = prepare(dataset, sensitive=sensitive, seed=seed, max_rows=settings.max_rows)
         translator = train_translator(data, settings=settings.translator, seed=seed, device=settings.device)
         agreement = translator.domain_agreement(data.x["test"], seed=seed)
+        rng = np.random.default_rng(seed)
+        x_test = data.x["test"]
+        translated = translator.translate(x_test, target_sensitive=rng.integers(0, 2, len(x_test)),
+                                          target_y=rng.integers(0, 2, len(x_test)))
+        columns = data.design.categorical + data.design.numeric
+        collapse = collapse_check(data.frames["test"], data.design.inverse_transform(translated), dataset, columns=columns)
         out.append({"translator": translator, "data": data, "fid": fid_scores(translator, data, dataset.name, seed),
-                    "agreement": agreement, "seconds_per_epoch": translator.fit_seconds_ / len(translator.history_)})
+                    "agreement": agreement, "collapse": collapse,
+                    "seconds_per_epoch": translator.fit_seconds_ / float(translator.history_["epoch"].iloc[-1])})
     return out
+
+
+def translator_convergence(results: list[dict[str, Any]]) -> pd.DataFrame:
+    """The stopping rule and what it did for each repetition's translator (``fairnb.viz.curves.convergence_table``),
+    with whether it came from the trained-model store and the collapse check's verdict."""
+    from fairnb.viz.curves import convergence_table
+
+    table = convergence_table({f"repetition {r}": result["translator"].convergence_ for r, result in enumerate(results)})
+    table["steps"] = [result["translator"].steps_ for result in results]
+    table["from the model store"] = [bool(getattr(result["translator"], "reused_", False)) for result in results]
+    table["collapsed"] = [result["collapse"].reason or "no" for result in results]
+    return table
 
 
 def headline(results: list[dict[str, Any]]) -> dict[str, float]:

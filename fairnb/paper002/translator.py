@@ -147,6 +147,13 @@ class TranslatorSettings:
         lr: Adam learning rate of E, F and D (authors: 1e-4; short runs use more).
         lambda_rec, lambda_kld, lambda_cls, lambda_gp: loss weights (10, 0.1, 1, 10).
         n_critic: critic updates per translator update (6).
+        check_every: batches between two rows of the history (and two validation checks); 0 = one row
+            per epoch.
+        patience: stopping rule. 0 = train the whole budget (``steps`` or ``epochs``); else, with
+            validation rows given to ``fit``, stop when the validation criterion (``VALIDATION_CRITERION``)
+            has not improved by ``min_delta`` (relative) for ``patience`` consecutive checks, and keep
+            the networks of the best check.
+        min_delta: relative improvement that counts.
     """
 
     epochs: int = 50
@@ -160,8 +167,18 @@ class TranslatorSettings:
     lambda_cls: float = 1.0
     lambda_gp: float = 10.0
     n_critic: int = 6
+    check_every: int = 0
+    patience: int = 0
+    min_delta: float = 1e-3
 
     def __post_init__(self) -> None:
+        for name in ("check_every", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ParameterError(name, value, "an int >= 0")
+        if not isinstance(self.min_delta, (int, float)) or isinstance(self.min_delta, bool) or not math.isfinite(self.min_delta) \
+                or self.min_delta < 0:
+            raise ParameterError("min_delta", self.min_delta, "a finite float >= 0")
         for name in ("epochs", "hidden", "z_dim", "batch_size", "n_critic"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -228,13 +245,21 @@ def not_fitted(model: object, fit_call: str = "fit(X, y, sensitive_features=...)
     return NotFittedError(f"{type(model).__name__} is not fitted: call {fit_call} first")
 
 
+VALIDATION_CRITERION = ("the translator's objective without its adversarial term, L_like + λ_rec·L_rec + λ_kld·L_prior "
+                        "+ λ_cls·L_trns, on held-out validation rows with fixed noise and target domains (L_trns as "
+                        "read by the current discriminator)")
+
+
 class FairTranslator:
     """The trained E, F, D of paper 002 with the operations the classifier needs.
 
-    ``fit(X, y, *, sensitive_features)`` trains on max-abs scaled features X (n, d), binary labels y
-    (1 = favourable) and sensitive features (1 = privileged); ``history_`` holds the per-epoch mean of
-    every loss term and the agreement of D's heads with the requested domain on translations,
-    ``steps_`` the number of batches trained.
+    ``fit(X, y, *, sensitive_features, validation=None)`` trains on max-abs scaled features X (n, d),
+    binary labels y (1 = favourable) and sensitive features (1 = privileged). ``history_`` holds one
+    row per block of ``check_every`` batches (per epoch when 0), indexed by the last ``step`` of the
+    block: the mean of every loss term, the agreement of D's heads with the requested domain on the
+    batch translations and, with validation rows, the ``val_*`` terms and ``val_criterion``
+    (``VALIDATION_CRITERION``). ``steps_`` is the number of batches trained, ``convergence_`` how
+    training ended (``fairnb.nn.train.Convergence``; its epochs count checks).
     """
 
     def __init__(self, settings: TranslatorSettings | None = None, *, device: str = "cpu", seed: int = 0):
@@ -242,54 +267,153 @@ class FairTranslator:
         self.device = device
         self.seed = seed
 
+    def _build(self, d: int, signed: np.ndarray, device: torch.device) -> None:
+        s = self.settings
+        torch.manual_seed(self.seed)
+        self.encoder_ = Encoder(d, s.hidden, s.z_dim).to(device)
+        self.generator_ = Generator(d, s.hidden, s.z_dim, signed).to(device)
+        self.critic_ = Discriminator(d, s.hidden).to(device)
+
     # -- training
-    def fit(self, X: np.ndarray, y: np.ndarray, *, sensitive_features: np.ndarray, progress: bool = False) -> "FairTranslator":
+    def fit(self, X: np.ndarray, y: np.ndarray, *, sensitive_features: np.ndarray,
+            validation: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, progress: bool | None = None) -> "FairTranslator":
+        """Train on (X, y, sensitive_features); ``validation`` = (X, y, sensitive_features) of held-out
+        rows for the validation criterion and the stopping rule; ``progress``: a bar over batches
+        (None: inside notebooks only)."""
+        from fairnb.nn.train import EarlyStopping, progress as progress_bar, stopping_rule
+
         x, y, a = check_inputs(X, y, sensitive_features=sensitive_features, fitting=True)
         s = self.settings
         if len(x) < 2:
             raise ParameterError("X", f"{len(x)} rows", "at least 2 rows", "too few rows")
+        if s.patience and validation is None:
+            raise ParameterError("validation", None, "held-out (X, y, sensitive_features) when patience > 0")
         device = torch.device(self.device)
-        torch.manual_seed(self.seed)
-        gen = torch.Generator(device=device).manual_seed(self.seed)
         d = x.shape[1]
-        signed = x.min(axis=0) < 0
-        self.encoder_ = Encoder(d, s.hidden, s.z_dim).to(device)
-        self.generator_ = Generator(d, s.hidden, s.z_dim, signed).to(device)
-        self.critic_ = Discriminator(d, s.hidden).to(device)
+        self._build(d, x.min(axis=0) < 0, device)
+        gen = torch.Generator(device=device).manual_seed(self.seed)
         vae_params = list(self.encoder_.parameters()) + list(self.generator_.parameters())
         opt_g = torch.optim.Adam(vae_params, lr=s.lr, betas=(0.5, 0.999))
         opt_d = torch.optim.Adam(self.critic_.parameters(), lr=s.lr, betas=(0.5, 0.999))
         X = torch.as_tensor(x, device=device)
         A = torch.as_tensor(a, device=device)
         Y = torch.as_tensor(y, device=device)
-        rows, step, started = [], 0, time.perf_counter()
+        probe = self._probe(validation, device) if validation is not None else None
         starts = [start for start in range(0, len(X), s.batch_size) if min(s.batch_size, len(X) - start) >= 2]
-        epochs = range(math.ceil(s.steps / len(starts)) if s.steps else s.epochs)
-        if progress:
-            from tqdm.auto import tqdm
-            epochs = tqdm(epochs, desc="translator", leave=False)
-        for epoch in epochs:
-            sums: dict[str, float] = {}
-            counts: dict[str, int] = {}
+        total = s.steps or s.epochs * len(starts)
+        block = s.check_every or len(starts)
+        stopper = EarlyStopping(stopping_rule(max(1, math.ceil(total / block)), s.patience, s.min_delta), "validation criterion")
+        rows, step, started = [], 0, time.perf_counter()
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        bar = progress_bar(range(total), "translator", total=total, enabled=progress)
+        stop = False
+        for epoch in range(math.ceil(total / len(starts))):
             order = torch.randperm(len(X), device=device, generator=gen)
             for start in starts:
-                if s.steps and step >= s.steps:
+                if step >= total:
                     break
                 idx = order[start:start + s.batch_size]
                 terms = self._step(X[idx], A[idx], Y[idx], opt_g, opt_d, step, gen)
                 for name, value in terms.items():
                     if not math.isfinite(value):
-                        raise TrainingDivergedError(f"translator loss {name} is {value} at epoch {epoch}, step {step}")
+                        raise TrainingDivergedError(f"translator loss {name} is {value} at epoch {epoch + 1}, step {step + 1}")
                     sums[name] = sums.get(name, 0.0) + value
                     counts[name] = counts.get(name, 0) + 1
                 step += 1
-            rows.append({"epoch": epoch + 1, **{k: sums[k] / counts[k] for k in sums}})
+                next(bar, None)
+                if step % block == 0 or step == total:
+                    row = {"step": step, "epoch": step / len(starts), **{k: sums[k] / counts[k] for k in sums}}
+                    sums, counts = {}, {}
+                    if probe is not None:
+                        row.update(self._validate(*probe))
+                    row["seconds"] = time.perf_counter() - started
+                    rows.append(row)
+                    if stopper.update(len(rows), row.get("val_criterion"), self._snapshot):
+                        stop = True
+                        break
+            if stop or step >= total:
+                break
+        if s.patience and stopper.best_state is not None:
+            for module, state in zip((self.encoder_, self.generator_, self.critic_), stopper.best_state):
+                module.load_state_dict(state)
         self.fit_seconds_ = time.perf_counter() - started
         self.steps_ = step
-        self.history_ = pd.DataFrame(rows).set_index("epoch")
+        self.history_ = pd.DataFrame(rows).set_index("step")
+        self.convergence_ = stopper.result(len(rows))
         for module in (self.encoder_, self.generator_, self.critic_):
             module.eval()
         self.n_features_in_ = d
+        return self
+
+    def _snapshot(self) -> list[dict]:
+        import copy
+
+        return [copy.deepcopy(m.state_dict()) for m in (self.encoder_, self.generator_, self.critic_)]
+
+    def _probe(self, validation, device: torch.device, rows: int = 2000):
+        """Fixed validation draws: at most ``rows`` held-out rows, their target domains and noise."""
+        xv, yv, av = check_inputs(validation[0], validation[1], sensitive_features=validation[2], n_features=None)
+        gen = torch.Generator(device=device).manual_seed(self.seed + 7919)
+        keep = torch.randperm(len(xv), generator=torch.Generator().manual_seed(self.seed))[:rows].numpy()
+        x = torch.as_tensor(xv[keep], device=device)
+        a, y = torch.as_tensor(av[keep], device=device), torch.as_tensor(yv[keep], device=device)
+        target = target_domains(a, y, gen)
+        z_dim = self.settings.z_dim
+        noise = [torch.randn(len(x), z_dim, device=device, generator=gen) for _ in range(3)]
+        return x, torch.stack([a, y], dim=1).float(), target, noise
+
+    @torch.no_grad()
+    def _validate(self, x, source, target, noise) -> dict[str, float]:
+        """The translator's non-adversarial objective on the fixed validation draws (``VALIDATION_CRITERION``)."""
+        s = self.settings
+        modules = (self.encoder_, self.generator_, self.critic_)
+        for module in modules:
+            module.eval()
+        mu, logvar = self.encoder_(x, target)
+        x_g = self.generator_(mu + noise[0] * torch.exp(0.5 * logvar), target)
+        mu_back, logvar_back = self.encoder_(x_g, source)
+        x_cycle = self.generator_(mu_back + noise[1] * torch.exp(0.5 * logvar_back), source)
+        mu_id, logvar_id = self.encoder_(x, source)
+        x_id = self.generator_(mu_id + noise[2] * torch.exp(0.5 * logvar_id), source)
+        _, logits = self.critic_(x_g)
+        prior = gaussian_kl(mu, logvar) + gaussian_kl(mu_back, logvar_back)
+        like, rec, trns = l1_reconstruction(x, x_id), l1_reconstruction(x, x_cycle), domain_loss(logits, target)
+        agree = ((logits > 0).float() == target).float().mean(dim=0)
+        for module in modules:
+            module.train()
+        criterion = like + s.lambda_rec * rec + s.lambda_kld * prior + s.lambda_cls * trns
+        return {"val_L_like": float(like), "val_L_rec": float(rec), "val_L_prior": float(prior), "val_L_trns": float(trns),
+                "val_agreement_a": float(agree[0]), "val_agreement_y": float(agree[1]), "val_criterion": float(criterion)}
+
+    # -- the trained-model store
+    def state(self) -> dict:
+        """The networks' state dicts and what ``from_state`` needs to rebuild them."""
+        return {"encoder": self.encoder_.state_dict(), "generator": self.generator_.state_dict(),
+                "critic": self.critic_.state_dict(), "d": int(self.n_features_in_)}
+
+    def metadata(self) -> dict:
+        """The fitted attributes besides the networks, JSON-ready (for the trained-model store)."""
+        history = self.history_.reset_index()
+        return {"history": {c: history[c].tolist() for c in history.columns}, "history_columns": list(history.columns),
+                "fit_seconds": float(self.fit_seconds_),
+                "steps": int(self.steps_), "convergence": self.convergence_.as_dict()}
+
+    def load(self, state: dict, metadata: dict) -> "FairTranslator":
+        """Restore a fitted translator from ``state()`` and ``metadata()`` (the store's record)."""
+        from fairnb.nn.train import Convergence
+
+        device = torch.device(self.device)
+        self._build(int(state["d"]), np.zeros(int(state["d"]), dtype=bool), device)
+        self.encoder_.load_state_dict(state["encoder"])
+        self.generator_.load_state_dict(state["generator"])  # its buffer holds the signed columns
+        self.critic_.load_state_dict(state["critic"])
+        for module in (self.encoder_, self.generator_, self.critic_):
+            module.eval()
+        self.history_ = pd.DataFrame(metadata["history"], columns=metadata["history_columns"]).set_index("step")
+        self.fit_seconds_, self.steps_ = float(metadata["fit_seconds"]), int(metadata["steps"])
+        self.convergence_ = Convergence(**metadata["convergence"])
+        self.n_features_in_ = int(state["d"])
         return self
 
     def _step(self, x, a, y, opt_g, opt_d, step, gen) -> dict[str, float]:

@@ -100,7 +100,22 @@ def resolve(namespace: Mapping[str, Any]) -> Config:
     if "device" in values:
         values["device"] = resolve_device(values["device"])
     seed_everything(values.get("seed", 0))
+    install_training_rule(values, profile)
     return Config(values=values, from_profile=tuple(from_profile))
+
+
+def install_training_rule(values: Mapping[str, Any], profile: str) -> dict[str, Any]:
+    """Make the run's stopping rule the default of every generator built in this process
+    (``fairnb.nn.train.set_training_defaults``): ``patience`` and ``validation_fraction`` from the
+    template's parameters when it has them, else from the profile. Study functions that build
+    generators without naming a rule (every paper-000 page) then train under the same stated rule,
+    and the trained-model store keys carry it. Returns the installed defaults."""
+    from fairnb.nn.train import set_training_defaults, training_defaults
+
+    chosen = {name: values[name] if values.get(name) is not None else PROFILES[profile].get(name)
+              for name in ("patience", "validation_fraction")}
+    set_training_defaults(**chosen)
+    return training_defaults()
 
 
 def summarise(values: Any) -> dict[str, float]:

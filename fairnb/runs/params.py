@@ -92,6 +92,11 @@ PARAMS: dict[str, Param] = {
     "tabfairgan_epochs": Param(int, "paper 000 baseline TabFairGAN: epochs (publication: Adult 200, COMPAS 70; last 15% with the fairness penalty); 0 = publication", low=0, high=5000, profile_default=True),
     "decaf_epochs": Param(int, "paper 000 baseline Decaf: epochs over the training rows (synthcity: 1000); 0 = publication", low=0, high=5000, profile_default=True),
     "fldgm_epochs": Param(int, "paper 000 baseline FLDGMs: epochs of the latent diffusion model (authors: 5000); 0 = publication", low=0, high=20000, profile_default=True),
+    # --- paper 000: the stopping rule of every generator (teacher, students, Decaf, FLDGMs' diffusion)
+    "patience": Param(int, "paper 000 generators: epochs without an improvement (> 0.1 %, relative) of the validation criterion before training stops, the best epoch kept; the epoch parameters are then budgets; 0 = train the whole epoch budget", low=0, high=100_000, profile_default=True),
+    "validation_fraction": Param(float, "paper 000 generators: share of the training rows held out (seeded, the same rows for every generator) for the stopping rule's validation criterion; 0 = none", low=0.0, high=0.5, profile_default=True),
+    "budget_multipliers": Param(list, "paper 000 budget check: multiples of the profile's training budget (epoch budgets and patience) at which the headline comparison is repeated", profile_default=True,
+                                item=Param(float, "a budget multiple", low=0.1, high=64.0)),
     "timing_epochs": Param(int, "paper 000 runtime: epochs each generator stage trains while timed (per-epoch time is projected to the publications' schedules)", low=1, high=5000, profile_default=True),
     # --- images (paper 000 on Colour-MNIST and CelebA)
     "image_size": Param(int, "side of the square images fed to the networks, in pixels (power of two)", choices=(16, 32, 64, 128), profile_default=True),
@@ -105,6 +110,8 @@ PARAMS: dict[str, Param] = {
     "translator_steps": Param(int, "paper 002: translator training length in batches (critic updates), the same for every dataset; 0 = translator_epochs epochs", low=0, high=10_000_000, profile_default=True),
     "translator_hidden": Param(int, "paper 002: width of the translator's dense layers", low=4, high=4096, profile_default=True),
     "translator_lr": Param(float, "paper 002: Adam learning rate of the translator (authors: 1e-4)", low=1e-6, high=1.0, profile_default=True),
+    "translator_patience": Param(int, "paper 002: validation checks without an improvement (> 0.1 %, relative) of the translator's validation criterion before it stops, the best check kept; translator_steps is then a budget; 0 = train the whole budget", low=0, high=100_000, profile_default=True),
+    "translator_check_every": Param(int, "paper 002: translator batches between two validation checks (and two rows of its learning curve); 0 = one per epoch", low=0, high=1_000_000, profile_default=True),
     "lambda_rec": Param(float, "paper 002: weight of the cycle reconstruction loss L_rec (authors: 10)", low=0.0, high=1000.0),
     "lambda_kld": Param(float, "paper 002: weight of the prior (KL) loss L_prior (authors: 0.1)", low=0.0, high=1000.0),
     "lambda_cls": Param(float, "paper 002: weight of the domain classification loss L_trns (authors: 1)", low=0.0, high=1000.0),

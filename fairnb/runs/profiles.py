@@ -59,6 +59,18 @@ PROFILES["default"].update({"tabfairgan_epochs": 10, "decaf_epochs": 15, "fldgm_
 PROFILES["paper"].update({"tabfairgan_epochs": 0, "decaf_epochs": 0, "fldgm_epochs": 0, "timing_epochs": 20})
 
 
+# The stopping rule of every trained generator (``fairnb.nn.train.StoppingRule``; installed for the whole run by
+# ``fairnb.runs.resolve``). smoke/default: a seeded 10 % of the training rows is held out and each generator trains
+# until its validation criterion has not improved by 0.1 % (relative) for ``patience`` epochs (teacher, students,
+# Decaf, FLDGMs' diffusion) or ``translator_patience`` checks of ``translator_check_every`` batches (paper 002), within
+# the epoch / step budgets above; paper: the publications' fixed lengths, every row trains.
+PROFILES["smoke"].update({"patience": 1, "validation_fraction": 0.1, "budget_multipliers": [1.0, 2.0],
+                          "translator_patience": 1, "translator_check_every": 0})
+PROFILES["default"].update({"patience": 20, "validation_fraction": 0.1, "budget_multipliers": [1.0, 2.0, 4.0],
+                            "translator_patience": 3, "translator_check_every": 500})
+PROFILES["paper"].update({"patience": 0, "validation_fraction": 0.0, "budget_multipliers": [1.0, 2.0, 4.0],
+                          "translator_patience": 0, "translator_check_every": 0})
+
 # The runner's time limit per run (seconds, kernel start to last cell; 0 = none), reported as a failed
 # run when exceeded; ``fairnb run --timeout`` overrides it. smoke: a notebook takes seconds to a minute;
 # default: the longest run takes minutes on 2 cores, so an hour only stops a hung kernel; paper:

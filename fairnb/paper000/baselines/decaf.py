@@ -29,6 +29,7 @@ Hyper-parameters: ``fairnb.paper000.baselines.hyperparameters.HYPERPARAMETERS["d
 
 from __future__ import annotations
 
+import copy
 import time
 
 import numpy as np
@@ -37,7 +38,9 @@ import torch
 from torch import nn
 
 from fairnb.paper000.baselines import hyperparameters as hp
+from fairnb.metrics.collapse import moment_distance
 from fairnb.nn.losses import gradient_penalty
+from fairnb.nn.train import EarlyStopping, progress, resolve_stopping, validation_split
 from fairnb.nn.device import generator_for, resolve_device
 from fairnb.paper000.baselines.base import (Settings, batches, check_epochs, check_finite, check_seed, check_training_input,
                                             restore_schema, start_sampling, stopwatch)
@@ -166,21 +169,33 @@ class Decaf(Settings):
     """Decaf behind the ``SyntheticGenerator`` interface.
 
     Args:
-        epochs: passes over the training rows (synthcity's n_iter = 1000).
+        epochs: passes over the training rows (synthcity's n_iter = 1000); the budget when
+            ``patience`` > 0.
         fairness: ``dp`` (DECAF-DP, default), ``ftu`` or ``none`` (see module doc).
         dag: column → parents; ``None`` = ``DAGS[dataset.name]``.
         seed, device: as everywhere.
+        patience, min_delta, validation_fraction: the stopping rule (None: ``fairnb.nn.train.training_defaults()``,
+            set by a run from its profile). ``validation_fraction`` of the
+            rows (seeded, ``fairnb.nn.train.validation_split``) is held out; after every epoch the
+            generator (full graph, fixed noise) produces as many rows as are held out, and their
+            ``moment_distance`` to the held-out rows (``fairnb.metrics.collapse``) is the validation
+            criterion. With ``patience`` > 0 training stops once it has not improved by
+            ``min_delta`` (relative) for ``patience`` epochs, and the best epoch's generator is kept.
 
-    Fitted attributes: ``generator_``, ``history_`` (one dict per epoch), ``fit_seconds_``,
-    ``dag_`` (the graph used), ``order_`` (its topological order), ``removed_edges_`` (child →
-    parents cut at generation), ``encoder_``, ``dataset_``, ``sensitive_``, ``device_``.
+    Fitted attributes: ``generator_``, ``history_`` (one dict per epoch: critic and generator loss
+    of the epoch's last batch, ``val_moment_distance`` with held-out rows, ``seconds``),
+    ``learning_curve_`` (the same as a DataFrame), ``convergence_`` (``fairnb.nn.train.Convergence``),
+    ``fit_seconds_``, ``dag_`` (the graph used), ``order_`` (its topological order),
+    ``removed_edges_`` (child → parents cut at generation), ``encoder_``, ``dataset_``, ``sensitive_``, ``device_``.
     """
 
     name = "decaf"
 
     def __init__(self, epochs: int = 1000, fairness: str = "dp", dag: dict[str, list[str]] | None = None,
-                 seed: int = 0, device: str = "auto"):
+                 seed: int = 0, device: str = "auto", patience: int | None = None, min_delta: float | None = None,
+                 validation_fraction: float | None = None):
         self.epochs, self.fairness, self.dag, self.seed, self.device = epochs, fairness, dag, seed, device
+        self.patience, self.min_delta, self.validation_fraction = patience, min_delta, validation_fraction
 
     def _check_params(self, dataset: TabularDataset) -> dict[str, list[str]]:
         """Validate the settings; return the DAG to use."""
@@ -188,6 +203,7 @@ class Decaf(Settings):
         if self.fairness not in FAIRNESS:
             raise ParameterError("fairness", self.fairness, one_of(FAIRNESS))
         check_seed(self.seed)
+        self.rule_, self.validation_fraction_ = resolve_stopping(self.epochs, self.patience, self.min_delta, self.validation_fraction)
         dag = self.dag if self.dag is not None else DAGS.get(dataset.name)
         if dag is None:
             raise ParameterError("dataset", dataset.name, f"a dataset with a DAG ({one_of(DAGS)}) or pass dag=")
@@ -225,14 +241,19 @@ class Decaf(Settings):
             hidden = hp.get("decaf", "hidden")
             generator = _CausalGenerator(width, slices, [c in categorical for c in order], masks, hidden).to(device)
             critic = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)).to(device)
-            data = torch.from_numpy(encoder.transform(frame.astype({c: str for c in categorical}))).to(device)
+            encoded = torch.from_numpy(encoder.transform(frame.astype({c: str for c in categorical})))
+            fit_rows, held_rows = validation_split(len(frame), self.validation_fraction_, self.seed)
+            data, held = encoded[fit_rows].to(device), encoded[held_rows].to(device)
             kwargs = {"lr": hp.get("decaf", "lr"), "betas": hp.get("decaf", "betas"), "weight_decay": hp.get("decaf", "weight_decay")}
             opt_g = torch.optim.AdamW(generator.parameters(), **kwargs)
             opt_c = torch.optim.AdamW(critic.parameters(), **kwargs)
             gp_weight, privacy = hp.get("decaf", "gp_weight"), hp.get("decaf", "privacy_weight")
             nodes = len(order)
+            # the validation draws: fixed noise, so the criterion is a function of the parameters
+            fixed = torch.randn(len(held), nodes, device=device, generator=generator_for(self.seed + 7919, device))
+            stopper = EarlyStopping(self.rule_, "moment distance of generated to held-out rows")
             history = []
-            for epoch in range(self.epochs):
+            for epoch in progress(range(1, self.epochs + 1), "Decaf", total=self.epochs):
                 started = time.perf_counter()
                 for step, index in enumerate(batches(len(data), hp.get("decaf", "batch_size"), rng)):
                     real = data[index.to(device)]
@@ -248,9 +269,22 @@ class Decaf(Settings):
                     opt_g.zero_grad()
                     generator_loss.backward()
                     opt_g.step()
-                history.append({"epoch": epoch, "critic_loss": critic_loss.item(), "generator_loss": generator_loss.item(),
-                                "seconds": time.perf_counter() - started})
+                row = {"epoch": epoch, "critic_loss": critic_loss.item(), "generator_loss": generator_loss.item(),
+                       "seconds": time.perf_counter() - started}
+                if len(held):
+                    with torch.no_grad():
+                        generator.eval()
+                        row["val_moment_distance"] = moment_distance(held, generator(fixed))
+                        generator.train()
+                history.append(row)
+                if stopper.update(epoch, row.get("val_moment_distance"), lambda: copy.deepcopy(generator.state_dict())):
+                    break
+            if stopper.best_state is not None and self.rule_.early:
+                generator.load_state_dict(stopper.best_state)
+            generator.eval()
             self.encoder_, self.generator_, self.history_ = encoder, generator, history
+            self.learning_curve_ = pd.DataFrame(history)
+            self.convergence_ = stopper.result(len(history))
         return self
 
     @torch.no_grad()

@@ -22,6 +22,7 @@ Hyper-parameters: ``fairnb.paper000.baselines.hyperparameters.HYPERPARAMETERS["f
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 
@@ -33,6 +34,7 @@ from torch import nn
 import fairnb.data
 from fairnb.paper000.baselines import hyperparameters as hp
 from fairnb.nn.device import generator_for, resolve_device
+from fairnb.nn.train import EarlyStopping, progress, resolve_stopping, validation_split
 from fairnb.paper000.baselines.base import (Settings, batches, check_epochs, check_finite, check_n, check_seed, check_training_input,
                                             require_fitted, restore_schema, sampling_seed, start_sampling, stopwatch)
 from fairnb.data import TabularDataset
@@ -47,17 +49,24 @@ class FairDiscoGenerator(Settings):
         beta_exponent: β = 10**beta_exponent (reference 7).
         batch_size: teacher mini-batch (reference 2048; the posterior dCov² costs O(batch²)).
         seed, device: as everywhere.
+        patience, min_delta, validation_fraction: the teacher's stopping rule (``FairDisco``; None:
+            ``fairnb.nn.train.training_defaults()``, set by a run from its profile).
+
+    Always trains afresh (timing studies rely on it); ``FairLatentDistillation`` reuses stored teachers.
 
     Fitted attributes: ``teacher_`` (the trained ``FairDisco``; its per-epoch history in
-    ``teacher_.history``), ``encoder_`` (feature encoding), ``frame_`` (the training rows),
+    ``teacher_.history``), ``learning_curve_`` (that history), ``convergence_`` (how it ended),
+    ``encoder_`` (feature encoding), ``frame_`` (the training rows),
     ``x_`` and ``s_`` (their encoded features and group codes), ``fit_seconds_``, ``dataset_``,
     ``sensitive_``, ``device_``.
     """
 
     name = "fairdisco"
 
-    def __init__(self, epochs: int = 1000, beta_exponent: int = 7, batch_size: int = 2048, seed: int = 0, device: str = "auto"):
+    def __init__(self, epochs: int = 1000, beta_exponent: int = 7, batch_size: int = 2048, seed: int = 0, device: str = "auto",
+                 patience: int | None = None, min_delta: float | None = None, validation_fraction: float | None = None):
         self.epochs, self.beta_exponent, self.batch_size, self.seed, self.device = epochs, beta_exponent, batch_size, seed, device
+        self.patience, self.min_delta, self.validation_fraction = patience, min_delta, validation_fraction
 
     def _check_params(self) -> None:
         from fairnb.paper000.fairdisco import check_beta_exponent
@@ -66,6 +75,7 @@ class FairDiscoGenerator(Settings):
         check_epochs("batch_size", self.batch_size)
         check_beta_exponent(self.beta_exponent)
         check_seed(self.seed)
+        self.rule_, self.validation_fraction_ = resolve_stopping(self.epochs, self.patience, self.min_delta, self.validation_fraction)
 
     def fit(self, frame: pd.DataFrame, *, dataset: TabularDataset | str, sensitive: str) -> "FairDiscoGenerator":
         from fairnb.paper000.fairdisco import FairDisco
@@ -81,7 +91,9 @@ class FairDiscoGenerator(Settings):
             self.s_ = fairnb.data.group_codes(self.frame_, dataset, sensitive)
             self.teacher_ = FairDisco(self.x_.shape[1], self.encoder_.blocks, s_dim=2, beta_exponent=self.beta_exponent,
                                       epochs=self.epochs, batch_size=self.batch_size, seed=self.seed,
-                                      device=str(self.device_)).fit(self.x_, self.s_)
+                                      device=str(self.device_), patience=self.rule_.patience, min_delta=self.rule_.min_delta,
+                                      validation_fraction=self.validation_fraction_).fit(self.x_, self.s_)
+        self.learning_curve_, self.convergence_ = self.teacher_.history, self.teacher_.convergence
         return self
 
     @torch.no_grad()
@@ -174,26 +186,57 @@ class LatentDiffusion:
         return ((self.model(x_t, t) - v) ** 2).mean()
 
     def fit(self, data: torch.Tensor, epochs: int, batch_size: int, lr: float, betas: tuple[float, float],
-            rng: torch.Generator) -> list[float]:
+            rng: torch.Generator, validation: torch.Tensor | None = None, stopper: EarlyStopping | None = None,
+            validation_seed: int = 0) -> list[float]:
         """Train on ``data`` (n, d) in [−1, 1]; returns the last loss of each epoch.
 
-        Wall seconds of each epoch are kept in ``epoch_seconds``.
+        ``validation`` (m, d): held-out vectors whose loss is evaluated after every epoch at fixed
+        timesteps and noise (seeded by ``validation_seed``; eval mode), the criterion of ``stopper``
+        (which keeps the best epoch's denoiser). ``curve`` holds one row per epoch (mean training
+        loss, validation loss, seconds); ``epoch_seconds`` the wall seconds of each epoch.
         """
         optimiser = torch.optim.Adam(self.model.parameters(), lr=lr, betas=betas)
         self.model.train()
-        history = []
+        history, rows = [], []
         self.epoch_seconds: list[float] = []
-        for epoch in range(epochs):
+        probe = None
+        if validation is not None and len(validation):
+            probe = torch.Generator(device=self.device).manual_seed(int(validation_seed))
+            probe = (torch.randint(0, self.timesteps, (len(validation),), device=self.device, generator=probe),
+                     torch.randn(validation.shape, device=self.device, generator=probe))
+        for epoch in progress(range(1, epochs + 1), "FLDGMs diffusion", total=epochs):
             started = time.perf_counter()
+            losses = []
             for step, index in enumerate(batches(len(data), batch_size, rng, drop_last=False)):
                 loss = self.loss(data[index.to(self.device)], rng)
                 check_finite(loss, "fldgm diffusion", epoch, step)
                 optimiser.zero_grad()
                 loss.backward()
                 optimiser.step()
-            history.append(loss.item())
+                losses.append(loss.detach())
+            history.append(float(losses[-1]))
             self.epoch_seconds.append(time.perf_counter() - started)
+            row = {"epoch": epoch, "loss": float(torch.stack(losses).mean()), "seconds": self.epoch_seconds[-1]}
+            if probe is not None:
+                row["val_loss"] = self.validation_loss(validation, *probe)
+            rows.append(row)
+            if stopper is not None and stopper.update(epoch, row.get("val_loss"), lambda: copy.deepcopy(self.model.state_dict())):
+                break
+        if stopper is not None and stopper.rule.early and stopper.best_state is not None:
+            self.model.load_state_dict(stopper.best_state)
+        self.curve = pd.DataFrame(rows)
         return history
+
+    @torch.no_grad()
+    def validation_loss(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> float:
+        """The v-prediction MSE of ``x0`` at the given timesteps and noise, in eval mode."""
+        self.model.eval()
+        a = self.alphas_cumprod[t][:, None]
+        x_t = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        v = a.sqrt() * noise - (1 - a).sqrt() * x0
+        value = float(((self.model(x_t, t) - v) ** 2).mean())
+        self.model.train()
+        return value
 
     @torch.no_grad()
     def sample(self, n: int, steps: int, rng: torch.Generator, clip: bool = True) -> torch.Tensor:
@@ -231,25 +274,35 @@ class FLDGM(Settings):
             added to ``fit_seconds_``, since FLDGMs needs it); ``None`` = train one.
         teacher_batch_size: mini-batch of that teacher.
         seed, device: as everywhere.
+        patience, min_delta, validation_fraction: the diffusion stage's stopping rule (None:
+            ``fairnb.nn.train.training_defaults()``). ``validation_fraction`` of the teacher's codes
+            (seeded) is held out and the diffusion loss on them, at fixed timesteps and noise, is the
+            validation criterion; with ``patience`` > 0 training stops once it has not improved by
+            ``min_delta`` (relative) for ``patience`` epochs (``epochs`` is the budget), keeping the
+            best epoch's denoiser.
 
     Fitted attributes: ``teacher_`` (the ``FairDiscoGenerator`` used), ``codes_`` (its latent
     codes of the training rows), ``diffusion_`` (the ``LatentDiffusion``), ``history_`` (last loss
-    of each epoch), ``diffusion_seconds_``, ``stage_seconds_`` (teacher, diffusion),
+    of each epoch), ``learning_curve_`` (epoch, mean loss, ``val_loss``, seconds),
+    ``convergence_``, ``diffusion_seconds_``, ``stage_seconds_`` (teacher, diffusion),
     ``fit_seconds_`` (both), ``dataset_``, ``sensitive_``, ``device_``.
     """
 
     name = "fldgm"
 
     def __init__(self, epochs: int = 5000, teacher_epochs: int = 1000, teacher: FairDiscoGenerator | None = None,
-                 teacher_batch_size: int = 2048, seed: int = 0, device: str = "auto"):
+                 teacher_batch_size: int = 2048, seed: int = 0, device: str = "auto", patience: int | None = None,
+                 min_delta: float | None = None, validation_fraction: float | None = None):
         self.epochs, self.teacher_epochs, self.teacher = epochs, teacher_epochs, teacher
         self.teacher_batch_size, self.seed, self.device = teacher_batch_size, seed, device
+        self.patience, self.min_delta, self.validation_fraction = patience, min_delta, validation_fraction
 
     def _check_params(self) -> None:
         check_epochs("epochs", self.epochs)
         check_epochs("teacher_epochs", self.teacher_epochs)
         check_epochs("teacher_batch_size", self.teacher_batch_size)
         check_seed(self.seed)
+        self.rule_, self.validation_fraction_ = resolve_stopping(self.epochs, self.patience, self.min_delta, self.validation_fraction)
         if self.teacher is not None and not isinstance(self.teacher, FairDiscoGenerator):
             raise ParameterError("teacher", type(self.teacher).__name__, "None or a fitted FairDiscoGenerator", "wrong type")
 
@@ -260,7 +313,8 @@ class FLDGM(Settings):
         teacher = self.teacher
         if teacher is None:
             teacher = FairDiscoGenerator(self.teacher_epochs, batch_size=self.teacher_batch_size, seed=self.seed,
-                                         device=str(self.device_)).fit(frame, dataset=dataset, sensitive=sensitive)
+                                         device=str(self.device_), patience=self.patience, min_delta=self.min_delta,
+                                         validation_fraction=self.validation_fraction).fit(frame, dataset=dataset, sensitive=sensitive)
         elif not hasattr(teacher, "teacher_") or teacher.sensitive_ != sensitive or len(teacher.frame_) != len(frame):
             raise ParameterError("teacher", "a FairDiscoGenerator", f"one fitted on the same {len(frame)} rows and sensitive={sensitive}", "mismatch")
         self.teacher_, self.dataset_, self.sensitive_ = teacher, dataset, sensitive
@@ -269,10 +323,16 @@ class FLDGM(Settings):
             torch.manual_seed(self.seed + 4)
             self.codes_ = teacher.latents()
             # FL maps z by (z + 1)/2 and the diffusion's auto-normalisation maps back: x = z.
-            data = torch.as_tensor(self.codes_, dtype=torch.float32, device=self.device_)
+            codes = torch.as_tensor(self.codes_, dtype=torch.float32)
+            fit_rows, held_rows = validation_split(len(codes), self.validation_fraction_, self.seed)
+            data, held = codes[fit_rows].to(self.device_), codes[held_rows].to(self.device_)
             self.diffusion_ = LatentDiffusion(data.shape[1], hp.get("fldgm", "diffusion_steps"), hp.get("fldgm", "hidden"), self.device_)
+            stopper = EarlyStopping(self.rule_, "diffusion loss on held-out codes")
             self.history_ = self.diffusion_.fit(data, self.epochs, hp.get("fldgm", "batch_size"), hp.get("fldgm", "lr"),
-                                                hp.get("fldgm", "betas"), rng)
+                                                hp.get("fldgm", "betas"), rng, validation=held if len(held) else None,
+                                                stopper=stopper, validation_seed=self.seed + 7919)
+            self.learning_curve_ = self.diffusion_.curve
+            self.convergence_ = stopper.result(len(self.history_))
         self.stage_seconds_ = {"teacher": teacher.fit_seconds_, "diffusion": self.diffusion_seconds_}
         self.fit_seconds_ = teacher.fit_seconds_ + self.diffusion_seconds_
         return self
