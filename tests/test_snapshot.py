@@ -219,18 +219,22 @@ def test_cli_snapshot_of_an_incomplete_run_names_what_is_missing(tmp_path, monke
     assert not (tmp_path / "results" / "snapshot").exists()
 
 
-def test_committed_snapshot_is_complete():
-    """The committed snapshot holds one record per manifest run and says where it comes from."""
+def test_committed_snapshot_is_one_complete_run():
+    """The committed snapshot holds the records of one run of every run its manifest had (the manifest may
+    have grown since: the snapshot is replaced by the next `fairnb snapshot`) and says where it comes from."""
     if not (snapshot.SNAPSHOT / snapshot.PROVENANCE).exists():
         pytest.skip("no results snapshot committed yet")
     provenance = snapshot.read_provenance()
-    names = sorted(p.name for p in snapshot.SNAPSHOT.iterdir())
-    assert names == sorted([snapshot.PROVENANCE] + [f"{r.id}.json" for r in load_manifest()])
-    assert {"date", "machine", "fairnb_source", "profile", "command"} <= set(provenance)
-    records = [json.loads((snapshot.SNAPSHOT / f"{r.id}.json").read_text()) for r in load_manifest()]
+    assert {"date", "machine", "fairnb_source", "profile", "command", "runs"} <= set(provenance)
+    assert provenance["command"].endswith("fairnb snapshot")
+    paths = sorted(p for p in snapshot.SNAPSHOT.iterdir() if p.name != snapshot.PROVENANCE)
+    assert all(p.suffix == ".json" and not p.name.endswith(".failed.json") for p in paths)
+    records = [json.loads(p.read_text()) for p in paths]
+    assert len(records) == provenance["runs"] and [f"{r['run']}.json" for r in records] == [p.name for p in paths]
+    assert {r["status"] for r in records} == {"ok"}
     assert {r["profile"] for r in records} == {provenance["profile"]}
     assert {r["fairnb_source"] for r in records} == {provenance["fairnb_source"]}
-    assert provenance["command"].endswith("fairnb snapshot")
+    assert {t for t in snapshot.SUMMARY_TEMPLATES} <= {r["run"] for r in records}
 
 
 @pytest.mark.slow
