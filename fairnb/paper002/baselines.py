@@ -467,7 +467,7 @@ class AdversarialDebiasing(FairClassifierBase):
     """Zhang, Lemoine & Mitchell (2018) as AIF360 0.6.1's ``AdversarialDebiasing`` implements it, in PyTorch.
 
     Classifier: d → ``hidden`` ReLU (dropout 0.2 while training) → 1 logit. Adversary (equalised odds):
-    s = σ((1 + |c|)·logit), then a linear layer on [s, s·y, s·(1 − y)] predicts the group; it sees the
+    s = σ((1 + abs(c))·logit), then a linear layer on [s, s·y, s·(1 − y)] predicts the group; it sees the
     true label y. Per batch, the classifier's gradient g becomes g − proj_{∇L_adv} g − α ∇L_adv (the
     projection term of Zhang et al.), and the adversary takes one step on its own loss. Adam, learning
     rate 0.001 × 0.96^⌊step/1000⌋ (``debias=False``: the classifier alone, AIF360's plain model); full batches of ``batch_size`` only (the last partial batch of an
