@@ -108,3 +108,22 @@ def test_every_exercise_command_is_accepted_by_the_runner():
     assert commands
     for command in commands:
         _check_command(command)
+
+
+def test_every_shown_method_line_exists_in_the_package():
+    """``literalinclude`` with ``:pyobject:`` must name a function, class or method that exists."""
+    import ast
+
+    missing = []
+    for page in sorted((ROOT / "book").rglob("*.md")):
+        for source, target in re.findall(r"```\{literalinclude\} (\S+)\n(?::[a-z]+: .*\n)*?:pyobject: (\S+)", page.read_text()):
+            tree = ast.parse((page.parent / source).resolve().read_text())
+            scope, found = tree.body, None
+            for part in target.split("."):
+                found = next((n for n in scope if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == part), None)
+                if found is None:
+                    break
+                scope = found.body
+            if found is None:
+                missing.append(f"{page.relative_to(ROOT)}: {source} has no {target}")
+    assert not missing, missing
