@@ -115,6 +115,7 @@ def test_resolve_installs_the_profile_rule():
 
     fairnb.runs.resolve({"profile": "smoke", "seed": 0})
     assert training_defaults()["patience"] == 1 and training_defaults()["validation_fraction"] == 0.1
+    assert training_defaults()["reuse"] is True
     fairnb.runs.resolve({"profile": "smoke", "seed": 0, "patience": 0, "validation_fraction": 0.0})
     assert training_defaults()["patience"] == 0 and training_defaults()["validation_fraction"] == 0.0
 
@@ -142,6 +143,12 @@ def test_collapse_check_passes_a_fair_copy_and_names_each_failure():
     assert "NaN" in collapse_check(real, nan).reason
     assert "missing" in collapse_check(real, real.drop(columns="label")).reason
     assert set(collapse_check(real, real).table.columns) == {"column", "kind", "statistic", "value", "flagged"}
+
+
+def test_a_zero_inflated_count_may_collapse_to_its_mode():
+    real = frame().assign(count=lambda f: np.where(np.arange(len(f)) % 20 == 0, 3, 0))
+    assert not collapse_check(real, real.assign(count=0), columns=["count"]).collapsed
+    assert collapse_check(real.assign(count=lambda f: np.arange(len(f)) % 5), real.assign(count=0), columns=["count"]).collapsed
 
 
 def test_moment_distance():
@@ -185,7 +192,7 @@ def adult_rows():
 def teacher(adult_rows, **settings):
     from fairnb.paper000.pipeline import stored_teacher
 
-    values = dict(teacher_epochs=4, batch_size=128, seed=0, patience=2, validation_fraction=0.1) | settings
+    values = dict(teacher_epochs=4, batch_size=128, seed=0, patience=2, validation_fraction=0.1, reuse_teacher=True) | settings
     return stored_teacher(adult_rows, dataset="adult", sensitive="sex", **values)
 
 
@@ -202,6 +209,45 @@ def test_teacher_is_trained_once_and_reused(adult_rows):
     assert not teacher(adult_rows.iloc[:300]).teacher_reused_  # other rows, another model
 
 
+def test_a_teacher_its_rule_stopped_serves_every_larger_budget(adult_rows):
+    first = teacher(adult_rows, teacher_epochs=200, patience=1)
+    used = first.teacher_convergence_.epochs
+    assert first.teacher_convergence_.stopped == "early" and used < 200
+    larger = teacher(adult_rows, teacher_epochs=800, patience=1)
+    assert larger.teacher_reused_ and "at most 800 epochs" in larger.teacher_convergence_.rule
+    pd.testing.assert_frame_equal(first.transform(adult_rows, use="teacher"), larger.transform(adult_rows, use="teacher"))
+    assert not teacher(adult_rows, teacher_epochs=used - 1, patience=1).teacher_reused_  # too small a budget: another run
+
+
+def test_students_are_reused_on_the_same_teacher(adult_rows):
+    model = teacher(adult_rows, student_epochs=3)
+    x, s = model.prepare(adult_rows, dataset="adult", sensitive="sex")
+    model.fit_teacher(x, s)
+    model.fit_student(x, s, quality_loss="l1")
+    first = model.transform(adult_rows)
+    assert not model.student_reused_
+    model.fit_student(x, s, quality_loss="mse")
+    assert not model.student_reused_
+    model.fit_student(x, s, quality_loss="l1")
+    assert model.student_reused_ and model.student_convergence_ is not None
+    pd.testing.assert_frame_equal(first, model.transform(adult_rows))
+
+
+def test_baselines_reuse_their_training(adult_rows):
+    from fairnb.paper000.baselines.decaf import Decaf
+    from fairnb.paper000.baselines.fldgm import FLDGM
+
+    made = lambda cls, **kw: cls(seed=0, device="cpu", patience=1, validation_fraction=0.1, reuse=True, **kw).fit(  # noqa: E731
+        adult_rows, dataset="adult", sensitive="sex")
+    decaf = [made(Decaf, epochs=2), made(Decaf, epochs=2, fairness="ftu")]
+    assert [d.reused_ for d in decaf] == [False, True] and decaf[1].fit_seconds_ == decaf[0].fit_seconds_
+    assert "val_moment_distance" in decaf[0].learning_curve_ and decaf[0].convergence_ == decaf[1].convergence_
+    fldgm = [made(FLDGM, epochs=2, teacher_epochs=1), made(FLDGM, epochs=2, teacher_epochs=1)]
+    assert [f.reused_ for f in fldgm] == [False, True]
+    pd.testing.assert_frame_equal(fldgm[0].sample(50, seed=1), fldgm[1].sample(50, seed=1))
+    assert "val_loss" in fldgm[1].learning_curve_
+
+
 def test_teacher_collapse_report(adult_rows):
     report = teacher(adult_rows).collapse_report(adult_rows, use="teacher")
     assert set(report.table.column) >= {"age", "workclass", "income", "sex"}
@@ -214,14 +260,15 @@ def test_translator_is_trained_once_and_reused():
 
     data = prepare(fairnb.data.load("german"), sensitive="sex", seed=0, max_rows=200)
     settings = TranslatorSettings(steps=12, hidden=8, z_dim=4, batch_size=32, check_every=4, patience=1, lr=1e-3)
-    first = train_translator(data, settings=settings, seed=0, device="cpu")
-    second = train_translator(data, settings=settings, seed=0, device="cpu")
+    first = train_translator(data, settings=settings, seed=0, device="cpu", reuse=True)
+    second = train_translator(data, settings=settings, seed=0, device="cpu", reuse=True)
     assert not first.reused_ and second.reused_ and second.steps_ == first.steps_
     x = data.x["test"][:5]
     np.testing.assert_array_equal(first.translate(x, target_sensitive=np.ones(5, int), target_y=np.zeros(5, int)),
                                   second.translate(x, target_sensitive=np.ones(5, int), target_y=np.zeros(5, int)))
     assert "val_criterion" in first.history_ and first.convergence_ == second.convergence_
-    assert not train_translator(data, settings=settings, seed=1, device="cpu").reused_
+    assert not train_translator(data, settings=settings, seed=1, device="cpu", reuse=True).reused_
+    assert not train_translator(data, settings=settings, seed=0, device="cpu").reused_  # reuse is off outside runs
 
 
 def test_budget_scales_every_epoch_budget():

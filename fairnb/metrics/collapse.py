@@ -10,7 +10,9 @@ column and flags a generator whose output has **collapsed** (lost the data's var
   variation distance between the synthetic and real category shares exceeds ``max_tv`` (0.5);
 - a *numeric* column is flagged when it holds NaN or infinite values, or when the ratio of the
   synthetic to the real variance leaves [``variance_low``, ``variance_high``] = [0.01, 100]
-  (a constant or exploding column);
+  (a constant or exploding column) — unless one value holds at least ``real_mode_share`` (90 %) of
+  the real column (a zero-inflated count such as a capital gain): like a categorical column whose
+  data already has a dominant category, producing only that value is then not a collapse;
 - the generator is **collapsed** when at least one column is flagged; ``reasons`` names each.
 
 ``moment_distance(real, fake)`` is a cheap validation criterion for generators that produce
@@ -30,8 +32,8 @@ import pandas as pd
 THRESHOLDS = {"mode_share": 0.99, "real_mode_share": 0.90, "max_tv": 0.5, "variance_low": 0.01, "variance_high": 100.0}
 RULE = ("a column is flagged when one category takes ≥ 99 % of the generated rows while the data's most common category "
         "has < 90 %, when the category shares are more than 0.5 apart in total variation, or when a numeric column is "
-        "not finite or its variance is below 1/100 or above 100 times the data's; the generator is flagged collapsed when "
-        "any column is")
+        "not finite or its variance is below 1/100 (unless one value holds ≥ 90 % of the data's column) or above 100 times "
+        "the data's; the generator is flagged collapsed when any column is")
 
 
 @dataclass
@@ -87,7 +89,8 @@ def collapse_check(real: pd.DataFrame, synthetic: pd.DataFrame, dataset=None, *,
                 reasons.append(f"{column}: {bad} NaN or infinite values (diverged)")
                 continue
             ratio = float(values.var() / reference.var()) if reference.var() > 0 else (1.0 if values.var() == 0 else np.inf)
-            flagged = not limits["variance_low"] <= ratio <= limits["variance_high"]
+            dominant = float(pd.Series(reference).value_counts(normalize=True).iloc[0]) >= limits["real_mode_share"]
+            flagged = not limits["variance_low"] <= ratio <= limits["variance_high"] and not (dominant and ratio < 1)
             rows.append({"column": column, "kind": "numeric", "statistic": "variance ratio", "value": ratio, "flagged": flagged})
             if flagged:
                 reasons.append(f"{column}: variance {ratio:.3g}× the data's"

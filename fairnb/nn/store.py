@@ -193,7 +193,8 @@ class ModelStore:
         return path
 
     def get_or_train(self, settings: Mapping[str, Any], data_checksum: str, sources: Sequence[object],
-                     train: Callable[[], tuple[dict[str, Any], Mapping[str, Any]]]) -> tuple[dict[str, Any], dict[str, Any], bool]:
+                     train: Callable[[], tuple[dict[str, Any], Mapping[str, Any]]], *,
+                     budget: str | None = None) -> tuple[dict[str, Any], dict[str, Any], bool]:
         """``(state, metadata, hit)``: the stored model if there is a readable one, else ``train()``'s, saved.
 
         ``train`` takes no argument and returns ``(state, metadata)``. On a miss the state is
@@ -202,22 +203,48 @@ class ModelStore:
         Concurrent callers with the same key (runs executing side by side) train it once: a miss
         takes an exclusive lock on ``<root>/.<key>.lock`` while it trains, and a second caller waits
         for that lock and then finds the stored model.
+
+        ``budget`` names the setting that is a training budget (``epochs``, ``steps``) for models
+        trained under a stopping rule. A model whose rule stopped it before its budget ran out
+        (``metadata["stopped_early"]`` true, ``metadata["budget_used"]`` the epochs or steps it ran)
+        is the model of every budget of at least that many: it is also stored under the key of its
+        settings without the budget, and a request with another budget that it satisfies finds it
+        there (e.g. the same teacher at 2× and 4× the budget).
         """
+        if budget is not None and budget not in settings:
+            raise ParameterError("budget", budget, "the name of a setting (the training budget)", "not a setting")
         inputs = self._inputs(settings, data_checksum, sources)
         key = hashlib.sha256(inputs.encode()).hexdigest()
-        record = self.load(key)
-        if record is not None:
-            return record["state"], record["metadata"], True
+        alias_inputs = alias = None
+        if budget is not None:
+            open_settings = {k: v for k, v in settings.items() if k != budget} | {"budget": f"{budget}: stopped early"}
+            alias_inputs = self._inputs(open_settings, data_checksum, sources)
+            alias = hashlib.sha256(alias_inputs.encode()).hexdigest()
+        found = self._find(key, alias, settings.get(budget) if budget else None)
+        if found is not None:
+            return found["state"], found["metadata"], True
         with self._lock(key):
-            record = self.load(key)  # trained by another process while this one waited
-            if record is not None:
-                return record["state"], record["metadata"], True
+            found = self._find(key, alias, settings.get(budget) if budget else None)  # trained by another process meanwhile
+            if found is not None:
+                return found["state"], found["metadata"], True
             result = train()
             if not (isinstance(result, tuple) and len(result) == 2):
                 raise ParameterError("train", type(result).__name__, "a callable returning (state, metadata)", "wrong return value")
             state, metadata = result
             self.save(key, state, metadata, inputs=inputs)
+            if alias is not None and (metadata or {}).get("stopped_early") and metadata.get("budget_used") is not None:
+                self.save(alias, state, metadata, inputs=alias_inputs)
         return state, json.loads(_canonical_json(dict(metadata or {}), "metadata")), False
+
+    def _find(self, key: str, alias: str | None, requested: Any) -> dict[str, Any] | None:
+        record = self.load(key)
+        if record is not None or alias is None:
+            return record
+        record = self.load(alias)
+        if record is None:
+            return None
+        used = record["metadata"].get("budget_used")
+        return record if isinstance(used, (int, float)) and isinstance(requested, (int, float)) and used <= requested else None
 
     @contextmanager
     def _lock(self, key: str) -> Iterator[None]:

@@ -101,7 +101,7 @@ class StoppingRule:
 # The rule a generator follows when its own settings leave it open (None): a run installs its profile's values
 # (``fairnb.runs.resolve``), so every generator of a page, whichever study function builds it, trains under the
 # same stated rule. Outside a run: a fixed budget, nothing held out.
-DEFAULTS = {"patience": 0, "min_delta": 1e-3, "validation_fraction": 0.0}
+DEFAULTS = {"patience": 0, "min_delta": 1e-3, "validation_fraction": 0.0, "reuse": False}
 _defaults = dict(DEFAULTS)
 
 
@@ -113,8 +113,10 @@ def training_defaults() -> dict[str, Any]:
 def set_training_defaults(**values: Any) -> dict[str, Any]:
     """Install defaults for generators whose stopping settings are None; returns the previous ones.
 
-    Keys: ``patience`` (int >= 0), ``min_delta`` (float >= 0), ``validation_fraction`` (float in [0, 1));
-    ``None`` values are ignored. Checked like a generator's own settings.
+    Keys: ``patience`` (int >= 0), ``min_delta`` (float >= 0), ``validation_fraction`` (float in [0, 1)),
+    ``reuse`` (bool: models that support the trained-model store take a stored model with the same
+    settings, rows and code instead of training it again); ``None`` values are ignored. Checked like a
+    generator's own settings.
     """
     unknown = sorted(set(values) - set(DEFAULTS))
     if unknown:
@@ -122,6 +124,8 @@ def set_training_defaults(**values: Any) -> dict[str, Any]:
     previous = dict(_defaults)
     merged = {**_defaults, **{k: v for k, v in values.items() if v is not None}}
     check_stopping(1, merged["patience"], merged["min_delta"], merged["validation_fraction"])
+    if not isinstance(merged["reuse"], bool):
+        raise ParameterError("reuse", merged["reuse"], "True or False")
     _defaults.update(merged)
     return previous
 
@@ -185,6 +189,15 @@ class Convergence:
                else "the budget ran out" + (" while the criterion was still improving" if self.best_epoch == self.epochs
                                             and self.criterion else ""))
         return f"{name} trained {self.rule}: it ran {self.epochs} epochs ({why}); the kept parameters are those of epoch {self.best_epoch}."
+
+
+def history_metadata(history: pd.DataFrame) -> dict[str, Any]:
+    """A training history as JSON-ready metadata for the trained-model store: its columns (in order),
+    values, ``convergence`` and, for budget-aware reuse, ``stopped_early`` and ``budget_used`` (epochs run)."""
+    found = history.attrs.get("convergence")
+    return {"history": {c: history[c].tolist() for c in history.columns}, "history_columns": list(history.columns),
+            "convergence": found, "stopped_early": bool(found and found["stopped"] == "early"),
+            "budget_used": int(found["epochs"]) if found else len(history)}
 
 
 def convergence(history: pd.DataFrame) -> Convergence | None:
@@ -254,30 +267,47 @@ def _in_kernel() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
+def _kernel_log() -> Any:
+    """Inside a notebook kernel: a text stream on the kernel process's own stderr (under ``fairnb run``
+    the run's log, ``results/logs/<run>.log``; under Jupyter the server's console), bypassing the
+    capture that copies file-descriptor output into the page. ``None`` when there is no such stream."""
+    global _KERNEL_LOG
+    if _KERNEL_LOG is None:
+        descriptor = getattr(sys.stderr, "_original_stdstream_copy", None)  # ipykernel >= 6 keeps the real fd 2 here
+        if descriptor is None:
+            return None
+        _KERNEL_LOG = os.fdopen(os.dup(descriptor), "w", buffering=1)
+    return _KERNEL_LOG
+
+
+_KERNEL_LOG = None
+
+
 def progress_enabled(enabled: bool | None = None) -> bool:
-    """Progress bars: on inside a notebook kernel and in a terminal, off elsewhere (tests, pipes),
-    unless ``enabled`` says otherwise or ``FAIRNB_PROGRESS`` is ``0``/``1``."""
+    """Progress bars: on in a terminal and inside a notebook kernel (written to the kernel's log, see
+    ``progress``), off elsewhere (tests, pipes), unless ``enabled`` says otherwise or
+    ``FAIRNB_PROGRESS`` is ``0``/``1``."""
     if enabled is not None:
         return bool(enabled)
     value = os.environ.get("FAIRNB_PROGRESS")
     if value in ("0", "1"):
         return value == "1"
-    return _in_kernel() or bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return (_in_kernel() and _kernel_log() is not None) or bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 def progress(iterable: Iterable, desc: str, total: int | None = None, enabled: bool | None = None,
              leave: bool = False) -> Iterator:
     """``iterable`` wrapped in a tqdm bar when ``progress_enabled`` (else unchanged).
 
-    Inside a notebook kernel the bar is written to the kernel process's own stderr — under
-    ``fairnb run`` the run's log (``results/logs/<run>.log``), where a long cell's progress can be
-    followed — and never into the page, so executed pages stay clean.
+    Inside a notebook kernel the bar goes to the kernel process's own stderr — under ``fairnb run``
+    the run's log (``results/logs/<run>.log``), where a long cell's progress can be followed — and
+    never into the page, so executed pages stay clean.
     """
     if not progress_enabled(enabled):
         return iter(iterable)
     from tqdm import tqdm
 
-    stream = sys.__stderr__ if _in_kernel() else sys.stderr
+    stream = (_kernel_log() or sys.stderr) if _in_kernel() else sys.stderr
     return iter(tqdm(iterable, desc=desc, total=total, leave=leave, mininterval=2.0, file=stream, dynamic_ncols=True))
 
 

@@ -3,10 +3,10 @@
 ``budget_study`` repeats the headline comparison (our L1-KL student, FairDisco and the generator
 baselines, scored by the one evaluation path of ``fairnb.paper000.comparison``) with every training
 budget multiplied by each factor of ``multipliers``: the epoch budgets of the teacher, the students,
-TabFairGAN, Decaf and FLDGMs' diffusion, and the patience of the stopping rule
-(``fairnb.nn.train.training_defaults``), so that at 2× every generator may train twice as long before
-its rule stops it. At 1× the settings are the comparison page's, so its FairDisco teacher comes from
-the trained-model store.
+TabFairGAN, Decaf and FLDGMs' diffusion. The stopping rule itself (its patience) is unchanged: a
+generator that its rule stopped before the budget ran out trains exactly as before at a larger budget
+(the trained-model store gives it back instead of training it again), and one that ran out of budget
+trains longer. At 1× the settings are the comparison page's, so its models come from the store.
 
 ``verdicts`` turns the per-seed values into paired comparisons: for each baseline and metric, the
 mean over seeds of (ours − baseline) at each multiplier, and whether its sign — the verdict "ours is
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fairnb.errors import ParameterError
-from fairnb.nn.train import progress, set_training_defaults, training_defaults
+from fairnb.nn.train import progress
 
 GENERATORS = ("ours_l1", "fairdisco", "fldgm", "tabfairgan", "decaf")
 HEADLINE = ("dpr", "eor", "accuracy")
@@ -44,15 +44,10 @@ def budget_study(settings, multipliers: Sequence[float], seeds: Iterable[int],
     if not multipliers:
         raise ParameterError("budget_multipliers", multipliers, "a non-empty list of numbers > 0")
     seeds = list(seeds)
-    base = training_defaults()
     frames = []
     for multiplier in progress(list(multipliers), "budget multiples", total=len(multipliers), enabled=None, leave=True):
         scaled = replace(scaled_settings(settings, multiplier), methods=tuple(methods))
-        set_training_defaults(patience=int(round(base["patience"] * multiplier)))
-        try:
-            result = run_comparison(scaled, seeds)
-        finally:
-            set_training_defaults(**base)
+        result = run_comparison(scaled, seeds)
         frames.append(result.table.assign(multiplier=float(multiplier)))
     return pd.concat(frames, ignore_index=True)[["multiplier", "method", "seed", "metric", "value"]]
 

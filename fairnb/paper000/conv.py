@@ -185,6 +185,9 @@ class ImageFairDistillation:
         quality_loss, lam: stage-2 loss (l1, mse, huber, mean_difference) and KL weight.
         teacher_epochs, student_epochs, batch_size, lr: optimisation (reference: 1000 epochs, batch 2048, Adam 1e-3).
         seed, device: everything is seeded from ``seed``; ``device`` is cpu or cuda.
+
+    Both stages train a fixed budget of epochs on every image (the reference's rule), whatever the
+    run's stopping rule for the tabular generators.
     """
 
     def __init__(self, channels: int = 3, image_size: int = 64, s_dim: int = 2, z_dim: int = 10, beta_exponent: int = 7,
@@ -226,7 +229,7 @@ class ImageFairDistillation:
         self.teacher = FairDisco(0, s_dim=self.s_dim, z_dim=self.z_dim, beta_exponent=self.beta_exponent,
                                  dcov_estimator=self.dcov_estimator, epochs=self.teacher_epochs, batch_size=self.batch_size,
                                  lr=self.lr, seed=self.seed, device=self.device, encoder=encoder, decoder=decoder,
-                                 reconstruction=bce_reconstruction).fit(x, s)
+                                 reconstruction=bce_reconstruction, patience=0, validation_fraction=0.0).fit(x, s)
         self.timings["teacher_seconds"] = time.perf_counter() - started
         started = time.perf_counter()
         torch.manual_seed(self.seed + 1)  # the student's initialisation

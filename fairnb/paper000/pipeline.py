@@ -31,11 +31,12 @@ import fairnb.data
 from fairnb.errors import ParameterError, one_of
 from fairnb.metrics import dcov as dcov_module
 from fairnb.nn import losses as losses_module, train as train_module
-from fairnb.paper000 import fairdisco as fairdisco_module
+from fairnb.paper000 import distill as distill_module, fairdisco as fairdisco_module
 from fairnb.nn.device import resolve_device
 from fairnb.metrics.collapse import CollapseReport, collapse_check
 from fairnb.nn.store import ModelStore, array_checksum
-from fairnb.nn.train import Convergence, convergence, resolve_stopping, validation_split
+from fairnb.nn.train import (Convergence, convergence, history_metadata, resolve_stopping, stopping_rule, training_defaults,
+                             validation_split)
 from fairnb.paper000.baselines.base import (Settings, check_epochs, check_float, check_n, check_seed, check_training_input,
                                             require_fitted, restore_schema, sampling_seed)
 from fairnb.paper000.distill import TEACHER_TARGETS, StudentEncoder, check_lam, distill, quality_loss_fn
@@ -45,6 +46,7 @@ from fairnb.paper000.fairdisco import DCOV_ESTIMATORS, FairDisco, check_beta_exp
 DECODE_SENSITIVE = ("source", "random")
 # the source files that define a trained teacher (part of its model-store key)
 TEACHER_SOURCES = (fairdisco_module, train_module, losses_module, dcov_module)
+STUDENT_SOURCES = TEACHER_SOURCES + (distill_module,)
 
 
 class FairLatentDistillation(Settings):
@@ -65,9 +67,10 @@ class FairLatentDistillation(Settings):
             trains until its validation loss has not improved by ``min_delta`` (relative) for
             ``patience`` epochs, at most ``teacher_epochs`` / ``student_epochs``, and keeps its best
             epoch. ``patience`` 0: exactly the epoch budgets (the reference's rule).
-        reuse_teacher: take the teacher from the trained-model store (``fairnb.nn.store``) when one
-            with the same settings, training data and source code was trained before, else train
-            it and store it. Timing studies pass ``False``.
+        reuse_teacher: take the teacher and the students from the trained-model store
+            (``fairnb.nn.store``) when one with the same settings, training data and source code was
+            trained before, else train it and store it (None: ``training_defaults()["reuse"]``, which a
+            run sets from its profile; off outside runs). Timing studies train afresh.
 
     Fitted attributes: ``teacher_`` (the ``FairDisco`` teacher), ``student_`` (the
     ``StudentEncoder``), ``teacher_history_`` / ``student_history_`` (per-epoch losses),
@@ -84,7 +87,7 @@ class FairLatentDistillation(Settings):
     def __init__(self, beta_exponent: int = 7, dcov_estimator: str = "posterior", quality_loss: str = "l1",
                  lam: float = 1.0, teacher_epochs: int = 1000, student_epochs: int = 200, teacher_target: str = "sample",
                  batch_size: int = 2048, lr: float = 1e-3, seed: int = 0, device: str = "cpu", patience: int | None = None,
-                 min_delta: float | None = None, validation_fraction: float | None = None, reuse_teacher: bool = True):
+                 min_delta: float | None = None, validation_fraction: float | None = None, reuse_teacher: bool | None = None):
         self.beta_exponent, self.dcov_estimator = beta_exponent, dcov_estimator
         self.quality_loss, self.lam, self.teacher_target = quality_loss, lam, teacher_target
         self.teacher_epochs, self.student_epochs = teacher_epochs, student_epochs
@@ -110,8 +113,9 @@ class FairLatentDistillation(Settings):
         check_seed(self.seed)
         self.rule_, self.validation_fraction_ = resolve_stopping(self.teacher_epochs, self.patience, self.min_delta,
                                                                   self.validation_fraction)
-        if not isinstance(self.reuse_teacher, (bool, np.bool_)):
-            raise ParameterError("reuse_teacher", self.reuse_teacher, "True or False")
+        if self.reuse_teacher is not None and not isinstance(self.reuse_teacher, (bool, np.bool_)):
+            raise ParameterError("reuse_teacher", self.reuse_teacher, "True, False or None (the run's default)")
+        self.reuse_ = bool(training_defaults()["reuse"] if self.reuse_teacher is None else self.reuse_teacher)
 
     def _inputs(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         missing = [c for c in self.dataset_.features + [self.sensitive_] if c not in frame.columns]
@@ -135,8 +139,8 @@ class FairLatentDistillation(Settings):
         """
         self._check_params()
         dataset = check_training_input(frame, dataset, sensitive)
-        for attribute in ("teacher_", "student_", "student_history_", "student_convergence_", "teacher_reused_", "quality_loss_",
-                          "lam_", "fit_seconds_"):
+        for attribute in ("teacher_", "student_", "student_history_", "student_convergence_", "teacher_reused_", "teacher_key_",
+                          "student_reused_", "quality_loss_", "lam_", "fit_seconds_"):
             self.__dict__.pop(attribute, None)
         self.device_ = resolve_device(self.device)
         self.dataset_, self.sensitive_, self.timings_ = dataset, sensitive, {}
@@ -156,16 +160,21 @@ class FairLatentDistillation(Settings):
         s = np.asarray(s).astype(np.int64)
         started = time.perf_counter()
         teacher = self._new_teacher(x.shape[1])
-        if self.reuse_teacher:
-            state, metadata, hit = ModelStore().get_or_train(self._teacher_settings(x.shape[1]), array_checksum(x, s),
-                                                             TEACHER_SOURCES, lambda: self._train_teacher(teacher, x, s))
+        self.teacher_key_ = None
+        if self.reuse_:
+            store, settings, checksum = ModelStore(), self._teacher_settings(x.shape[1]), array_checksum(x, s)
+            state, metadata, hit = store.get_or_train(settings, checksum, TEACHER_SOURCES,
+                                                      lambda: self._train_teacher(teacher, x, s), budget="epochs")
             if hit:
                 teacher.encoder.load_state_dict(state["encoder"])
                 teacher.decoder.load_state_dict(state["decoder"])
                 teacher.history = pd.DataFrame(metadata["history"], columns=metadata["history_columns"])
-                teacher.history.attrs["convergence"] = metadata["convergence"]
+                # a model found under another budget: the rule stated is the one asked for
+                teacher.history.attrs["convergence"] = {**metadata["convergence"], "rule": teacher.rule.describe("validation loss")
+                                                        if teacher.rule.early else metadata["convergence"]["rule"]}
                 teacher.convergence = convergence(teacher.history)
             seconds, self.teacher_reused_ = float(metadata["seconds"]), bool(hit)
+            self.teacher_key_ = store.key(settings, checksum, TEACHER_SOURCES)
         else:
             self._train_teacher(teacher, x, s)
             seconds, self.teacher_reused_ = time.perf_counter() - started, False
@@ -196,10 +205,7 @@ class FairLatentDistillation(Settings):
         teacher.fit(x, s)
         seconds = time.perf_counter() - started
         state = {"encoder": teacher.encoder.state_dict(), "decoder": teacher.decoder.state_dict()}
-        history = teacher.history
-        return state, {"history": {c: history[c].tolist() for c in history.columns}, "history_columns": list(history.columns),
-                       "seconds": seconds,
-                       "convergence": history.attrs.get("convergence")}
+        return state, {**history_metadata(teacher.history), "seconds": seconds}
 
     def fit_student(self, x: np.ndarray, s: np.ndarray, quality_loss: str | None = None, lam: float | None = None) -> StudentEncoder:
         """(Re)train only the student, e.g. to compare quality losses on one teacher.
@@ -211,19 +217,44 @@ class FairLatentDistillation(Settings):
         quality_loss = quality_loss or self.quality_loss
         quality_loss_fn(quality_loss)
         lam = check_lam(lam if lam is not None else self.lam)
-        started = time.perf_counter()
         torch.manual_seed(self.seed + 1)  # the student's initialisation
         student = StudentEncoder(x.shape[1], 2, 32, self.teacher_.z_dim)
-        fit_rows, held_rows = validation_split(len(x), self.validation_fraction_, self.seed)  # the teacher's split
-        x, s = np.asarray(x, dtype=np.float32), np.asarray(s)
-        self.student_history_ = distill(self.teacher_.encoder, student, x[fit_rows], s[fit_rows], quality_loss, lam,
-                                        self.teacher_target, self.student_epochs, self.batch_size, self.lr,
-                                        self.seed + 1, str(self.device_),
-                                        validation=(x[held_rows], s[held_rows]) if len(held_rows) else None,
-                                        patience=self.rule_.patience, min_delta=self.rule_.min_delta)
+        x, s = np.asarray(x, dtype=np.float32), np.asarray(s).astype(np.int64)
+
+        def train() -> tuple[dict, dict]:
+            fit_rows, held_rows = validation_split(len(x), self.validation_fraction_, self.seed)  # the teacher's split
+            trained = time.perf_counter()
+            history = distill(self.teacher_.encoder, student, x[fit_rows], s[fit_rows], quality_loss, lam,
+                              self.teacher_target, self.student_epochs, self.batch_size, self.lr, self.seed + 1,
+                              str(self.device_), validation=(x[held_rows], s[held_rows]) if len(held_rows) else None,
+                              patience=self.rule_.patience, min_delta=self.rule_.min_delta)
+            return {"student": student.state_dict()}, {**history_metadata(history), "seconds": time.perf_counter() - trained}
+
+        if self.reuse_ and getattr(self, "teacher_key_", None):
+            settings = {"model": "StudentEncoder", "teacher": self.teacher_key_, "h_dim": 32, "quality_loss": quality_loss,
+                        "lam": float(lam), "teacher_target": self.teacher_target, "epochs": int(self.student_epochs),
+                        "batch_size": int(self.batch_size), "lr": float(self.lr), "seed": int(self.seed),
+                        "patience": self.rule_.patience, "min_delta": self.rule_.min_delta,
+                        "validation_fraction": self.validation_fraction_, "device": self.device_.type}
+            state, metadata, hit = ModelStore().get_or_train(settings, array_checksum(x, s), STUDENT_SOURCES, train,
+                                                             budget="epochs")
+            if hit:
+                student.load_state_dict(state["student"])
+            history = pd.DataFrame(metadata["history"], columns=metadata["history_columns"])
+            rule = stopping_rule(self.student_epochs, self.rule_.patience, self.rule_.min_delta)
+            history.attrs["convergence"] = {**metadata["convergence"], "rule": rule.describe("validation loss")
+                                            if rule.early else metadata["convergence"]["rule"]}
+            seconds, self.student_reused_ = float(metadata["seconds"]), bool(hit)
+        else:
+            _, metadata = train()
+            history = pd.DataFrame(metadata["history"], columns=metadata["history_columns"])
+            history.attrs["convergence"] = metadata["convergence"]
+            seconds, self.student_reused_ = float(metadata["seconds"]), False
+        student.eval()
+        self.student_history_ = history
         self.student_convergence_ = convergence(self.student_history_)
         self.student_, self.quality_loss_, self.lam_ = student, quality_loss, lam
-        self.timings_["student_seconds"] = time.perf_counter() - started
+        self.timings_["student_seconds"] = seconds
         self.fit_seconds_ = self.timings_.get("teacher_seconds", 0.0) + self.timings_["student_seconds"]
         return self.student_
 

@@ -229,14 +229,16 @@ def make_baseline(name: str, *, settings: StudySettings, seed: int):
 
 
 def train_translator(data: Prepared, *, settings: TranslatorSettings, seed: int, device: str,
-                     reuse: bool = True) -> FairTranslator:
+                     reuse: bool | None = None) -> FairTranslator:
     """The translator trained on the training split of ``data`` (its validation split feeds the
     validation criterion and the stopping rule).
 
-    With ``reuse`` it comes from the trained-model store (``fairnb.nn.store``) when one with the
-    same settings, seed, device kind, training and validation rows and translator source was
-    trained before (e.g. by the fair-translation page for the fair-classifier page); otherwise it is
-    trained here and stored. ``reused_`` on the returned translator says which.
+    With ``reuse`` (None: ``fairnb.nn.train.training_defaults()["reuse"]``, which a run sets from its
+    profile) it comes from the trained-model store (``fairnb.nn.store``) when one with the same
+    settings, seed, device kind, training and validation rows and translator source was trained
+    before (e.g. by the fair-translation page for the fair-classifier page; a translator its rule
+    stopped early also serves a larger step budget); otherwise it is trained here and stored.
+    ``reused_`` on the returned translator says which.
     """
     from fairnb.nn import losses as losses_module, train as train_module
     from fairnb.nn.store import ModelStore, array_checksum
@@ -246,7 +248,7 @@ def train_translator(data: Prepared, *, settings: TranslatorSettings, seed: int,
     x, y, s = data.part("train")
     validation = data.part("val")
     model = FairTranslator(settings, device=device, seed=seed)
-    if not reuse:
+    if not (train_module.training_defaults()["reuse"] if reuse is None else reuse):
         model.fit(x, y, sensitive_features=s, validation=validation)
         model.reused_ = False
         return model
@@ -257,7 +259,8 @@ def train_translator(data: Prepared, *, settings: TranslatorSettings, seed: int,
 
     key = {"model": "FairTranslator", **asdict(settings), "seed": int(seed), "device": torch.device(device).type}
     state, metadata, hit = ModelStore().get_or_train(key, array_checksum(x, y, s, *validation),
-                                                     (translator_module, losses_module, train_module), train)
+                                                     (translator_module, losses_module, train_module), train,
+                                                     budget="steps" if settings.steps else None)
     if hit:
         model.load(state, metadata)
     model.reused_ = hit

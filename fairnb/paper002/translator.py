@@ -256,7 +256,7 @@ class FairTranslator:
     ``fit(X, y, *, sensitive_features, validation=None)`` trains on max-abs scaled features X (n, d),
     binary labels y (1 = favourable) and sensitive features (1 = privileged). ``history_`` holds one
     row per block of ``check_every`` batches (per epoch when 0), indexed by the last ``step`` of the
-    block: the mean of every loss term, the agreement of D's heads with the requested domain on the
+    block: ``epoch`` (epochs trained so far), ``seconds`` (the block's training time), the mean of every loss term, the agreement of D's heads with the requested domain on the
     batch translations and, with validation rows, the ``val_*`` terms and ``val_criterion``
     (``VALIDATION_CRITERION``). ``steps_`` is the number of batches trained, ``convergence_`` how
     training ended (``fairnb.nn.train.Convergence``; its epochs count checks).
@@ -304,6 +304,7 @@ class FairTranslator:
         block = s.check_every or len(starts)
         stopper = EarlyStopping(stopping_rule(max(1, math.ceil(total / block)), s.patience, s.min_delta), "validation criterion")
         rows, step, started = [], 0, time.perf_counter()
+        block_started = started
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}
         bar = progress_bar(range(total), "translator", total=total, enabled=progress)
@@ -323,12 +324,13 @@ class FairTranslator:
                 step += 1
                 next(bar, None)
                 if step % block == 0 or step == total:
-                    row = {"step": step, "epoch": step / len(starts), **{k: sums[k] / counts[k] for k in sums}}
+                    row = {"step": step, "epoch": step / len(starts), **{k: sums[k] / counts[k] for k in sums},
+                           "seconds": time.perf_counter() - block_started}
                     sums, counts = {}, {}
                     if probe is not None:
                         row.update(self._validate(*probe))
-                    row["seconds"] = time.perf_counter() - started
                     rows.append(row)
+                    block_started = time.perf_counter()
                     if stopper.update(len(rows), row.get("val_criterion"), self._snapshot):
                         stop = True
                         break
@@ -397,7 +399,8 @@ class FairTranslator:
         history = self.history_.reset_index()
         return {"history": {c: history[c].tolist() for c in history.columns}, "history_columns": list(history.columns),
                 "fit_seconds": float(self.fit_seconds_),
-                "steps": int(self.steps_), "convergence": self.convergence_.as_dict()}
+                "steps": int(self.steps_), "convergence": self.convergence_.as_dict(),
+                "stopped_early": self.convergence_.stopped == "early", "budget_used": int(self.steps_)}
 
     def load(self, state: dict, metadata: dict) -> "FairTranslator":
         """Restore a fitted translator from ``state()`` and ``metadata()`` (the store's record)."""

@@ -106,14 +106,15 @@ def resolve(namespace: Mapping[str, Any]) -> Config:
 
 def install_training_rule(values: Mapping[str, Any], profile: str) -> dict[str, Any]:
     """Make the run's stopping rule the default of every generator built in this process
-    (``fairnb.nn.train.set_training_defaults``): ``patience`` and ``validation_fraction`` from the
-    template's parameters when it has them, else from the profile. Study functions that build
+    (``fairnb.nn.train.set_training_defaults``): ``patience``, ``validation_fraction`` and
+    ``reuse_models`` from the template's parameters when it has them, else from the profile. Study functions that build
     generators without naming a rule (every paper-000 page) then train under the same stated rule,
     and the trained-model store keys carry it. Returns the installed defaults."""
     from fairnb.nn.train import set_training_defaults, training_defaults
 
     chosen = {name: values[name] if values.get(name) is not None else PROFILES[profile].get(name)
               for name in ("patience", "validation_fraction")}
+    chosen["reuse"] = values.get("reuse_models", PROFILES[profile].get("reuse_models"))
     set_training_defaults(**chosen)
     return training_defaults()
 

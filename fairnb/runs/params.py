@@ -95,8 +95,11 @@ PARAMS: dict[str, Param] = {
     # --- paper 000: the stopping rule of every generator (teacher, students, Decaf, FLDGMs' diffusion)
     "patience": Param(int, "paper 000 generators: epochs without an improvement (> 0.1 %, relative) of the validation criterion before training stops, the best epoch kept; the epoch parameters are then budgets; 0 = train the whole epoch budget", low=0, high=100_000, profile_default=True),
     "validation_fraction": Param(float, "paper 000 generators: share of the training rows held out (seeded, the same rows for every generator) for the stopping rule's validation criterion; 0 = none", low=0.0, high=0.5, profile_default=True),
+    "reuse_models": Param(bool, "train each model once: take a stored model with the same settings, training rows and code from the trained-model store (results/models) instead of training it again; False = train everything afresh (timing pages)", profile_default=True),
     "budget_multipliers": Param(list, "paper 000 budget check: multiples of the profile's training budget (epoch budgets and patience) at which the headline comparison is repeated", profile_default=True,
                                 item=Param(float, "a budget multiple", low=0.1, high=64.0)),
+    "tabfairgdt_lamdas": Param(list, "paper 000 Pareto page: TabFairGDT's fairness-utility trade-offs swept (each in [0, 1]; 0 = no leaf relabelling, 1 = the most towards demographic parity)", profile_default=True,
+                               item=Param(float, "a TabFairGDT lamda", low=0.0, high=1.0)),
     "timing_epochs": Param(int, "paper 000 runtime: epochs each generator stage trains while timed (per-epoch time is projected to the publications' schedules)", low=1, high=5000, profile_default=True),
     # --- images (paper 000 on Colour-MNIST and CelebA)
     "image_size": Param(int, "side of the square images fed to the networks, in pixels (power of two)", choices=(16, 32, 64, 128), profile_default=True),

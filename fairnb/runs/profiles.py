@@ -58,17 +58,23 @@ PROFILES["smoke"].update({"tabfairgan_epochs": 1, "decaf_epochs": 1, "fldgm_epoc
 PROFILES["default"].update({"tabfairgan_epochs": 10, "decaf_epochs": 15, "fldgm_epochs": 60, "timing_epochs": 3})
 PROFILES["paper"].update({"tabfairgan_epochs": 0, "decaf_epochs": 0, "fldgm_epochs": 0, "timing_epochs": 20})
 
+# paper 000 Pareto page (notebooks/paper000/09_pareto.ipynb): TabFairGDT (not in the paper) fits in about a second on
+# 4,000 Adult rows, so its lamda sweep costs little more than scoring each point.
+PROFILES["smoke"]["tabfairgdt_lamdas"] = [0.0, 0.5, 1.0]
+PROFILES["default"]["tabfairgdt_lamdas"] = [0.0, 0.25, 0.5, 0.75, 1.0]
+PROFILES["paper"]["tabfairgdt_lamdas"] = [round(0.1 * k, 1) for k in range(11)]
+
 
 # The stopping rule of every trained generator (``fairnb.nn.train.StoppingRule``; installed for the whole run by
 # ``fairnb.runs.resolve``). smoke/default: a seeded 10 % of the training rows is held out and each generator trains
 # until its validation criterion has not improved by 0.1 % (relative) for ``patience`` epochs (teacher, students,
 # Decaf, FLDGMs' diffusion) or ``translator_patience`` checks of ``translator_check_every`` batches (paper 002), within
 # the epoch / step budgets above; paper: the publications' fixed lengths, every row trains.
-PROFILES["smoke"].update({"patience": 1, "validation_fraction": 0.1, "budget_multipliers": [1.0, 2.0],
+PROFILES["smoke"].update({"patience": 1, "validation_fraction": 0.1, "budget_multipliers": [1.0, 2.0], "reuse_models": True,
                           "translator_patience": 1, "translator_check_every": 0})
-PROFILES["default"].update({"patience": 20, "validation_fraction": 0.1, "budget_multipliers": [1.0, 2.0, 4.0],
+PROFILES["default"].update({"patience": 20, "validation_fraction": 0.1, "budget_multipliers": [1.0, 2.0, 4.0], "reuse_models": True,
                             "translator_patience": 3, "translator_check_every": 500})
-PROFILES["paper"].update({"patience": 0, "validation_fraction": 0.0, "budget_multipliers": [1.0, 2.0, 4.0],
+PROFILES["paper"].update({"patience": 0, "validation_fraction": 0.0, "budget_multipliers": [0.25, 0.5, 1.0], "reuse_models": True,
                           "translator_patience": 0, "translator_check_every": 0})
 
 # The runner's time limit per run (seconds, kernel start to last cell; 0 = none), reported as a failed

@@ -37,15 +37,20 @@ import pandas as pd
 import torch
 from torch import nn
 
+from fairnb.nn import losses as losses_module, train as train_module
 from fairnb.paper000.baselines import hyperparameters as hp
 from fairnb.metrics.collapse import moment_distance
 from fairnb.nn.losses import gradient_penalty
-from fairnb.nn.train import EarlyStopping, progress, resolve_stopping, validation_split
+from fairnb.nn.store import ModelStore, array_checksum
+from fairnb.nn.train import Convergence, EarlyStopping, progress, resolve_stopping, training_defaults, validation_split
 from fairnb.nn.device import generator_for, resolve_device
 from fairnb.paper000.baselines.base import (Settings, batches, check_epochs, check_finite, check_seed, check_training_input,
-                                            restore_schema, start_sampling, stopwatch)
+                                            restore_schema, start_sampling)
 from fairnb.data import TabularDataset, TabularEncoder
 from fairnb.errors import ParameterError, one_of
+
+# the source files that define a trained Decaf generator (part of its model-store key)
+DECAF_SOURCES = (__file__, hp.__file__, train_module.__file__, losses_module.__file__)
 
 _ADULT_WORK = ["age", "sex", "race", "education", "marital-status"]
 DAGS: dict[str, dict[str, list[str]]] = {
@@ -181,10 +186,14 @@ class Decaf(Settings):
             ``moment_distance`` to the held-out rows (``fairnb.metrics.collapse``) is the validation
             criterion. With ``patience`` > 0 training stops once it has not improved by
             ``min_delta`` (relative) for ``patience`` epochs, and the best epoch's generator is kept.
+        reuse: take the trained generator from the trained-model store when it was trained before
+            (None: ``training_defaults()["reuse"]``, set by a run from its profile; off outside runs).
+            The edge removal acts at generation only, so every ``fairness`` shares one trained generator.
 
     Fitted attributes: ``generator_``, ``history_`` (one dict per epoch: critic and generator loss
     of the epoch's last batch, ``val_moment_distance`` with held-out rows, ``seconds``),
     ``learning_curve_`` (the same as a DataFrame), ``convergence_`` (``fairnb.nn.train.Convergence``),
+    ``reused_`` (True when the generator came from the trained-model store),
     ``fit_seconds_``, ``dag_`` (the graph used), ``order_`` (its topological order),
     ``removed_edges_`` (child → parents cut at generation), ``encoder_``, ``dataset_``, ``sensitive_``, ``device_``.
     """
@@ -193,9 +202,10 @@ class Decaf(Settings):
 
     def __init__(self, epochs: int = 1000, fairness: str = "dp", dag: dict[str, list[str]] | None = None,
                  seed: int = 0, device: str = "auto", patience: int | None = None, min_delta: float | None = None,
-                 validation_fraction: float | None = None):
+                 validation_fraction: float | None = None, reuse: bool | None = None):
         self.epochs, self.fairness, self.dag, self.seed, self.device = epochs, fairness, dag, seed, device
         self.patience, self.min_delta, self.validation_fraction = patience, min_delta, validation_fraction
+        self.reuse = reuse
 
     def _check_params(self, dataset: TabularDataset) -> dict[str, list[str]]:
         """Validate the settings; return the DAG to use."""
@@ -217,7 +227,11 @@ class Decaf(Settings):
         return dag
 
     def fit(self, frame: pd.DataFrame, *, dataset: TabularDataset | str, sensitive: str) -> "Decaf":
-        """Train on ``frame``; edges from ``sensitive`` are cut at generation (``fairness``)."""
+        """Train on ``frame``; edges from ``sensitive`` are cut at generation (``fairness``).
+
+        With ``reuse`` a generator trained before with the same settings, graph, rows and code comes
+        from the trained-model store (``fit_seconds_`` is then its original training time).
+        """
         dataset = check_training_input(frame, dataset, sensitive)
         dag = self._check_params(dataset)
         self.device_ = device = resolve_device(self.device)
@@ -226,66 +240,94 @@ class Decaf(Settings):
         self.removed_edges_ = biased_edges(dag, sensitive, dataset.target, self.fairness)
         categorical = [c for c in order if c not in dataset.numeric]
         numeric = [c for c in order if c in dataset.numeric]
-        with stopwatch(self):
-            torch.manual_seed(self.seed)
-            rng = generator_for(self.seed, device)
-            encoder = TabularEncoder(categorical, numeric, dataset.integer, scaling="minmax")
-            encoder.fit(frame.astype({c: str for c in categorical}))
-            blocks = {b.column: b for b in encoder.blocks}
-            width = encoder.width
-            masks = torch.zeros(len(order), width)
-            for i, column in enumerate(order):
-                for parent in dag[column]:
-                    masks[i, blocks[parent].slice] = 1.0
-            slices = [blocks[c].slice for c in order]
-            hidden = hp.get("decaf", "hidden")
-            generator = _CausalGenerator(width, slices, [c in categorical for c in order], masks, hidden).to(device)
-            critic = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)).to(device)
-            encoded = torch.from_numpy(encoder.transform(frame.astype({c: str for c in categorical})))
-            fit_rows, held_rows = validation_split(len(frame), self.validation_fraction_, self.seed)
-            data, held = encoded[fit_rows].to(device), encoded[held_rows].to(device)
-            kwargs = {"lr": hp.get("decaf", "lr"), "betas": hp.get("decaf", "betas"), "weight_decay": hp.get("decaf", "weight_decay")}
-            opt_g = torch.optim.AdamW(generator.parameters(), **kwargs)
-            opt_c = torch.optim.AdamW(critic.parameters(), **kwargs)
-            gp_weight, privacy = hp.get("decaf", "gp_weight"), hp.get("decaf", "privacy_weight")
-            nodes = len(order)
-            # the validation draws: fixed noise, so the criterion is a function of the parameters
-            fixed = torch.randn(len(held), nodes, device=device, generator=generator_for(self.seed + 7919, device))
-            stopper = EarlyStopping(self.rule_, "moment distance of generated to held-out rows")
-            history = []
-            for epoch in progress(range(1, self.epochs + 1), "Decaf", total=self.epochs):
-                started = time.perf_counter()
-                for step, index in enumerate(batches(len(data), hp.get("decaf", "batch_size"), rng)):
-                    real = data[index.to(device)]
-                    fake = generator(torch.randn(len(real), nodes, device=device, generator=rng)).detach()
-                    critic_loss = critic(fake).mean() - critic(real).mean() + gp_weight * gradient_penalty(critic, real, fake, rng)
-                    opt_c.zero_grad()
-                    critic_loss.backward()
-                    opt_c.step()
-                    fake = generator(torch.randn(len(real), nodes, device=device, generator=rng))
-                    distance = torch.sqrt(((real - fake) ** 2).mean(dim=1) + 1e-8).mean()
-                    generator_loss = -critic(fake).mean() - privacy * distance
-                    check_finite(generator_loss, self.name, epoch, step)
-                    opt_g.zero_grad()
-                    generator_loss.backward()
-                    opt_g.step()
-                row = {"epoch": epoch, "critic_loss": critic_loss.item(), "generator_loss": generator_loss.item(),
-                       "seconds": time.perf_counter() - started}
-                if len(held):
-                    with torch.no_grad():
-                        generator.eval()
-                        row["val_moment_distance"] = moment_distance(held, generator(fixed))
-                        generator.train()
-                history.append(row)
-                if stopper.update(epoch, row.get("val_moment_distance"), lambda: copy.deepcopy(generator.state_dict())):
-                    break
-            if stopper.best_state is not None and self.rule_.early:
-                generator.load_state_dict(stopper.best_state)
-            generator.eval()
-            self.encoder_, self.generator_, self.history_ = encoder, generator, history
-            self.learning_curve_ = pd.DataFrame(history)
-            self.convergence_ = stopper.result(len(history))
+        started = time.perf_counter()
+        torch.manual_seed(self.seed)
+        encoder = TabularEncoder(categorical, numeric, dataset.integer, scaling="minmax")
+        encoder.fit(frame.astype({c: str for c in categorical}))
+        blocks = {b.column: b for b in encoder.blocks}
+        masks = torch.zeros(len(order), encoder.width)
+        for i, column in enumerate(order):
+            for parent in dag[column]:
+                masks[i, blocks[parent].slice] = 1.0
+        generator = _CausalGenerator(encoder.width, [blocks[c].slice for c in order], [c in categorical for c in order], masks,
+                                     hp.get("decaf", "hidden")).to(device)
+        encoded = torch.from_numpy(encoder.transform(frame.astype({c: str for c in categorical})))
+        reuse = training_defaults()["reuse"] if self.reuse is None else self.reuse
+
+        def train() -> tuple[dict, dict]:
+            history, self.convergence_ = self._train(generator, encoded, len(order))
+            # the encoding and the training, not the store's input and output
+            return {"generator": generator.state_dict()}, {"history": history, "seconds": time.perf_counter() - started,
+                                                           "convergence": self.convergence_.as_dict(),
+                                                           "stopped_early": self.convergence_.stopped == "early",
+                                                           "budget_used": self.convergence_.epochs}
+
+        if reuse:
+            settings = {"model": "Decaf", "epochs": int(self.epochs), "dag": {c: list(p) for c, p in dag.items()},
+                        "order": order, "seed": int(self.seed), "patience": self.rule_.patience, "min_delta": self.rule_.min_delta,
+                        "validation_fraction": self.validation_fraction_, "device": device.type}
+            state, metadata, self.reused_ = ModelStore().get_or_train(settings, array_checksum(encoded), DECAF_SOURCES, train,
+                                                                      budget="epochs")
+            if self.reused_:
+                generator.load_state_dict(state["generator"])
+                rule = self.rule_.describe("moment distance of generated to held-out rows") if self.rule_.early else None
+                self.convergence_ = Convergence(**{**metadata["convergence"], **({"rule": rule} if rule else {})})
+            history, seconds = metadata["history"], float(metadata["seconds"])
+        else:
+            _, metadata = train()
+            history, seconds, self.reused_ = metadata["history"], float(metadata["seconds"]), False
+        generator.eval()
+        self.encoder_, self.generator_, self.history_ = encoder, generator, history
+        self.learning_curve_ = pd.DataFrame(history)
+        # a stored generator counts with its original training time
+        self.fit_seconds_ = seconds
         return self
+
+    def _train(self, generator: "_CausalGenerator", encoded: torch.Tensor, nodes: int) -> tuple[list[dict], "Convergence"]:
+        """The WGAN-GP training of ``generator`` on the encoded rows (module doc), under the stopping rule."""
+        device = self.device_
+        rng = generator_for(self.seed, device)
+        hidden, width = hp.get("decaf", "hidden"), encoded.shape[1]
+        critic = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 1)).to(device)
+        fit_rows, held_rows = validation_split(len(encoded), self.validation_fraction_, self.seed)
+        data, held = encoded[fit_rows].to(device), encoded[held_rows].to(device)
+        kwargs = {"lr": hp.get("decaf", "lr"), "betas": hp.get("decaf", "betas"), "weight_decay": hp.get("decaf", "weight_decay")}
+        opt_g = torch.optim.AdamW(generator.parameters(), **kwargs)
+        opt_c = torch.optim.AdamW(critic.parameters(), **kwargs)
+        gp_weight, privacy = hp.get("decaf", "gp_weight"), hp.get("decaf", "privacy_weight")
+        # the validation draws: fixed noise, so the criterion is a function of the parameters
+        fixed = torch.randn(len(held), nodes, device=device, generator=generator_for(self.seed + 7919, device))
+        stopper = EarlyStopping(self.rule_, "moment distance of generated to held-out rows")
+        history = []
+        for epoch in progress(range(1, self.epochs + 1), "Decaf", total=self.epochs):
+            epoch_started = time.perf_counter()
+            for step, index in enumerate(batches(len(data), hp.get("decaf", "batch_size"), rng)):
+                real = data[index.to(device)]
+                fake = generator(torch.randn(len(real), nodes, device=device, generator=rng)).detach()
+                critic_loss = critic(fake).mean() - critic(real).mean() + gp_weight * gradient_penalty(critic, real, fake, rng)
+                opt_c.zero_grad()
+                critic_loss.backward()
+                opt_c.step()
+                fake = generator(torch.randn(len(real), nodes, device=device, generator=rng))
+                distance = torch.sqrt(((real - fake) ** 2).mean(dim=1) + 1e-8).mean()
+                generator_loss = -critic(fake).mean() - privacy * distance
+                check_finite(generator_loss, self.name, epoch, step)
+                opt_g.zero_grad()
+                generator_loss.backward()
+                opt_g.step()
+            row = {"epoch": epoch, "critic_loss": critic_loss.item(), "generator_loss": generator_loss.item(),
+                   "seconds": time.perf_counter() - epoch_started}
+            if len(held):
+                with torch.no_grad():
+                    generator.eval()
+                    row["val_moment_distance"] = moment_distance(held, generator(fixed))
+                    generator.train()
+            history.append(row)
+            if stopper.update(epoch, row.get("val_moment_distance"), lambda: copy.deepcopy(generator.state_dict())):
+                break
+        if stopper.best_state is not None and self.rule_.early:
+            generator.load_state_dict(stopper.best_state)
+        return history, stopper.result(len(history))
 
     @torch.no_grad()
     def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:

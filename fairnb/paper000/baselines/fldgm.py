@@ -34,11 +34,17 @@ from torch import nn
 import fairnb.data
 from fairnb.paper000.baselines import hyperparameters as hp
 from fairnb.nn.device import generator_for, resolve_device
-from fairnb.nn.train import EarlyStopping, progress, resolve_stopping, validation_split
+from fairnb.nn import losses as losses_module, train as train_module
+from fairnb.nn.store import ModelStore, array_checksum
+from fairnb.nn.train import Convergence, EarlyStopping, progress, resolve_stopping, training_defaults, validation_split
 from fairnb.paper000.baselines.base import (Settings, batches, check_epochs, check_finite, check_n, check_seed, check_training_input,
                                             require_fitted, restore_schema, sampling_seed, start_sampling, stopwatch)
 from fairnb.data import TabularDataset
 from fairnb.errors import ParameterError
+
+
+# the source files that define a trained FLDGMs diffusion model (part of its model-store key)
+FLDGM_SOURCES = (__file__, hp.__file__, train_module.__file__)
 
 
 class FairDiscoGenerator(Settings):
@@ -280,11 +286,15 @@ class FLDGM(Settings):
             validation criterion; with ``patience`` > 0 training stops once it has not improved by
             ``min_delta`` (relative) for ``patience`` epochs (``epochs`` is the budget), keeping the
             best epoch's denoiser.
+        reuse: take the trained diffusion model from the trained-model store when one was trained before
+            on the same teacher codes with the same settings and code (None: ``training_defaults()["reuse"]``,
+            set by a run from its profile; off outside runs).
 
     Fitted attributes: ``teacher_`` (the ``FairDiscoGenerator`` used), ``codes_`` (its latent
     codes of the training rows), ``diffusion_`` (the ``LatentDiffusion``), ``history_`` (last loss
     of each epoch), ``learning_curve_`` (epoch, mean loss, ``val_loss``, seconds),
-    ``convergence_``, ``diffusion_seconds_``, ``stage_seconds_`` (teacher, diffusion),
+    ``convergence_``, ``reused_`` (True when the diffusion model came from the store), ``diffusion_seconds_``
+    (its original training time when reused), ``stage_seconds_`` (teacher, diffusion),
     ``fit_seconds_`` (both), ``dataset_``, ``sensitive_``, ``device_``.
     """
 
@@ -292,10 +302,11 @@ class FLDGM(Settings):
 
     def __init__(self, epochs: int = 5000, teacher_epochs: int = 1000, teacher: FairDiscoGenerator | None = None,
                  teacher_batch_size: int = 2048, seed: int = 0, device: str = "auto", patience: int | None = None,
-                 min_delta: float | None = None, validation_fraction: float | None = None):
+                 min_delta: float | None = None, validation_fraction: float | None = None, reuse: bool | None = None):
         self.epochs, self.teacher_epochs, self.teacher = epochs, teacher_epochs, teacher
         self.teacher_batch_size, self.seed, self.device = teacher_batch_size, seed, device
         self.patience, self.min_delta, self.validation_fraction = patience, min_delta, validation_fraction
+        self.reuse = reuse
 
     def _check_params(self) -> None:
         check_epochs("epochs", self.epochs)
@@ -318,21 +329,49 @@ class FLDGM(Settings):
         elif not hasattr(teacher, "teacher_") or teacher.sensitive_ != sensitive or len(teacher.frame_) != len(frame):
             raise ParameterError("teacher", "a FairDiscoGenerator", f"one fitted on the same {len(frame)} rows and sensitive={sensitive}", "mismatch")
         self.teacher_, self.dataset_, self.sensitive_ = teacher, dataset, sensitive
-        with stopwatch(self, "diffusion_seconds_"):
+        started = time.perf_counter()
+        torch.manual_seed(self.seed + 4)
+        self.codes_ = teacher.latents()
+        # FL maps z by (z + 1)/2 and the diffusion's auto-normalisation maps back: x = z.
+        codes = torch.as_tensor(self.codes_, dtype=torch.float32)
+        torch.manual_seed(self.seed + 4)
+        self.diffusion_ = LatentDiffusion(codes.shape[1], hp.get("fldgm", "diffusion_steps"), hp.get("fldgm", "hidden"), self.device_)
+        reuse = training_defaults()["reuse"] if self.reuse is None else self.reuse
+
+        def train() -> tuple[dict, dict]:
             rng = generator_for(self.seed + 4, self.device_)
-            torch.manual_seed(self.seed + 4)
-            self.codes_ = teacher.latents()
-            # FL maps z by (z + 1)/2 and the diffusion's auto-normalisation maps back: x = z.
-            codes = torch.as_tensor(self.codes_, dtype=torch.float32)
             fit_rows, held_rows = validation_split(len(codes), self.validation_fraction_, self.seed)
             data, held = codes[fit_rows].to(self.device_), codes[held_rows].to(self.device_)
-            self.diffusion_ = LatentDiffusion(data.shape[1], hp.get("fldgm", "diffusion_steps"), hp.get("fldgm", "hidden"), self.device_)
             stopper = EarlyStopping(self.rule_, "diffusion loss on held-out codes")
-            self.history_ = self.diffusion_.fit(data, self.epochs, hp.get("fldgm", "batch_size"), hp.get("fldgm", "lr"),
-                                                hp.get("fldgm", "betas"), rng, validation=held if len(held) else None,
-                                                stopper=stopper, validation_seed=self.seed + 7919)
-            self.learning_curve_ = self.diffusion_.curve
-            self.convergence_ = stopper.result(len(self.history_))
+            last = self.diffusion_.fit(data, self.epochs, hp.get("fldgm", "batch_size"), hp.get("fldgm", "lr"),
+                                       hp.get("fldgm", "betas"), rng, validation=held if len(held) else None,
+                                       stopper=stopper, validation_seed=self.seed + 7919)
+            found = stopper.result(len(last))
+            curve = self.diffusion_.curve
+            return {"denoiser": self.diffusion_.model.state_dict()}, {
+                "last_losses": last, "curve": {c: curve[c].tolist() for c in curve.columns}, "curve_columns": list(curve.columns),
+                "seconds": time.perf_counter() - started, "convergence": found.as_dict(),
+                "stopped_early": found.stopped == "early", "budget_used": found.epochs}
+
+        if reuse:
+            settings = {"model": "FLDGM diffusion", "epochs": int(self.epochs), "seed": int(self.seed),
+                        "patience": self.rule_.patience, "min_delta": self.rule_.min_delta,
+                        "validation_fraction": self.validation_fraction_, "device": self.device_.type}
+            state, metadata, self.reused_ = ModelStore().get_or_train(settings, array_checksum(codes), FLDGM_SOURCES, train,
+                                                                      budget="epochs")
+            if self.reused_:
+                self.diffusion_.model.load_state_dict(state["denoiser"])
+        else:
+            _, metadata = train()
+            self.reused_ = False
+        self.diffusion_.model.train()  # as after training: sampling switches to eval mode and back
+        self.history_ = list(metadata["last_losses"])
+        self.learning_curve_ = self.diffusion_.curve = pd.DataFrame(metadata["curve"], columns=metadata["curve_columns"])
+        self.diffusion_.epoch_seconds = list(self.learning_curve_["seconds"])
+        rule = self.rule_.describe("diffusion loss on held-out codes") if self.rule_.early and self.reused_ else None
+        self.convergence_ = Convergence(**{**metadata["convergence"], **({"rule": rule} if rule else {})})
+        # codes and training, not the store's input and output (a stored model: its original time)
+        self.diffusion_seconds_ = float(metadata["seconds"])
         self.stage_seconds_ = {"teacher": teacher.fit_seconds_, "diffusion": self.diffusion_seconds_}
         self.fit_seconds_ = teacher.fit_seconds_ + self.diffusion_seconds_
         return self

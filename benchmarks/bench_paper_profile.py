@@ -1,0 +1,171 @@
+"""Expected training time of the ``paper`` profile, from measured per-epoch times on this machine's device.
+
+    python benchmarks/bench_paper_profile.py [--device auto] [--epochs 3]
+
+Every generator stage is trained for ``--epochs`` epochs on the full training split of each dataset it
+runs on (the paper profile's rows, batch sizes and widths), and its steady time per epoch (the median
+of the epochs after the first) is multiplied by the epochs the paper profile trains it, summed over
+every run of the manifest with the paper profile's repetitions and sweeps, counting each model the
+trained-model store shares between pages once. Run on a GPU machine (``--device cuda``) it gives the
+expected time of the paper profile on one GPU; on a CPU, on one CPU thread.
+
+What is counted (R = the paper profile's repetitions, 10; pairs = the manifest's (dataset, sensitive)
+runs; a race run costs as its sex run):
+
+- FairDisco teachers, 1000 epochs each: the β sweep (11 exponents, one seed) per pair, plus one teacher
+  per further seed (β = 10^7) per pair — the stage-3 study, the comparison and the budget check at 1×
+  reuse them;
+- students, 200 epochs: 4 quality losses per pair on one seed (distillation), 4 per seed (stage 3),
+  4 values of λ (stage 3's sweep);
+- the comparison per pair and seed: TabFairGAN (200 / 70 epochs), Decaf (1000) and FLDGMs' diffusion
+  (5000);
+- the budget check (Adult/sex) at each multiple m of the paper profile: m × (teacher + student +
+  TabFairGAN + Decaf + diffusion) per seed (the 1× teacher reused);
+- the runtime page: ``timing_epochs`` epochs of every stage per seed;
+- paper 002: one translator per pair and seed (2000 epochs), shared by its two pages.
+
+Not counted: the downstream classifiers and metrics, the paper-002 classifiers and baselines, the image
+models and kernel start-up; the estimate is the generators' training.
+
+Prints every number and saves ``benchmarks/results/paper_profile.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+import fairnb.data  # noqa: E402
+from fairnb.book import performance  # noqa: E402
+from fairnb.nn.device import resolve_device, single_thread_on_cpu  # noqa: E402
+from fairnb.nn.train import set_training_defaults  # noqa: E402
+from fairnb.paper000.baselines import hyperparameters as hp  # noqa: E402
+from fairnb.runs.manifest import load_manifest  # noqa: E402
+from fairnb.runs.profiles import PROFILES  # noqa: E402
+
+DATASETS_000 = ("adult", "compas", "german")
+COMPARED = ("adult", "compas")
+
+
+def steady(seconds) -> float:
+    seconds = list(seconds)
+    return float(statistics.median(seconds[1:] if len(seconds) > 1 else seconds))
+
+
+def measure(device: str, epochs: int) -> dict[str, dict[str, float]]:
+    """Seconds per epoch of each stage on each dataset's full training split."""
+    from fairnb.paper000.baselines.decaf import Decaf
+    from fairnb.paper000.baselines.fldgm import FLDGM, FairDiscoGenerator
+    from fairnb.paper000.baselines.tabfairgan import TabFairGAN
+    from fairnb.paper000.pipeline import FairLatentDistillation
+    from fairnb.paper000.study import prepare_data
+    from fairnb.paper002.study import prepare, train_translator
+    from fairnb.paper002.translator import TranslatorSettings
+
+    paper = PROFILES["paper"]
+    out: dict[str, dict[str, float]] = {}
+    for dataset in DATASETS_000:
+        train, _ = prepare_data(dataset, "sex", 0, 0)
+        row = {}
+        teacher = FairDiscoGenerator(epochs, batch_size=paper["batch_size"], seed=0, device=device).fit(train, dataset=dataset, sensitive="sex")
+        row["teacher"] = steady(teacher.teacher_.history["seconds"])
+        student = FairLatentDistillation(student_epochs=epochs, batch_size=paper["batch_size"], seed=0, device=device, reuse_teacher=False)
+        x, s = student.prepare(train, dataset=dataset, sensitive="sex")
+        student.teacher_ = teacher.teacher_
+        student.fit_student(x, s)
+        row["student"] = steady(student.student_history_["seconds"])
+        if dataset in COMPARED:
+            fldgm = FLDGM(epochs, teacher=teacher, seed=0, device=device).fit(train, dataset=dataset, sensitive="sex")
+            row["diffusion"] = steady(fldgm.diffusion_.epoch_seconds)
+            for name, cls in (("tabfairgan", TabFairGAN), ("decaf", Decaf)):
+                model = cls(epochs=epochs, seed=0, device=device).fit(train, dataset=dataset, sensitive="sex")
+                row[name] = steady(h["seconds"] for h in model.history_)
+        out[dataset] = row
+        print(dataset, {k: round(v, 4) for k, v in row.items()}, flush=True)
+    for dataset in ("adult", "compas", "german"):
+        data = prepare(fairnb.data.load(dataset), sensitive="sex", seed=0, max_rows=0)
+        settings = TranslatorSettings(epochs=epochs, hidden=paper["translator_hidden"], lr=paper["translator_lr"])
+        translator = train_translator(data, settings=settings, seed=0, device=device, reuse=False)
+        out[dataset]["translator"] = steady(translator.history_["seconds"])
+        print(dataset, "translator", round(out[dataset]["translator"], 4), flush=True)
+    return out
+
+
+def expected(per_epoch: dict[str, dict[str, float]]) -> tuple[float, list[dict]]:
+    """Seconds of the paper profile's generator training (module doc), with its itemised parts."""
+    paper = PROFILES["paper"]
+    reps, runs = paper["repetitions"], load_manifest()
+    pairs = sorted({(r.parameters.get("dataset"), r.parameters.get("sensitive")) for r in runs if r.template == "fair_synthesis"})
+    compared = sorted({(r.parameters.get("dataset"), r.parameters.get("sensitive")) for r in runs if r.template == "comparison"})
+    translated = sorted({(r.parameters.get("dataset"), r.parameters.get("sensitive")) for r in runs
+                         if r.template == "fair_translation" and r.parameters.get("dataset") in per_epoch})
+    teacher, student = paper["fairdisco_epochs"], paper["distill_epochs"]
+    items = []
+
+    def add(what: str, dataset: str, stage: str, epochs: float) -> None:
+        items.append({"what": what, "dataset": dataset, "stage": stage, "epochs": epochs,
+                      "seconds": epochs * per_epoch[dataset][stage]})
+
+    for dataset, _ in pairs:
+        add("β sweep teachers (one seed)", dataset, "teacher", len(paper["beta_exponents"]) * teacher)
+        add("teachers of the other seeds", dataset, "teacher", (reps - 1) * teacher)
+        add("students: distillation, stage 3, λ sweep", dataset, "student",
+            (4 + 4 * reps + len(paper["lams"])) * student)
+    for dataset, _ in compared:
+        tfg = paper["tabfairgan_epochs"] or hp.PUBLISHED_EPOCHS["tabfairgan"][dataset]
+        decaf = paper["decaf_epochs"] or hp.PUBLISHED_EPOCHS["decaf"][dataset]
+        diffusion = paper["fldgm_epochs"] or hp.PUBLISHED_EPOCHS["fldgm"][dataset]
+        add("comparison: TabFairGAN", dataset, "tabfairgan", reps * tfg)
+        add("comparison: Decaf", dataset, "decaf", reps * decaf)
+        add("comparison: FLDGMs diffusion", dataset, "diffusion", reps * diffusion)
+    scale = sum(paper["budget_multipliers"])
+    extra_teacher = scale - (1.0 if 1.0 in paper["budget_multipliers"] else 0.0)
+    add("budget check: teachers", "adult", "teacher", reps * extra_teacher * teacher)
+    add("budget check: students", "adult", "student", reps * scale * student)
+    for stage, published in (("tabfairgan", hp.PUBLISHED_EPOCHS["tabfairgan"]["adult"]),
+                             ("decaf", hp.PUBLISHED_EPOCHS["decaf"]["adult"]), ("diffusion", hp.PUBLISHED_EPOCHS["fldgm"]["adult"])):
+        add(f"budget check: {stage}", "adult", stage, reps * scale * published)
+    for stage in ("teacher", "student", "diffusion", "tabfairgan", "decaf"):
+        add(f"runtime page: {stage}", "adult", stage, reps * paper["timing_epochs"])
+    for dataset, _ in translated:
+        add("translators (fair translation and classifier)", dataset, "translator", reps // 2 * paper["translator_epochs"])
+    return sum(i["seconds"] for i in items), items
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--epochs", type=int, default=3)
+    args = parser.parse_args()
+    device = str(resolve_device(args.device))
+    single_thread_on_cpu(device)
+    set_training_defaults(patience=0, validation_fraction=0.0)  # the paper profile's rule: fixed budgets, every row
+    started = time.perf_counter()
+    per_epoch = measure(device, args.epochs)
+    total, items = expected(per_epoch)
+    name = torch.cuda.get_device_name(0) if device.startswith("cuda") else f"CPU, {torch.get_num_threads()} thread(s)"
+    print(f"paper profile, generator training on {name}: {total:.0f} s = {total / 3600:.1f} h "
+          f"(measured in {time.perf_counter() - started:.0f} s)")
+    measurements = [{"name": f"seconds per epoch, {stage}, {dataset} (full training split)", "value": round(v, 4), "unit": "s",
+                     "device": device} for dataset, row in per_epoch.items() for stage, v in row.items()]
+    measurements.append({"name": "paper profile, expected generator training time", "value": round(total / 3600, 2),
+                         "unit": "h", "device": device, "note": f"{name}; from measured per-epoch times (module doc of "
+                                                                "benchmarks/bench_paper_profile.py says what is counted)"})
+    path = performance.save("paper_profile", measurements)
+    record = json.loads(path.read_text())
+    record["raw"] = {"per_epoch": per_epoch, "items": items}
+    path.write_text(json.dumps(record, indent=2))
+    print(path)
+
+
+if __name__ == "__main__":
+    main()
