@@ -4,6 +4,8 @@ diffusion model, the comparison runner and the runtime ratios. Small real Adult 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -220,3 +222,55 @@ def test_every_hyperparameter_has_a_source():
     table = hyperparameter_table()
     assert set(table.baseline) >= set(HYPERPARAMETERS)
     assert table.source.str.len().min() > 10
+
+
+def test_tabfairgdt_is_a_default_comparison_row_shown_apart():
+    from fairnb.paper000 import comparison
+
+    settings = ComparisonSettings("adult", "sex")
+    assert settings.methods == METHODS + ("tabfairgdt",) and comparison.BEYOND_PAPER == ("tabfairgdt",)
+    assert comparison.ROWS[-1] == "tabfairgdt" and comparison.LABELS["tabfairgdt"].endswith("(not in the paper)")
+    assert "tabfairgdt" not in comparison.rows_of("paper") and comparison.rows_of("beyond") == ("tabfairgdt",)
+    with pytest.raises(ParameterError, match="tabfairgdt_lamda"):
+        ComparisonSettings("adult", "sex", tabfairgdt_lamda=1.5)
+    with pytest.raises(ParameterError, match="rows"):
+        comparison.rows_of("others")
+    assert comparison.make_method("tabfairgdt", replace(settings, tabfairgdt_lamda=0.2), seed=3).lamda == 0.2
+    assert set(HYPERPARAMETERS["tabfairgdt"]) >= {"lamda", "criterion", "acc_threshold", "min_samples_leaf"}
+    assert all(s.source for s in HYPERPARAMETERS["tabfairgdt"].values())
+
+
+def test_tabfairgdt_row_comes_after_the_papers_rows_and_degenerate_rows_are_marked():
+    from fairnb.paper000 import figures
+
+    settings = ComparisonSettings("adult", "sex", max_rows=300, methods=("original", "tabfairgdt"))
+    result = run_comparison(settings, [0])
+    assert list(result.summary().index)[-1].startswith("TabFairGDT (not in the paper)")
+    assert list(result.summary(rows="paper").index) == ["Original data"]
+    assert [i.split(" ⚠")[0] for i in result.summary(rows="beyond").index] == ["TabFairGDT (not in the paper)"]
+    # a degenerate repetition: the trade-off figure draws the row hollow and grey and says so in its legend
+    result.table.loc[(result.table.method == "original") & (result.table.metric == "degenerate"), "value"] = 1.0
+    assert result.label("original") == "Original data ⚠ degenerate 1/1"
+    ax = figures.tradeoff(result).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "Original data — degenerate 1/1" in labels
+    data = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert data and data[0].get_markerfacecolor() == "none"
+    assert any("(degenerate)" in t.get_text() for t in figures.metric_bars(result).axes[0].get_xticklabels())
+
+
+def test_runtime_times_tabfairgdt_apart_without_a_paper_claim():
+    from fairnb.paper000 import runtime
+
+    rows = []
+    for seed in (0, 1):
+        for method, stage, seconds in (("ours", "teacher", 8), ("ours", "student", 2), ("fldgm", "teacher", 8),
+                                       ("fldgm", "diffusion", 4), ("tabfairgan", "gan", 20), ("decaf", "gan", 25),
+                                       ("tabfairgdt", "trees", 1)):
+            rows.append({"seed": seed, "method": method, "stage": stage, "seconds": seconds, "projected_seconds": seconds * 10})
+    table = ratios(pd.DataFrame(rows))
+    assert table[table.timing == "measured"].method.tolist() == ["fldgm", "tabfairgan", "decaf", "tabfairgdt"]
+    shown = runtime.ratio_table(pd.DataFrame(rows))
+    assert shown[shown["compared with"] == "TabFairGDT (not in the paper)"]["paper claim"].tolist() == ["not in the paper"] * 2
+    assert runtime.published_epochs("trees", "tabfairgdt", "adult") == 0
+    assert runtime.GENERATORS[-1] == "tabfairgdt" and "tabfairgdt" not in runtime.PAPER_CLAIMS

@@ -439,3 +439,61 @@ def test_a_record_that_does_not_say_its_label_coding_is_not_guessed(tmp_path):
     sex = frame[frame.scope == "adult/sex"].set_index("label_coding")
     assert sex.loc["favourable", "verdict"] == rule.SUPPORTED
     assert "does not report l1/unfavourable_dpr" in sex.loc["unfavourable", "note"]
+
+
+def test_a_method_the_paper_does_not_compare_never_counts(tmp_path):
+    # TabFairGDT (not in paper 000) is the fairest row of the comparison run and degenerate at one seed: neither
+    # fact reaches the ledger, and a ledger row that names it is refused
+    write(tmp_path, "comparison-adult-sex", "comparison", synthesis_metrics({
+        "original": {"dpr": [0.30, 0.31, 0.29], "favourable_dpr": [0.30, 0.31, 0.29]},
+        "tabfairgan": {"dpr": [0.50, 0.52, 0.51], "favourable_dpr": [0.50, 0.52, 0.51]},
+        "tabfairgdt": {"dpr": [0.99, 0.98, 0.97], "favourable_dpr": [0.99, 0.98, 0.97]}})
+        | {"tabfairgdt/degenerate": [1.0, 0.0, 0.0]})
+    frame = ledger_page.evaluate(tmp_path, rows(["000-5.dpr"]))
+    assert not frame.note.str.contains("tabfairgdt").any() and not frame.records.str.contains("tabfairgdt").any()
+    assert "tabfairgdt" not in set(ledger_page.degenerate_rows(tmp_path).method)
+    assert "tabfairgdt" in ledger_page.beyond_paper("000") and ledger_page.beyond_paper("002") == ()
+    named = rows(["000-5.dpr"]).assign(a="comparison:tabfairgdt/{metric}")
+    with pytest.raises(ValueError, match="000-5.dpr.*tabfairgdt"):
+        ledger_page.evaluate(tmp_path, named)
+    runtime = rows(["000-7.fldgm"]).assign(a="runtime:tabfairgdt/{metric}")
+    with pytest.raises(ValueError, match="does not compare"):
+        ledger_page.check_paper_rows(runtime)
+    # the ledger files themselves never name it
+    assert not ledger_page.ledger()[["a", "b"]].apply(lambda c: c.str.contains("tabfairgdt")).any().any()
+
+
+def test_a_method_the_paper_does_not_compare_is_no_table1_cell_and_not_on_the_landing_page(tmp_path):
+    from fairnb.book import overview
+    from fairnb.paper000 import reproduction
+
+    write(tmp_path, "comparison-adult-sex", "comparison", synthesis_metrics({
+        "original": {"dpr": [0.30, 0.31, 0.29], "accuracy": [0.84, 0.85, 0.84]},
+        "tabfairgdt": {"dpr": [0.99, 0.98, 0.97], "accuracy": [0.83, 0.84, 0.83]}}))
+    table = reproduction.table1(tmp_path)
+    assert "tabfairgdt" not in set(table.method) and "original" in set(table.method)
+    assert "tabfairgdt" not in set(reproduction.ours(tmp_path).method)
+    assert "tabfairgdt" not in set(overview.compared_cells(tmp_path).method)
+    assert not overview.headline_table(tmp_path).claim.str.contains("TabFairGDT").any()
+
+
+def test_landing_page_names_degenerate_cells_instead_of_reading_them(tmp_path):
+    from fairnb.book import overview
+
+    # the L1-KL student's classifier is near-constant at one of three seeds: its headline cells are not results
+    write(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis", synthesis_metrics({
+        "l1": {"dpr": [0.99, 0.98, 0.97], "accuracy": [0.76, 0.75, 0.76]},
+        "original": {"dpr": [0.30, 0.31, 0.29], "accuracy": [0.84, 0.85, 0.84]}})
+        | {"l1/degenerate": [1.0, 0.0, 0.0]}, parameters={"positive_label": "favourable"})
+    table = overview.headline_table(tmp_path).set_index(["claim"])
+    cell = table.loc["L1-KL synthetic data: DPR close to 1"]
+    assert cell["ours"] == "degenerate (1 of 3 repetitions)" and pd.isna(cell["difference"])
+    assert table.loc["original data: low demographic parity ratio", "ours"].startswith("0.300 ± ")
+    cells = overview.compared_cells(tmp_path)
+    sex = cells[cells.attribute == "sex"]
+    assert sex[sex.method == "ours_l1"].degenerate.all() and not sex[sex.method == "original"].degenerate.any()
+    share = overview.share_within_tolerance(cells.dropna(subset=["ours"]))
+    kept = cells.dropna(subset=["ours"])
+    assert share == pytest.approx(overview.share_within_tolerance(kept[~kept.degenerate]))
+    fig = overview.agreement_figure(tmp_path)
+    assert any("degenerate rows (not results)" in t.get_text() for t in fig.axes[0].get_legend().get_texts())

@@ -156,3 +156,20 @@ def test_binned_teacher_rows_come_back_in_the_data_schema():
         assert list(records.columns) == list(train.columns) and list(records.dtypes) == list(train.dtypes)
         assert set(records["capital-gain"]) <= set(binning.values["capital-gain"].values())
     assert "fairdisco_representation/dpr" in result.metrics()
+
+
+def test_shap_share_and_lambda_sweep_are_recorded_per_seed(both_paths):
+    stage3, _ = both_paths
+    shares = study.shap_shares(stage3, "adult", "sex", methods=("original", "l1"), n_explain=100)
+    assert set(shares) == {"original/shap_sensitive", "l1/shap_sensitive"}      # the claims ledger's 000-8 names
+    assert all(len(v) == 1 and 0.0 <= v[0] <= 1.0 for v in shares.values())
+    assert study.shap_share(pd.Series({"age": 3.0, "sex": 1.0}), "sex") == 0.25
+    with pytest.raises(Exception, match="methods"):
+        study.shap_shares(stage3, "adult", "sex", methods=("huber",))
+    sweep = study.lambda_sweep("adult", "sex", [1.0, 10.0], SETTINGS["fairdisco_epochs"], SETTINGS["distill_epochs"], [0, 1],
+                               fit_rows=SETTINGS["max_rows"], batch_size=SETTINGS["batch_size"], device="cpu")
+    values = study.sweep_metrics(sweep)
+    assert {"lambda_sweep/1/dpr", "lambda_sweep/10/accuracy", "lambda_sweep/10/unfavourable_dpr",
+            "lambda_sweep/1/degenerate", "lambda_sweep/1/positive_rate_privileged"} <= set(values)
+    assert all(len(v) == 2 for v in values.values())   # one value per seed, for paired comparisons
+    assert values["lambda_sweep/1/dpr"] == sweep.metrics[sweep.metrics.lam == 1.0].sort_values("seed").dpr.tolist()

@@ -23,6 +23,11 @@ was looked at). A row that lacks what it needs says *not evaluated* and names ex
 Paper-000 rows whose metric depends on the label coding are evaluated under both codings: the
 favourable one (class 1 = '>50K', no recidivism) is the headline, the reference code's unfavourable
 one is shown beside it.
+
+**Methods the paper does not have never count.** A paper's claims are about the methods it compares.
+Rows the book adds beyond a paper (``beyond_paper``: for paper 000, TabFairGDT) are reported by the
+same runs but never enter its ledger: a ledger row that names one is refused (``check_paper_rows``,
+called by ``ledger`` and ``evaluate``), and ``degenerate_rows`` does not list them.
 """
 
 from __future__ import annotations
@@ -57,11 +62,46 @@ _COMPOSITE = re.compile(r"^mean\((?P<parts>[^)]*)\)$")
 
 
 def ledger() -> pd.DataFrame:
-    """Both papers' claims files, one row per (claim, metric), columns ``LEDGER_COLUMNS``."""
+    """Both papers' claims files, one row per (claim, metric), columns ``LEDGER_COLUMNS``
+    (checked by ``check_paper_rows``)."""
     frames = [pd.read_csv(path, dtype=str, keep_default_na=False) for path in LEDGERS.values()]
     table = pd.concat(frames, ignore_index=True)[LEDGER_COLUMNS]
     table["threshold"] = table["threshold"].replace("", "0").astype(float)
-    return table
+    return check_paper_rows(table)
+
+
+def beyond_paper(paper: str) -> tuple[str, ...]:
+    """The methods the book's runs report for ``paper`` that the paper itself does not compare
+    (paper 000: ``fairnb.paper000.comparison.BEYOND_PAPER`` and the runtime chapter's)."""
+    if paper != "000":
+        return ()
+    from fairnb.paper000.comparison import BEYOND_PAPER
+    from fairnb.paper000.runtime import BEYOND_PAPER as BEYOND_RUNTIME
+
+    return tuple(dict.fromkeys(BEYOND_PAPER + BEYOND_RUNTIME))
+
+
+def _method_of(prefix: str) -> str:
+    return prefix.split("/", 1)[0]
+
+
+def check_paper_rows(claims: pd.DataFrame) -> pd.DataFrame:
+    """``claims`` unchanged, or ``ValueError`` naming each ledger row whose ``a`` or ``b`` refers to a
+    method its paper does not compare (``beyond_paper``): such a method never counts toward, or
+    against, the paper's claims."""
+    bad = []
+    for _, row in claims.iterrows():
+        excluded = beyond_paper(str(row["paper"]))
+        if not excluded:
+            continue
+        for ref in _refs(row["a"]) + _refs(row["b"]):
+            method = _method_of(ref.prefix or ref.pattern)
+            if method in excluded:
+                bad.append(f"{row['id']} ({ref.template}:{ref.pattern})")
+    if bad:
+        raise ValueError("claims ledger rows refer to methods the paper does not compare (" + ", ".join(excluded)
+                         + "): " + "; ".join(bad))
+    return claims
 
 
 # --------------------------------------------------------------------------- records
@@ -462,7 +502,7 @@ def evaluate(records_folder: Path | str | None = None, claims: pd.DataFrame | No
     of pairs it used; ``profile`` the profile of the records used; ``note`` what decided the verdict,
     what is missing, and which seeds were excluded as degenerate.
     """
-    claims = ledger() if claims is None else claims
+    claims = ledger() if claims is None else check_paper_rows(claims)
     store = Store(records_folder)
     rows = []
     for _, row in claims.iterrows():
@@ -556,13 +596,16 @@ def sources_table(claims: pd.DataFrame | None = None) -> pd.DataFrame:
 def degenerate_rows(records_folder: Path | str | None = None) -> pd.DataFrame:
     """Every (run, method, label coding) with degenerate seeds, in the records of the templates that
     score a classifier: run, method, coding, seeds ("k of n"), reason. (The ledger leaves a seed out
-    under both codings when it is degenerate under either.)"""
+    under both codings when it is degenerate under either.) Methods a paper does not compare
+    (``beyond_paper``) are not listed: they are not part of its claims."""
     store = Store(records_folder)
+    excluded = set(beyond_paper("000"))
     rows = []
     for template in CLASSIFIER_TEMPLATES:
         for record in store.records(template):
             metrics = record.get("metrics") or {}
-            prefixes = sorted({name.rsplit("/", 1)[0] + "/" for name in metrics if "/" in name})
+            prefixes = sorted({name.rsplit("/", 1)[0] + "/" for name in metrics if "/" in name
+                               and _method_of(name) not in excluded})
             for prefix in prefixes:
                 n = max((len((metrics[k] or {}).get("values") or [0]) for k in metrics if k.startswith(prefix)), default=1)
                 for coding in record_codings(record, template, prefix):

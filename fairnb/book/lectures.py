@@ -9,7 +9,15 @@ built from the results records of all its runs (every dataset × sensitive attri
 - ``<stage>-time.md``: the stage's compute time (sum and range of the runs' wall-clock seconds).
 
 A lecture page includes these files, so none of its numbers is typed by hand. A stage without
-records gets a short note that says which command creates them.
+records gets a short note that says which command creates them. A method with a degenerate repetition
+(its ``<method>/degenerate`` values) is named "⚠ degenerate k/n" in the table, so its ratios are not
+read as fair. Methods the paper does not compare (TabFairGDT) come last, labelled "(not in the paper)".
+
+``write_pareto`` writes the Pareto lecture's files from the ``pareto``, ``comparison``,
+``fair_synthesis`` and ``runtime`` records (``fairnb.paper000.pareto``): ``pareto-figure.md`` and
+``pareto.png`` (every generator's front, one panel per run), ``pareto-table.md`` (the seed-by-seed
+verdicts, our method against TabFairGDT), ``pareto-time.md`` and ``pareto-worth.md`` (the generated
+answer to "is the method still worth it?").
 """
 
 from __future__ import annotations
@@ -58,9 +66,11 @@ STAGES: dict[str, Stage] = {
     "comparison": Stage("comparison", ("dpr", "eor", "accuracy", "density", "coverage"),
                         (("original", "Original data"), ("fairdisco", "FairDisco"), ("tabfairgan", "TabFairGAN"),
                          ("decaf", "Decaf"), ("fldgm", "FLDGMs"), ("correlation_remover", "CorrelationRemover"),
-                         ("threshold_optimizer", "ThresholdOptimizer")), _FAIRNESS),
+                         ("threshold_optimizer", "ThresholdOptimizer"), ("tabfairgdt", "TabFairGDT (not in the paper)")),
+                        _FAIRNESS),
     "runtime": Stage("runtime", ("measured_seconds", "projected_seconds"),
-                     (("ours", "Ours"), ("fldgm", "FLDGMs"), ("tabfairgan", "TabFairGAN"), ("decaf", "Decaf")),
+                     (("ours", "Ours"), ("fldgm", "FLDGMs"), ("tabfairgan", "TabFairGAN"), ("decaf", "Decaf"),
+                      ("tabfairgdt", "TabFairGDT (not in the paper)")),
                      (("measured_seconds", "measured s"), ("projected_seconds", "projected s"))),
     "images": Stage("images", ("accuracy", "dpr", "eor"), (("", "generated"), ("real", "real")), _FAIRNESS),
     "fair_translation": Stage("fair_translation", ("fid_translated", "fid_sampled", "fid_noise"), (("", ""),),
@@ -75,28 +85,43 @@ def _run_label(record: dict[str, Any]) -> tuple[str, str]:
     return str(parameters.get("dataset", "")), str(parameters.get("sensitive", ""))
 
 
+def _degenerate_flag(metrics: dict[str, Any], method: str) -> str:
+    """" ⚠ degenerate k/n" when the record flags k of the method's n repetitions degenerate, else empty."""
+    entry = metrics.get(f"{method}/degenerate") if method else metrics.get("degenerate")
+    values = (entry or {}).get("values") if isinstance(entry, dict) else None
+    if not values:
+        return ""
+    bad = sum(1 for v in values if v is not None and v >= 0.5)
+    return f" ⚠ degenerate {bad}/{len(values)}" if bad else ""
+
+
 def stage_table(stage: Stage, records: list[dict[str, Any]]) -> pd.DataFrame:
-    """Tidy table: dataset, sensitive, method, metric, mean, std, n, profile (one row per value found)."""
+    """Tidy table: dataset, sensitive, method, metric, mean, std, n, profile, flag (one row per value
+    found; ``flag`` is " ⚠ degenerate k/n" for a method with degenerate repetitions in that run)."""
     rows = []
     for record in records:
         dataset, sensitive = _run_label(record)
         metrics = record.get("metrics", {})
         for method, method_label in stage.methods:
+            flag = _degenerate_flag(metrics, method)
             for metric in stage.metrics:
                 value = metrics.get(f"{method}/{metric}" if method else metric)
                 if value is None:
                     continue
                 rows.append({"dataset": dataset, "sensitive": sensitive, "method": method_label or "—", "metric": metric,
                              "mean": value.get("mean"), "std": value.get("std"), "n": value.get("n"),
-                             "profile": record.get("profile", "")})
-    return pd.DataFrame(rows, columns=["dataset", "sensitive", "method", "metric", "mean", "std", "n", "profile"])
+                             "profile": record.get("profile", ""), "flag": flag})
+    return pd.DataFrame(rows, columns=["dataset", "sensitive", "method", "metric", "mean", "std", "n", "profile", "flag"])
 
 
 def display_table(stage: Stage, tidy: pd.DataFrame) -> pd.DataFrame:
-    """Rows (dataset, sensitive, method), one column per metric as ``mean ± std``, plus n."""
+    """Rows (dataset, sensitive, method), one column per metric as ``mean ± std``, plus n; a method with
+    degenerate repetitions in a run says so in its name."""
     if tidy.empty:
         return pd.DataFrame()
     tidy = tidy.assign(cell=[mean_std(m, s) for m, s in zip(tidy["mean"], tidy["std"])])
+    if "flag" in tidy:
+        tidy = tidy.assign(method=tidy["method"] + tidy["flag"].fillna(""))
     wide = tidy.pivot_table(index=["dataset", "sensitive", "method"], columns="metric", values="cell", aggfunc="first", sort=False)
     wide = wide.reindex(columns=[m for m in stage.metrics if m in wide.columns])
     wide.columns = [stage.label(m) for m in wide.columns]
@@ -182,4 +207,40 @@ def write_lectures(folder: Path | None = None, results: Path | None = None) -> l
         atomic_write(folder / f"{name}-figure.md", figure_md + "\n")
         atomic_write(folder / f"{name}-time.md", compute_time(records) + "\n")
         written += [folder / f"{name}-{part}.md" for part in ("table", "figure", "time")]
-    return written
+    return written + write_pareto(folder, results)
+
+
+def write_pareto(folder: Path | None = None, results: Path | None = None) -> list[Path]:
+    """The Pareto lecture's generated files (module docstring), from the records in ``results``."""
+    from fairnb.paper000 import pareto
+    from fairnb.runs.execute import atomic_write
+
+    folder = folder or LECTURES
+    folder.mkdir(parents=True, exist_ok=True)
+    records = read_records("pareto", results)
+    runs = pareto.recorded_runs(results)
+    missing = ("No `pareto` run has a record yet: run `fairnb run --only 'pareto-*'` (after the `comparison` and "
+               "`fair_synthesis` runs), then rebuild the book.")
+    figure = pareto.front_figure(results, runs) if runs else None
+    if figure is not None:
+        figure.savefig(folder / "pareto.png", dpi=110, bbox_inches="tight")
+        profiles = ", ".join(sorted({str(r.get("profile", "")) for r in records}))
+        figure_md = ("```{figure} /book/generated/lectures/pareto.png\n:name: fig-lecture-pareto\n:width: 100%\n\n"
+                     "DPR (favourable coding) against accuracy on held-out real records of every generator, mean ± std over "
+                     "repetitions, one panel per run (profile: " + profiles + "). Lines join the settings of a sweep (our λ, "
+                     "TabFairGDT's lamda); circled points are on the Pareto front of the points that are not degenerate; "
+                     "hollow grey points have a degenerate repetition and are not results; diamonds are not in the paper.\n```")
+    else:
+        figure_md = missing
+    frames = [pareto.worth_it(d, s, results) for d, s in runs]
+    if frames:
+        table = pareto.worth_it_table(pd.concat(frames, ignore_index=True))
+        table_md = ("Our L1-KL student against TabFairGDT at each lamda, seed by seed (claims ledger's rule; a difference "
+                    "TabFairGDT − ours above 0 means TabFairGDT is higher).\n\n" + table.to_markdown(index=False))
+    else:
+        table_md = missing
+    atomic_write(folder / "pareto-figure.md", figure_md + "\n")
+    atomic_write(folder / "pareto-table.md", table_md + "\n")
+    atomic_write(folder / "pareto-time.md", compute_time(records) + "\n")
+    atomic_write(folder / "pareto-worth.md", pareto.worth_markdown(results, runs) + "\n")
+    return [folder / f"pareto-{part}.md" for part in ("figure", "table", "time", "worth")]

@@ -3,6 +3,12 @@
 Both come from the two reproduction modules (which read ``_build/results``), so nothing here is
 typed by hand: ``headline_table`` picks the cells that carry each paper's main claim and
 ``agreement_figure`` plots every compared cell, paper value against ours.
+
+A cell of a **degenerate** row (paper 000: a near-constant classifier or collapsed records in some
+repetition, ``fairnb.paper000.reproduction``) is not a result: the headline table says
+"degenerate" instead of a value and a difference, the figure draws it hollow and grey, and the
+share within tolerance leaves it out. Only the papers' own rows are read (generators the book adds
+beyond a paper, such as TabFairGDT, are not cells of its tables).
 """
 
 from __future__ import annotations
@@ -32,16 +38,23 @@ HEADLINES = [
 
 
 def compared_cells(results: Path | str | None = None) -> pd.DataFrame:
-    """Every cell with a paper value, from both papers: paper, dataset, method, attribute, metric, paper, ours, ours_std."""
+    """Every cell with a paper value, from both papers: paper, dataset, method, attribute, metric, paper,
+    ours, ours_std, degenerate (True for a cell of a degenerate row, whose value is not a result) and
+    degenerate_seeds ("k of n")."""
     first = paper000.table1(results).assign(paper_id="000")
-    second = paper002.comparison(results).rename(columns={"sensitive": "attribute"}).assign(paper_id="002")
-    columns = ["paper_id", "dataset", "method", "attribute", "metric", "paper", "ours", "ours_std"]
+    second = paper002.comparison(results).rename(columns={"sensitive": "attribute"}).assign(
+        paper_id="002", degenerate=False, degenerate_seeds="")
+    columns = ["paper_id", "dataset", "method", "attribute", "metric", "paper", "ours", "ours_std", "degenerate",
+               "degenerate_seeds"]
     cells = pd.concat([first[columns], second[columns]], ignore_index=True)
+    cells["degenerate"] = cells["degenerate"].fillna(False).astype(bool)
+    cells["degenerate_seeds"] = cells["degenerate_seeds"].fillna("")
     return cells.dropna(subset=["paper"]).reset_index(drop=True)
 
 
 def headline_table(results: Path | str | None = None) -> pd.DataFrame:
-    """The cells of ``HEADLINES`` with the paper's value, ours (mean ± std) and the difference."""
+    """The cells of ``HEADLINES`` with the paper's value, ours (mean ± std) and the difference; a cell of
+    a degenerate row says "degenerate (k of n repetitions)" instead of a value and has no difference."""
     cells = compared_cells(results).set_index(["paper_id", "dataset", "method", "attribute", "metric"])
     rows = []
     for paper_id, dataset, method, attribute, metric, claim in HEADLINES:
@@ -52,23 +65,36 @@ def headline_table(results: Path | str | None = None) -> pd.DataFrame:
         paper = None if cell is None else cell["paper"]
         ours = None if cell is None or pd.isna(cell["ours"]) else cell["ours"]
         std = None if cell is None or pd.isna(cell["ours_std"]) else cell["ours_std"]
+        degenerate = cell is not None and bool(cell["degenerate"])
+        if ours is None:
+            shown = "not run"
+        elif degenerate:
+            shown = f"degenerate ({cell['degenerate_seeds']} repetitions)" if cell["degenerate_seeds"] else "degenerate"
+        else:
+            shown = f"{ours:.3f} ± {std or 0:.3f}"
         rows.append({"paper": paper_id, "claim": claim, "dataset": dataset, "sensitive": attribute, "metric": metric,
-                     "paper value": paper, "ours": "not run" if ours is None else f"{ours:.3f} ± {std or 0:.3f}",
-                     "difference": None if ours is None or paper is None else round(ours - paper, 3)})
+                     "paper value": paper, "ours": shown,
+                     "difference": None if ours is None or paper is None or degenerate else round(ours - paper, 3)})
     return pd.DataFrame(rows)
 
 
 def agreement_figure(results: Path | str | None = None):
-    """Scatter of paper value (x) against ours (y, ± std) for every compared cell; the diagonal is agreement."""
+    """Scatter of paper value (x) against ours (y, ± std) for every compared cell; the diagonal is
+    agreement. Cells of degenerate rows are hollow grey circles, counted apart in the legend."""
     import matplotlib.pyplot as plt
 
     cells = compared_cells(results).dropna(subset=["ours"])
+    shown = cells.metric.isin(["dpr", "eor", "accuracy", "recall", "f1", "coverage", "balanced_accuracy", "abs_eq_opp",
+                               "abs_avg_odds", "abs_bal_acc_diff"])
     fig, ax = plt.subplots(figsize=(5.2, 5))
     for (paper_id, label), colour in zip((("000", "paper 000 (Table 1)"), ("002", "paper 002 (Fig. 2, FID)")), ("tab:blue", "tab:orange")):
-        part = cells[(cells.paper_id == paper_id) & (cells.metric.isin(["dpr", "eor", "accuracy", "recall", "f1", "coverage",
-                                                                          "balanced_accuracy", "abs_eq_opp", "abs_avg_odds", "abs_bal_acc_diff"]))]
+        part = cells[(cells.paper_id == paper_id) & shown & ~cells.degenerate]
         ax.errorbar(part["paper"], part["ours"], yerr=part["ours_std"].fillna(0), fmt="o", ms=4, alpha=0.7,
                     color=colour, label=f"{label}: {len(part)} cells")
+    degenerate = cells[shown & cells.degenerate]
+    if len(degenerate):
+        ax.scatter(degenerate["paper"], degenerate["ours"], s=22, facecolors="none", edgecolors="#9e9e9e",
+                   label=f"degenerate rows (not results): {len(degenerate)} cells")
     ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
     ax.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.03), xlabel="paper's value", ylabel="ours (mean ± std)",
            title="Every compared metric in [0, 1]")
@@ -79,7 +105,9 @@ def agreement_figure(results: Path | str | None = None):
 
 def share_within_tolerance(cells: pd.DataFrame) -> float:
     """Share of ``compared_cells`` where ours agrees with the paper (``fairnb.metrics.agreement``,
-    each paper with its own floor); NaN when nothing was compared."""
+    each paper with its own floor), cells of degenerate rows left out; NaN when nothing was compared."""
+    if "degenerate" in cells:
+        cells = cells[~cells["degenerate"].fillna(False).astype(bool)]
     if cells.empty:
         return float("nan")
     floors = cells["paper_id"].map(FLOORS).to_numpy(dtype=float)

@@ -19,6 +19,12 @@ One repetition (seed r):
    and the degeneracy check. CorrelationRemover and ThresholdOptimizer predict the real test records
    themselves (``score_predictions``: same scores, same check).
 
+**Beyond the paper.** ``BEYOND_PAPER`` lists generators the paper does not compare with (TabFairGDT,
+Panagiotou et al. 2025, a fast tree-based fair generator). They are trained and scored by the same
+path, are part of the default ``methods``, and carry "(not in the paper)" in their label; they come
+after the paper's rows in every table and never enter the paper's Table 1 or its claims ledger
+(``fairnb.paper000.reproduction`` and ``fairnb.book.claims`` leave them out).
+
 ``run_comparison`` repeats this for several seeds and returns a ``ComparisonResult``: a tidy
 table of every (method, seed, metric) value and ``metrics()``, the ``"<method>/<metric>"`` →
 per-repetition list mapping that ``fairnb.runs.report`` records. Names are those of our method's
@@ -42,18 +48,22 @@ from fairnb.paper000.baselines.classical import CorrelationRemoverBaseline, Orig
 from fairnb.paper000.baselines.decaf import Decaf
 from fairnb.paper000.baselines.fldgm import FLDGM, FairDiscoGenerator
 from fairnb.paper000.baselines.tabfairgan import TabFairGAN
+from fairnb.paper000.baselines.tabfairgdt import TabFairGDT
 from fairnb.paper000.distill import QUALITY_LOSSES
 from fairnb.data import TabularDataset
 from fairnb.errors import ParameterError, one_of
 
+# the baselines of the paper's Table 1 (and the original data)
 METHODS = ("tabfairgan", "decaf", "fldgm", "fairdisco", "correlation_remover", "threshold_optimizer", "original")
+# generators the paper does not compare with: same evaluation path, shown apart, never in the paper's Table 1 or claims
+BEYOND_PAPER = ("tabfairgdt",)
 GENERATORS = ("tabfairgan", "decaf", "fldgm", "fairdisco")
 PREDICTORS = ("correlation_remover", "threshold_optimizer")
 REPRESENTATION = "fairdisco_representation"
 OURS = tuple(f"ours_{loss}" for loss in QUALITY_LOSSES)
 # every row a comparison can have, in table order; the representation row comes with "fairdisco"
 ROWS = ("tabfairgan", "decaf", "fldgm", "fairdisco", REPRESENTATION, "correlation_remover", "threshold_optimizer",
-        "original") + OURS
+        "original") + OURS + BEYOND_PAPER
 TEACHER_ROWS = ("fairdisco", REPRESENTATION, "fldgm") + OURS
 METRICS = ("dpr", "eor", "accuracy", "recall", "f1", "density", "coverage", "fit_seconds")
 LABELS = {
@@ -61,7 +71,19 @@ LABELS = {
     REPRESENTATION: "FairDisco (representation)",
     "correlation_remover": "CorrelationRemover", "threshold_optimizer": "ThresholdOptimizer", "original": "Original data",
     "ours_l1": "Ours L1-KL", "ours_huber": "Ours Huber-KL", "ours_mse": "Ours MSE-KL", "ours_mean_difference": "Ours MD-KL",
+    "tabfairgdt": "TabFairGDT (not in the paper)",
 }
+ROW_GROUPS = ("paper", "beyond")
+
+
+def rows_of(group: str) -> tuple[str, ...]:
+    """The rows of ``group``: ``paper`` (Table 1's methods, our students included) or ``beyond``
+    (``BEYOND_PAPER``); ``all`` gives every row."""
+    if group == "all":
+        return ROWS
+    if group not in ROW_GROUPS:
+        raise ParameterError("rows", group, one_of(ROW_GROUPS + ("all",)))
+    return BEYOND_PAPER if group == "beyond" else tuple(m for m in ROWS if m not in BEYOND_PAPER)
 
 
 @dataclass(frozen=True)
@@ -72,8 +94,10 @@ class ComparisonSettings:
     FairDisco: 1000; our students (``distill_epochs``): 200). ``max_rows``, ``batch_size``,
     ``fairdisco_epochs``, ``beta_exponent`` (the teacher's), ``distill_epochs``, ``lam``,
     ``decode_sensitive`` and ``teacher_encoding`` take the values of our method's runs, so both see the same data and the
-    same teacher. ``methods``: any of ``METHODS`` (the baselines of Table 1, the default), the
-    representation row and our students ``OURS`` (``ours_l1``, …).
+    same teacher. ``methods``: any of ``METHODS`` (the baselines of Table 1), ``BEYOND_PAPER``
+    (generators the paper does not compare with; both are the default), the representation row and
+    our students ``OURS`` (``ours_l1``, …). ``tabfairgdt_lamda``: TabFairGDT's fairness–utility
+    trade-off in [0, 1] (``None``: its package's default, 0.5).
     """
 
     dataset: str
@@ -88,13 +112,14 @@ class ComparisonSettings:
     positive_label: str = "favourable"
     protocol: str = "synthetic_real"
     quality_rows: int = 10000
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = METHODS + BEYOND_PAPER
     device: str = "cpu"
     beta_exponent: int = 7
     distill_epochs: int = 0
     lam: float = 1.0
     decode_sensitive: str = "source"
     teacher_encoding: str = "standard"
+    tabfairgdt_lamda: float | None = None
 
     def __post_init__(self) -> None:
         if self.dataset not in fairnb.data.TABULAR or self.dataset not in hp.PUBLISHED_EPOCHS["tabfairgan"]:
@@ -129,6 +154,9 @@ class ComparisonSettings:
             raise ParameterError("teacher_encoding", self.teacher_encoding, one_of(TEACHER_ENCODINGS))
         if self.decode_sensitive not in DECODE_SENSITIVE:
             raise ParameterError("decode_sensitive", self.decode_sensitive, one_of(DECODE_SENSITIVE))
+        lamda = self.tabfairgdt_lamda
+        if lamda is not None and (isinstance(lamda, bool) or not isinstance(lamda, (int, float)) or not 0.0 <= lamda <= 1.0):
+            raise ParameterError("tabfairgdt_lamda", lamda, "None or a float in [0, 1]")
 
     def epochs(self, method: str) -> int:
         """The epoch count a method trains for (publication's length when the setting is 0)."""
@@ -181,7 +209,9 @@ def make_method(method: str, settings: ComparisonSettings, seed: int, teacher: F
         return ThresholdOptimizerBaseline(seed=seed)
     if method == "original":
         return OriginalData(seed=seed)
-    raise ParameterError("method", method, one_of(METHODS))
+    if method == "tabfairgdt":
+        return TabFairGDT(lamda=settings.tabfairgdt_lamda, seed=seed)
+    raise ParameterError("method", method, one_of(METHODS + BEYOND_PAPER))
 
 
 def teacher_generator(teacher) -> FairDiscoGenerator:
@@ -310,8 +340,9 @@ class ComparisonResult:
     synthetic: dict[int, dict[str, pd.DataFrame]] = field(default_factory=dict)
     scores: dict = field(default_factory=dict)
 
-    def _methods(self) -> list[str]:
-        return [m for m in ROWS if m in set(self.table.method)]
+    def _methods(self, rows: str = "all") -> list[str]:
+        chosen = rows_of(rows)
+        return [m for m in ROWS if m in set(self.table.method) and m in chosen]
 
     def metrics(self, names: Iterable[str] | None = None) -> dict[str, list[float]]:
         """``"<method>/<metric>"`` → per-repetition values, for ``fairnb.runs.report``.
@@ -334,34 +365,39 @@ class ComparisonResult:
 
         return degenerate_table(self.scores, LABELS)
 
+    def degenerate_count(self, method: str) -> tuple[int, int]:
+        """(degenerate repetitions, repetitions with a flag) of ``method``."""
+        flags = self.table[(self.table.method == method) & (self.table.metric == "degenerate")]["value"]
+        return int((flags >= 0.5).sum()), int(len(flags))
+
     def label(self, method: str) -> str:
         """The row's name, with "(degenerate k/n)" when some of its repetitions are degenerate."""
-        flags = self.table[(self.table.method == method) & (self.table.metric == "degenerate")]["value"]
-        bad = int((flags >= 0.5).sum())
-        return LABELS[method] + (f" ⚠ degenerate {bad}/{len(flags)}" if bad else "")
+        bad, n = self.degenerate_count(method)
+        return LABELS[method] + (f" ⚠ degenerate {bad}/{n}" if bad else "")
 
-    def summary(self, names: Iterable[str] = METRICS) -> pd.DataFrame:
-        """Mean ± std per method (rows, in ``ROWS`` order) and metric (columns), as strings; rows
-        with degenerate repetitions say so in their name."""
+    def summary(self, names: Iterable[str] = METRICS, rows: str = "all") -> pd.DataFrame:
+        """Mean ± std per method (rows, in ``ROWS`` order: the paper's rows, then ``BEYOND_PAPER``) and
+        metric (columns), as strings; rows with degenerate repetitions say so in their name.
+        ``rows``: ``all``, ``paper`` (Table 1's rows only) or ``beyond`` (generators not in the paper)."""
         names = list(names)
         stats = self.table[self.table.metric.isin(names)].groupby(["method", "metric"])["value"].agg(["mean", "std", "count"])
         cells = stats.apply(lambda r: f"{r['mean']:.3f} ± {0.0 if np.isnan(r['std']) else r['std']:.3f}", axis=1).unstack("metric")
-        order = [m for m in self._methods() if m in cells.index]
+        order = [m for m in self._methods(rows) if m in cells.index]
         cells = cells.reindex(index=order, columns=[n for n in names if n in cells.columns]).fillna("n/a")
         cells.index = [self.label(m) for m in cells.index]
         cells.index.name = "method"
         return cells
 
-    def codings(self, names: Iterable[str] = ("dpr", "eor", "accuracy", "recall", "f1")) -> pd.DataFrame:
+    def codings(self, names: Iterable[str] = ("dpr", "eor", "accuracy", "recall", "f1"), rows: str = "all") -> pd.DataFrame:
         """Mean per method of each metric under both label codings side by side: columns
-        (metric, coding), the headline coding first."""
+        (metric, coding), the headline coding first; ``rows`` as in ``summary``."""
         headline = self.settings.positive_label
         other = "unfavourable" if headline == "favourable" else "favourable"
         stats = self.table.groupby(["method", "metric"])["value"].mean()
         out = {}
         for name in names:
             for coding, key in ((headline, name), (other, f"{other}_{name}")):
-                out[(name, coding)] = {self.label(m): stats.get((m, key), np.nan) for m in self._methods()}
+                out[(name, coding)] = {self.label(m): stats.get((m, key), np.nan) for m in self._methods(rows)}
         frame = pd.DataFrame(out)
         frame.columns = pd.MultiIndex.from_tuples(frame.columns, names=["metric", "label coding"])
         frame.index.name = "method"
@@ -423,4 +459,5 @@ def synthetic_preview(result: ComparisonResult, rows: int = 3) -> pd.DataFrame:
     if not result.synthetic:
         return pd.DataFrame()
     first = result.synthetic[min(result.synthetic)]
-    return pd.concat({LABELS[m]: frame.head(rows) for m, frame in first.items() if m in GENERATORS + ("original",) + OURS})
+    shown = GENERATORS + ("original",) + OURS + BEYOND_PAPER
+    return pd.concat({LABELS[m]: frame.head(rows) for m in ROWS if m in first and m in shown for frame in [first[m]]})

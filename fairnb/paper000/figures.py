@@ -14,7 +14,7 @@ import torch
 
 from fairnb.errors import ParameterError
 from fairnb.viz.figures import placeholder_figure  # noqa: F401  (the images page's placeholder)
-from fairnb.paper000.comparison import LABELS, METHODS, ComparisonResult
+from fairnb.paper000.comparison import BEYOND_PAPER, LABELS, ROWS, ComparisonResult
 
 TEACHER, STUDENT = "#e8772e", "#2e6fe8"  # orange / blue as in paper 000, Fig. 3
 
@@ -102,20 +102,38 @@ def group_rates(table: pd.DataFrame) -> plt.Figure:
 
 
 # --- the baseline comparison (Table 1): error bars are ±1 standard deviation over repetitions ---
-_COLOURS = dict(zip(METHODS, ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#7f7f7f"]))
+# Rows of the paper first, generators the paper does not compare with (``BEYOND_PAPER``) after a separator, drawn
+# as diamonds. A row with a degenerate repetition is drawn hollow and grey, never as a result.
+_COLOURS = dict(zip(ROWS, ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#c44e52", "#8172b3", "#937860", "#7f7f7f",
+                           "#1f4e9c", "#3a7fd0", "#6aa2e0", "#9fc3ec", "#17becf"]))
+DEGENERATE_COLOUR = "#9e9e9e"
+
+
+def method_colour(method: str) -> str:
+    """The colour of a comparison row in every figure (grey for unknown rows)."""
+    return _COLOURS.get(method, "#555555")
 
 
 def _stats(result: ComparisonResult, metric: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     table = result.table[result.table.metric == metric]
     grouped = table.groupby("method")["value"]
-    methods = [m for m in METHODS if m in grouped.groups]
+    methods = [m for m in ROWS if m in grouped.groups]
     mean = np.array([grouped.get_group(m).mean() for m in methods])
     std = np.array([grouped.get_group(m).std(ddof=1) if len(grouped.get_group(m)) > 1 else 0.0 for m in methods])
     return methods, mean, std
 
 
+def _legend_label(result: ComparisonResult, method: str) -> str:
+    bad, n = result.degenerate_count(method)
+    return LABELS[method] + (f" — degenerate {bad}/{n}" if bad else "")
+
+
 def tradeoff(result: ComparisonResult, fairness: str = "dpr", utility: str = "accuracy"):
-    """Scatter of ``fairness`` (x, e.g. DPR) against ``utility`` (y) per method with error bars."""
+    """Scatter of ``fairness`` (x, e.g. DPR) against ``utility`` (y) per method with error bars.
+
+    Rows with a degenerate repetition are hollow grey markers labelled "degenerate k/n" (their
+    ratios are not a result); generators the paper does not compare with are diamonds, listed last.
+    """
     import matplotlib.pyplot as plt
 
     methods_x, fx, sx = _stats(result, fairness)
@@ -125,41 +143,118 @@ def tradeoff(result: ComparisonResult, fairness: str = "dpr", utility: str = "ac
         if method not in methods_y:
             continue
         i, j = methods_x.index(method), methods_y.index(method)
-        ax.errorbar(fx[i], uy[j], xerr=sx[i], yerr=sy[j], fmt="o", capsize=3, color=_COLOURS[method], label=LABELS[method])
+        degenerate = result.degenerate_count(method)[0] > 0
+        colour = DEGENERATE_COLOUR if degenerate else method_colour(method)
+        ax.errorbar(fx[i], uy[j], xerr=sx[i], yerr=sy[j], fmt="D" if method in BEYOND_PAPER else "o", capsize=3,
+                    color=colour, mfc="none" if degenerate else colour, ms=7, label=_legend_label(result, method))
     ax.set_xlabel(f"{fairness.upper()} (1 = parity)" if fairness in ("dpr", "eor") else fairness)
     ax.set_ylabel(f"{utility} on held-out real records")
     ax.set_xlim(-0.02, 1.05)
     ax.grid(alpha=0.3)
     ax.set_title(f"{result.settings.dataset}, sensitive = {result.settings.sensitive}")
-    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8,
+              title="hollow grey: degenerate\n◆: not in the paper", title_fontsize=8)
     return _finish(fig)
 
 
+def _bars(ax, result: ComparisonResult, methods: list[str], mean: np.ndarray, std: np.ndarray, mark_degenerate: bool) -> None:
+    """Bars in row order; degenerate rows hatched grey (when ``mark_degenerate``); a dashed line before
+    the first row the paper does not have."""
+    for k, method in enumerate(methods):
+        degenerate = mark_degenerate and result.degenerate_count(method)[0] > 0
+        ax.bar(k, mean[k], yerr=std[k], capsize=3, color="white" if degenerate else method_colour(method),
+               edgecolor=DEGENERATE_COLOUR if degenerate else method_colour(method), hatch="///" if degenerate else None)
+    beyond = [k for k, m in enumerate(methods) if m in BEYOND_PAPER]
+    if beyond and beyond[0] > 0:
+        ax.axvline(beyond[0] - 0.5, color="#555555", ls="--", lw=0.8)
+    labels = [(LABELS[m] + (" (degenerate)" if mark_degenerate and result.degenerate_count(m)[0] else "")) for m in methods]
+    ax.set_xticks(range(len(methods)), labels, rotation=60, ha="right", fontsize=8)
+
+
 def metric_bars(result: ComparisonResult, metrics: tuple[str, ...] = ("dpr", "eor", "accuracy", "f1", "density", "coverage")):
-    """One panel per metric: a bar per method (mean ± std); methods without the metric are absent."""
+    """One panel per metric: a bar per method (mean ± std); methods without the metric are absent.
+    Rows with a degenerate repetition are hatched grey and say so; rows the paper does not have
+    follow a dashed line."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(metrics), figsize=(2.4 * len(metrics), 3.6), sharey=False)
     for ax, metric in zip(np.atleast_1d(axes), metrics):
         methods, mean, std = _stats(result, metric)
-        ax.bar(range(len(methods)), mean, yerr=std, capsize=3, color=[_COLOURS[m] for m in methods])
-        ax.set_xticks(range(len(methods)), [LABELS[m] for m in methods], rotation=60, ha="right", fontsize=8)
+        _bars(ax, result, methods, mean, std, mark_degenerate=True)
         ax.set_title(metric)
         ax.grid(axis="y", alpha=0.3)
     return _finish(fig)
 
 
 def fit_seconds(result: ComparisonResult):
-    """Bar chart of each method's training time in seconds (mean ± std over repetitions)."""
+    """Bar chart of each method's training time in seconds (mean ± std over repetitions); rows the
+    paper does not have follow a dashed line."""
     import matplotlib.pyplot as plt
 
     methods, mean, std = _stats(result, "fit_seconds")
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
-    ax.bar(range(len(methods)), mean, yerr=std, capsize=3, color=[_COLOURS[m] for m in methods])
-    ax.set_xticks(range(len(methods)), [LABELS[m] for m in methods], rotation=30, ha="right")
+    _bars(ax, result, methods, mean, std, mark_degenerate=False)
     ax.set_ylabel("training time (s)")
     ax.grid(axis="y", alpha=0.3)
     return _finish(fig)
+
+
+def pareto(points: pd.DataFrame, fairness: str = "dpr", utility: str = "accuracy", title: str = "", ax=None):
+    """Fairness (x) against utility (y) of every generator, mean ± std over repetitions.
+
+    ``points``: the summary of ``fairnb.paper000.pareto.summary`` (one row per generator and setting,
+    columns ``generator``, ``family``, ``setting``, ``family_label``, ``marker``, ``colour``,
+    ``<metric>_mean``, ``<metric>_std``, ``degenerate``, ``pareto``). A family with several settings (our
+    λ sweep, TabFairGDT's ``lamda`` sweep) is a line through its settings that are not degenerate, each
+    point annotated with its setting; single points are markers. Points with a degenerate repetition
+    are hollow and grey, never joined to a line and never on the front; points on the Pareto front of
+    the other points are circled. The legend has one entry per family (its own colour and marker) and
+    one for degenerate points. With ``ax`` the panel is drawn there and the axes are returned.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    own = ax is None
+    if own:
+        fig, ax = plt.subplots(figsize=(7.4, 4.8))
+    fx, fy = f"{fairness}_mean", f"{utility}_mean"
+    any_degenerate = False
+    for family, part in points.groupby("family", sort=False):
+        first = part.iloc[0]
+        colour = first.get("colour")
+        colour = colour if isinstance(colour, str) and colour else method_colour(str(first.generator))
+        marker = first.get("marker")
+        marker = marker if isinstance(marker, str) and marker else "o"
+        fine = part[~part.degenerate.astype(bool)]
+        if len(part) > 1 and len(fine) > 1:
+            ax.plot(fine[fx], fine[fy], color=colour, lw=1.2, alpha=0.8, zorder=2)
+        for row in part.itertuples():
+            degenerate = bool(row.degenerate)
+            any_degenerate |= degenerate
+            shown = DEGENERATE_COLOUR if degenerate else colour
+            ax.errorbar(getattr(row, fx), getattr(row, fy), xerr=getattr(row, f"{fairness}_std"),
+                        yerr=getattr(row, f"{utility}_std"), fmt=marker, capsize=2, ms=6, zorder=3,
+                        color=shown, mfc="none" if degenerate else shown)
+            if row.setting:
+                ax.annotate(str(row.setting), (getattr(row, fx), getattr(row, fy)), textcoords="offset points",
+                            xytext=(4, 4), fontsize=6.5, color=shown)
+            if getattr(row, "pareto", False) and not degenerate:
+                ax.scatter([getattr(row, fx)], [getattr(row, fy)], s=170, facecolors="none", edgecolors="black",
+                           linewidths=0.8, zorder=4)
+        ax.add_line(Line2D([], [], color=colour, marker=marker, ls="-" if len(part) > 1 else "", label=str(first.family_label)))
+    if any_degenerate:
+        ax.add_line(Line2D([], [], color=DEGENERATE_COLOUR, marker="o", mfc="none", ls="", label="degenerate (not a result)"))
+    ax.set_xlabel(f"{fairness.upper()} (1 = parity)" if fairness in ("dpr", "eor") else fairness)
+    ax.set_ylabel(f"{utility} on held-out real records")
+    ax.set_xlim(-0.02, 1.05)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=9)
+    if own:
+        ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=7.5,
+                  title="circled: Pareto front\n◆: not in the paper", title_fontsize=7.5)
+        return _finish(fig)
+    return ax
 
 
 # --- the images chapter: images are float arrays (n, c, h, w) in [0, 1], grids from torchvision.utils.make_grid ---

@@ -11,7 +11,9 @@ metric, value, source. Ours come from ``results/<run>.json`` records
   the FairDisco rows are read from these records, so they come from the teacher the students distil;
 - ``comparison-<dataset>-<sensitive>`` runs report ``"<method>/<metric>"`` for the baselines
   (``fairnb.paper000.comparison.METHODS``) and the original data. Where a row is missing from the
-  preferred record, the other template's record is used.
+  preferred record, the other template's record is used. The comparison records also report
+  generators the paper does not compare with (``fairnb.paper000.comparison.BEYOND_PAPER``:
+  TabFairGDT); they are not rows of Table 1 and are never read here (only ``METHODS`` are).
 
 Every row was scored by one function (``fairnb.metrics.downstream.score_synthetic``), see
 ``fairnb.paper000.comparison``.
@@ -100,7 +102,8 @@ def _paper_values() -> pd.DataFrame:
 
 
 def _method(template: str, prefix: str) -> str | None:
-    """The Table-1 method of a record's metric prefix (None when it is not a row)."""
+    """The Table-1 method of a record's metric prefix (None when it is not a row: a method the paper
+    does not compare, such as TabFairGDT, a sweep point, …)."""
     if template == "fair_synthesis":
         if prefix in QUALITY_LOSSES:
             return f"ours_{prefix}"

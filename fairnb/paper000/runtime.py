@@ -9,7 +9,10 @@ What we time, on the same rows, machine and device, each method from scratch:
 
 - **ours** = FairDisco teacher (stage 1) + distilled student (stage 2), ``FairLatentDistillation``;
 - **fldgm** = the same teacher + the latent diffusion model;
-- **tabfairgan**, **decaf** = their whole training.
+- **tabfairgan**, **decaf** = their whole training;
+- **tabfairgdt** (not in the paper, ``fairnb.paper000.comparison.BEYOND_PAPER``) = its whole fit: one
+  tree per column, no epochs, so its projected time is its measured time. It is shown apart and has
+  no claim of the paper beside it.
 
 Each stage trains ``epochs`` epochs and is timed. Its time splits into a one-off setup (encoding,
 building the networks: total minus the epochs' own wall times) and the epochs; the steady time per
@@ -33,16 +36,25 @@ from fairnb.paper000.baselines.base import stopwatch
 from fairnb.paper000.baselines.decaf import Decaf
 from fairnb.paper000.baselines.fldgm import FLDGM, FairDiscoGenerator
 from fairnb.paper000.baselines.tabfairgan import TabFairGAN
+from fairnb.paper000.baselines.tabfairgdt import TabFairGDT
 from fairnb.errors import ParameterError
 
 PAPER_CLAIMS = {"fldgm": 0.23, "tabfairgan": 1.05, "decaf": 1.53}
-GENERATORS = ("ours", "fldgm", "tabfairgan", "decaf")
-LABELS = {"ours": "Ours (teacher + student)", "fldgm": "FLDGMs (teacher + diffusion)", "tabfairgan": "TabFairGAN", "decaf": "Decaf"}
-STAGES = {"ours": ("teacher", "student"), "fldgm": ("teacher", "diffusion"), "tabfairgan": ("gan",), "decaf": ("gan",)}
+# the paper's generators, then those it does not compare with (no claim of the paper beside them)
+PAPER_GENERATORS = ("ours", "fldgm", "tabfairgan", "decaf")
+BEYOND_PAPER = ("tabfairgdt",)
+GENERATORS = PAPER_GENERATORS + BEYOND_PAPER
+LABELS = {"ours": "Ours (teacher + student)", "fldgm": "FLDGMs (teacher + diffusion)", "tabfairgan": "TabFairGAN", "decaf": "Decaf",
+          "tabfairgdt": "TabFairGDT (not in the paper)"}
+STAGES = {"ours": ("teacher", "student"), "fldgm": ("teacher", "diffusion"), "tabfairgan": ("gan",), "decaf": ("gan",),
+          "tabfairgdt": ("trees",)}
 
 
 def published_epochs(stage: str, method: str, dataset: str) -> int:
-    """The publication's epochs of one stage (teacher 1000 and student 200 from the notes)."""
+    """The publication's epochs of one stage (teacher 1000 and student 200 from the notes; 0 for a
+    stage without epochs, TabFairGDT's trees)."""
+    if stage == "trees":
+        return 0
     if stage == "teacher":
         return 1000
     if stage == "student":
@@ -70,7 +82,8 @@ def time_generators(dataset: str, sensitive: str, seeds: Iterable[int], epochs: 
 
     Returns one row per (seed, method, stage): seconds (measured), epochs, setup_seconds,
     seconds_per_epoch, published_epochs and projected_seconds (= setup_seconds +
-    seconds_per_epoch × published_epochs).
+    seconds_per_epoch × published_epochs). A stage without epochs (TabFairGDT's trees) has epochs 0,
+    setup_seconds = seconds and projected_seconds = seconds.
     """
     from fairnb.paper000.pipeline import FairLatentDistillation
     from fairnb.paper000.study import prepare_data
@@ -108,10 +121,15 @@ def time_generators(dataset: str, sensitive: str, seeds: Iterable[int], epochs: 
                 progress(f"seed {seed}: {method}")
             model = cls(epochs=epochs, seed=seed, device=device).fit(train, dataset=ds, sensitive=sensitive)
             times[(method, "gan")] = (model.fit_seconds_, [h["seconds"] for h in model.history_])
+        if progress:
+            progress(f"seed {seed}: tabfairgdt")
+        trees = TabFairGDT(seed=seed).fit(train, dataset=ds, sensitive=sensitive)
+        times[("tabfairgdt", "trees")] = (trees.fit_seconds_, [])
         for (method, stage), (seconds, per_epoch) in times.items():
             published = published_epochs(stage, method, dataset)
-            setup, steady = split_time(seconds, per_epoch)
-            rows_out.append({"seed": seed, "method": method, "stage": stage, "seconds": seconds, "epochs": epochs,
+            setup, steady = split_time(seconds, per_epoch) if per_epoch else (float(seconds), 0.0)
+            rows_out.append({"seed": seed, "method": method, "stage": stage, "seconds": seconds,
+                             "epochs": epochs if per_epoch else 0,
                              "setup_seconds": setup, "seconds_per_epoch": steady, "published_epochs": published,
                              "projected_seconds": setup + steady * published})
     return pd.DataFrame(rows_out)
@@ -125,17 +143,18 @@ def totals(times: pd.DataFrame, column: str = "seconds") -> pd.DataFrame:
 def ratios(times: pd.DataFrame) -> pd.DataFrame:
     """One row per other method: mean seconds (measured and projected), the ratio
     (T_other − T_ours)/T_ours (mean ± std over seeds) for both, the share reading
-    (T_other − T_ours)/T_other (projected), and the paper's claim."""
+    (T_other − T_ours)/T_other (projected), and the paper's claim (NaN for a method not in the
+    paper, listed after the paper's)."""
     out = []
     for column, tag in (("seconds", "measured"), ("projected_seconds", "projected")):
         total = totals(times, column)
-        for method in ("fldgm", "tabfairgan", "decaf"):
+        for method in [m for m in GENERATORS if m != "ours" and m in total.columns]:
             relative = (total[method] - total["ours"]) / total["ours"]
             share = (total[method] - total["ours"]) / total[method]
             out.append({"method": method, "timing": tag, "ours_seconds": total["ours"].mean(),
                         "other_seconds": total[method].mean(), "ratio_mean": relative.mean(),
                         "ratio_std": relative.std(ddof=1) if len(relative) > 1 else 0.0,
-                        "share_mean": share.mean(), "paper_claim": PAPER_CLAIMS[method]})
+                        "share_mean": share.mean(), "paper_claim": PAPER_CLAIMS.get(method, float("nan"))})
     return pd.DataFrame(out)
 
 
@@ -149,7 +168,7 @@ def ratio_table(times: pd.DataFrame) -> pd.DataFrame:
         "other (s)": table.other_seconds.map(lambda v: f"{v:.1f}"),
         "(T_other − T_ours)/T_ours": [f"{m:+.0%} ± {s:.0%}" for m, s in zip(table.ratio_mean, table.ratio_std)],
         "(T_other − T_ours)/T_other": table.share_mean.map(lambda v: f"{v:+.0%}"),
-        "paper claim": table.paper_claim.map(lambda v: f"{v:+.0%}"),
+        "paper claim": table.paper_claim.map(lambda v: "not in the paper" if v != v else f"{v:+.0%}"),
     })
 
 
@@ -165,11 +184,12 @@ def device_record(device: str) -> dict[str, str]:
 
 def runtime_figure(times: pd.DataFrame):
     """Bar chart: mean seconds per method (stages stacked), ±1 std error bars over seeds;
-    left measured at the run's epochs, right projected to the publications' schedules (log scale)."""
+    left measured at the run's epochs, right projected to the publications' schedules (log scale).
+    Generators the paper does not compare with follow a dashed line."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    colours = {"teacher": "#4c72b0", "student": "#55a868", "diffusion": "#c44e52", "gan": "#8172b2"}
+    colours = {"teacher": "#4c72b0", "student": "#55a868", "diffusion": "#c44e52", "gan": "#8172b2", "trees": "#17becf"}
     for ax, column, title in ((axes[0], "seconds", "measured (run's epochs)"),
                               (axes[1], "projected_seconds", "projected to the publications' epochs")):
         methods = [m for m in GENERATORS if m in set(times.method)]
@@ -184,6 +204,9 @@ def runtime_figure(times: pd.DataFrame):
                 bottom += mean
             total = part.groupby("seed")[column].sum()
             ax.errorbar(i, total.mean(), yerr=total.std(ddof=1) if len(total) > 1 else 0.0, color="black", capsize=4)
+        beyond = [i for i, m in enumerate(methods) if m in BEYOND_PAPER]
+        if beyond and beyond[0] > 0:
+            ax.axvline(beyond[0] - 0.5, color="#555555", ls="--", lw=0.8)
         ax.set_xticks(range(len(methods)), [LABELS[m] for m in methods], rotation=15, ha="right")
         ax.set_ylabel("training time (s)")
         ax.set_title(title)
@@ -193,7 +216,7 @@ def runtime_figure(times: pd.DataFrame):
     for ax in axes:
         for h, l in zip(*ax.get_legend_handles_labels()):
             handles.setdefault(l, h)
-    fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=4, frameon=False, bbox_to_anchor=(0.5, 1.04))
+    fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=5, frameon=False, bbox_to_anchor=(0.5, 1.04))
     fig.tight_layout()
     return fig
 

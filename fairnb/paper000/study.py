@@ -4,7 +4,9 @@ Every function is seeded (repetition r uses ``seed + r``) and returns tidy DataF
 ``decode_sensitive`` chooses the group fed to the decoder (see ``FairLatentDistillation.transform``).
 Functions:
 ``beta_sweep`` (stage 1), ``distillation_study`` (stage 2), ``synthesis_study`` and
-``lambda_sweep`` (stage 3, the Table-1 rows).
+``lambda_sweep`` (stage 3, the Table-1 rows; ``sweep_metrics`` names the λ sweep's values
+``lambda_sweep/<λ>/<metric>`` for the record), ``shap_shares`` (the share of the SHAP importance
+that falls on the sensitive attribute, per seed: ``<method>/shap_sensitive``).
 
 **One evaluation path.** Every row is scored by ``fairnb.metrics.downstream.score_synthetic``
 (or, for the FairDisco representation, ``score_features``): the same classifier, the same held-out
@@ -35,6 +37,7 @@ from fairnb.paper000.fairdisco import check_beta_exponent
 from fairnb.paper000.pipeline import FairLatentDistillation
 
 REPRESENTATION = "fairdisco_representation"
+LAMBDA_SWEEP = "lambda_sweep"  # our λ sweep's values in a record: lambda_sweep/<λ>/<metric>
 METHOD_LABELS = {"original": "Original data", "fairdisco": "FairDisco", REPRESENTATION: "FairDisco (representation)",
                  "l1": "Ours L1-KL", "huber": "Ours Huber-KL", "mse": "Ours MSE-KL", "mean_difference": "Ours MD-KL"}
 FIDELITY = ("density", "coverage", "source_density", "source_coverage")
@@ -380,7 +383,7 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
     ``encoding``: the teacher's input encoding (``fit_teacher``). Returns one row per (method, seed,
     protocol, positive_label in ``positive_labels``);
     ``extras``: ``scores`` ((method, seed) → ``RowScore``), ``synthetic`` (the first seed's
-    frames, with ``real``), ``timings``.
+    frames, with ``real``), ``synthetic_by_seed`` (seed → the same frames for every seed), ``timings``.
     """
     single_thread_on_cpu(device)
     check_lam(lam)
@@ -389,7 +392,7 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
             raise ParameterError("positive_label", label, ", ".join(POSITIVE_LABELS))
     ds = fairnb.data.load(dataset)
     scores: dict[tuple[str, int], RowScore] = {}
-    frames, timings = {}, []
+    frames, by_seed, timings = {}, {}, []
     for seed in seeds:
         train, test = prepare_data(dataset, sensitive, fit_rows, seed)
         features = FeatureMap(ds, sensitive, [train, test])
@@ -401,8 +404,9 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
             synthetic[loss] = student_records(teacher, train, loss, decode_sensitive)
             timings.append({"seed": seed, "quality_loss": loss, "teacher_seconds": teacher.model.timings_["teacher_seconds"],
                             "student_seconds": teacher.model.timings_["student_seconds"]})
+        by_seed[seed] = {"real": train, **synthetic}
         if seed == seeds[0]:
-            frames = {"real": train, **synthetic}
+            frames = by_seed[seed]
         common = dict(dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed, features=features,
                       quality_rows=quality_rows, device=device)
         scores[("original", seed)] = score_rows(train, train, test, source_reading=False, **common)
@@ -410,7 +414,8 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
         scores[(REPRESENTATION, seed)] = representation_score(teacher, train, test, dataset, sensitive, classifier, seed)
         for loss in quality_losses:
             scores[(loss, seed)] = score_rows(synthetic[loss], train, test, **common)
-    return Study(_tidy(scores, positive_labels), extras={"scores": scores, "synthetic": frames, "timings": pd.DataFrame(timings)})
+    return Study(_tidy(scores, positive_labels), extras={"scores": scores, "synthetic": frames, "synthetic_by_seed": by_seed,
+                                                         "timings": pd.DataFrame(timings)})
 
 
 def lambda_sweep(dataset: str, sensitive: str, lams: Sequence[float], teacher_epochs: int, student_epochs: int,
@@ -421,6 +426,7 @@ def lambda_sweep(dataset: str, sensitive: str, lams: Sequence[float], teacher_ep
     scored like every Table-1 row (``score_rows``; class 1 = ``positive_label``)."""
     single_thread_on_cpu(device)
     lams = [check_lam(lam) for lam in lams]
+    scores: dict[tuple[str, int], RowScore] = {}
     if positive_label not in POSITIVE_LABELS:
         raise ParameterError("positive_label", positive_label, ", ".join(POSITIVE_LABELS))
     ds = fairnb.data.load(dataset)
@@ -436,7 +442,42 @@ def lambda_sweep(dataset: str, sensitive: str, lams: Sequence[float], teacher_ep
                              features=features, source_reading=False, split=False, device=device)
             rows.append({"lam": lam, "seed": seed, **row.codings[positive_label], **row.quality,
                          "degenerate": row.degenerate, "degenerate_reason": row.reason})
-    return Study(pd.DataFrame(rows))
+            scores[(f"{LAMBDA_SWEEP}/{lam:g}", seed)] = row
+    return Study(pd.DataFrame(rows), extras={"scores": scores, "positive_label": positive_label})
+
+
+def sweep_metrics(sweep: Study) -> dict[str, list[float]]:
+    """Per-seed values of a ``lambda_sweep`` for ``fairnb.runs.report``: ``lambda_sweep/<λ>/<metric>``
+    (λ as ``f"{λ:g}"``) with the names of ``record_metrics`` under the sweep's ``positive_label``
+    (both codings, density, coverage, group rates, ``degenerate``). The Pareto page reads them."""
+    return record_metrics(sweep.extras["scores"], sweep.extras["positive_label"])
+
+
+def shap_share(importance: pd.Series, sensitive: str) -> float:
+    """The share of the total mean |SHAP| (``fairnb.metrics.shap_importance``) that falls on ``sensitive``."""
+    total = float(importance.sum())
+    return float(importance.get(sensitive, 0.0)) / total if total > 0 else float("nan")
+
+
+def shap_shares(study: Study, dataset: str, sensitive: str, methods: Sequence[str] = ("original", "l1"),
+                n_explain: int = 1000) -> dict[str, list[float]]:
+    """``<method>/shap_sensitive`` → per-seed share of the SHAP importance on ``sensitive``
+    (``shap_share`` of ``fairnb.metrics.shap_importance``, an XGBoost model on the method's records,
+    seeded by the repetition's seed), for the original data (``original``: the training rows) and
+    each of ``methods``' synthetic records of ``synthesis_study``. Paper 000, Fig. 4: the sensitive
+    attribute should lose importance in the synthetic data."""
+    from fairnb.metrics.downstream import shap_importance
+
+    by_seed = study.extras["synthetic_by_seed"]
+    out: dict[str, list[float]] = {}
+    for method in methods:
+        key = "real" if method == "original" else method
+        if any(key not in frames for frames in by_seed.values()):
+            raise ParameterError("methods", method, "original or a quality loss of the study: "
+                                 + ", ".join(k for k in next(iter(by_seed.values())) if k != "real"))
+        out[f"{method}/shap_sensitive"] = [shap_share(shap_importance(by_seed[seed][key], dataset, sensitive, seed, n_explain), sensitive)
+                                           for seed in sorted(by_seed)]
+    return out
 
 
 def summary_table(metrics: pd.DataFrame, by: Sequence[str], columns: Sequence[str] = UTILITY_FAIRNESS + ("density", "coverage")) -> pd.DataFrame:
