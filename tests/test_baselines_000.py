@@ -274,3 +274,12 @@ def test_runtime_times_tabfairgdt_apart_without_a_paper_claim():
     assert shown[shown["compared with"] == "TabFairGDT (not in the paper)"]["paper claim"].tolist() == ["not in the paper"] * 2
     assert runtime.published_epochs("trees", "tabfairgdt", "adult") == 0
     assert runtime.GENERATORS[-1] == "tabfairgdt" and "tabfairgdt" not in runtime.PAPER_CLAIMS
+
+
+def test_runtime_chapter_times_tabfairgdt_without_epochs():
+    from fairnb.paper000.runtime import time_generators
+
+    times = time_generators("adult", "sex", [0], epochs=1, max_rows=200, batch_size=64, device="cpu")
+    trees = times[times.method == "tabfairgdt"].iloc[0]
+    assert trees.stage == "trees" and trees.epochs == 0 and trees.projected_seconds == trees.seconds > 0
+    assert list(dict.fromkeys(times.method))[-1] == "tabfairgdt"

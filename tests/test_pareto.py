@@ -205,3 +205,13 @@ def test_sweep_is_scored_like_the_comparison_row():
         assert values[f"sweep/0.5/{name}"] == compared[f"tabfairgdt/{name}"], name
     assert "sweep/1/dpr" in values and values["sweep/1/fit_seconds"][0] > 0
     assert list(pareto.sweep_table(sweep).index) == ["0.5", "1"]
+
+
+def test_a_degenerate_student_gets_no_verdict_either_way(records):
+    data = json.loads((records / "fair_synthesis-adult-sex.json").read_text())
+    data["metrics"]["l1/degenerate"]["values"] = [1.0, 1.0, 1.0]
+    (records / "fair_synthesis-adult-sex.json").write_text(json.dumps(data))
+    frame = pareto.worth_it("adult", "sex", records)
+    assert set(frame.outcome) == {rule.DEGENERATE} and set(frame.ours_degenerate) == {"3 of 3"}
+    text = pareto.worth_markdown(records)
+    assert "our L1-KL row is degenerate at 3 of 3 seeds" in text and "credibly fairer" not in text

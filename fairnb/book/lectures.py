@@ -120,13 +120,19 @@ def display_table(stage: Stage, tidy: pd.DataFrame) -> pd.DataFrame:
     if tidy.empty:
         return pd.DataFrame()
     tidy = tidy.assign(cell=[mean_std(m, s) for m, s in zip(tidy["mean"], tidy["std"])])
-    if "flag" in tidy:
-        tidy = tidy.assign(method=tidy["method"] + tidy["flag"].fillna(""))
-    wide = tidy.pivot_table(index=["dataset", "sensitive", "method"], columns="metric", values="cell", aggfunc="first", sort=False)
+    keys = ["dataset", "sensitive", "method"]
+    wide = tidy.pivot_table(index=keys, columns="metric", values="cell", aggfunc="first", sort=False)
+    # runs in record order, methods in the stage's order within each run
+    runs = list(dict.fromkeys(zip(tidy.dataset, tidy.sensitive)))
+    methods = list(dict.fromkeys([label for _, label in stage.methods] + list(tidy.method)))
+    wide = wide.reindex(sorted(wide.index, key=lambda k: (runs.index(k[:2]), methods.index(k[2]))))
     wide = wide.reindex(columns=[m for m in stage.metrics if m in wide.columns])
     wide.columns = [stage.label(m) for m in wide.columns]
-    n = tidy.groupby(["dataset", "sensitive", "method"], sort=False)["n"].max()
+    n = tidy.groupby(keys, sort=False)["n"].max()
     wide["n"] = n.reindex(wide.index).astype("Int64")
+    if "flag" in tidy:
+        flags = tidy.groupby(keys, sort=False)["flag"].first().fillna("")
+        wide.index = pd.MultiIndex.from_tuples([(d, s, m + flags.get((d, s, m), "")) for d, s, m in wide.index], names=keys)
     return wide.reset_index().rename(columns={"sensitive": "sensitive attribute"}).fillna("—")
 
 

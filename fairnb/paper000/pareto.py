@@ -571,8 +571,8 @@ def worth_markdown(results: Path | str | None = None, runs: Iterable[tuple[str, 
                               "no verdict either way.")
             continue
         pairs = int(frame.n.max()) if frame.n.notna().any() else 0
-        text = (f"{name} (profile {frame.profile.iloc[0]}, at most {pairs} paired seeds): of {len(frame)} TabFairGDT "
-                f"settings, {_count_outcomes(frame)}.")
+        text = (f"{name} (profile {frame.profile.iloc[0]}; at most {pairs} paired seed{'' if pairs == 1 else 's'}): of "
+                f"{len(frame)} TabFairGDT settings, {_count_outcomes(frame)}.")
         if better:
             text += (f" At lamda {', '.join(better)} TabFairGDT is credibly fairer (DPR) *and* more accurate than our "
                      "L1-KL student: there our method is not worth it on these two axes.")
