@@ -70,6 +70,13 @@ PROFILES["smoke"].update({"tabfairgan_epochs": 1, "decaf_epochs": 1, "fldgm_epoc
 PROFILES["default"].update({"tabfairgan_epochs": 10, "decaf_epochs": 300, "fldgm_epochs": 1000, "timing_epochs": 3})
 PROFILES["paper"].update({"tabfairgan_epochs": 0, "decaf_epochs": 0, "fldgm_epochs": 0, "timing_epochs": 20})
 
+# paper 000 Pareto page (notebooks/paper000/09_pareto.ipynb): TabFairGDT (not in the paper) fits in about a second on
+# 4,000 Adult rows, so its lamda sweep costs little more than scoring each point.
+PROFILES["smoke"]["tabfairgdt_lamdas"] = [0.0, 0.5, 1.0]
+PROFILES["default"]["tabfairgdt_lamdas"] = [0.0, 0.25, 0.5, 0.75, 1.0]
+PROFILES["paper"]["tabfairgdt_lamdas"] = [round(0.1 * k, 1) for k in range(11)]
+
+
 # The stopping rule of every trained generator (``fairnb.nn.train.StoppingRule``; installed for the whole run by
 # ``fairnb.runs.resolve``). smoke/default: a seeded 10 % of the training rows is held out and each generator trains
 # until its validation criterion has not improved by 0.1 % (relative) for ``patience`` epochs (teacher, students,
