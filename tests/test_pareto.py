@@ -131,7 +131,8 @@ def test_records_of_another_profile_are_not_paired(records):
 
 def test_time_comparison_reads_the_runtime_record(records):
     times = pareto.time_comparison(records).set_index("timing")
-    assert times.loc["measured", "ratio"] == pytest.approx(np.mean([10.0, 12.0, 11.0 / 1.1]))
+    assert times.loc["measured", "ratio"] == pytest.approx(np.exp(np.mean(np.log([10.0, 12.0, 11.0 / 1.1]))))
+    assert times.loc["measured", "low"] < times.loc["measured", "ratio"] < times.loc["measured", "high"]
     assert times.loc["projected", "n"] == 3
 
 
