@@ -223,3 +223,16 @@ def test_after_orders_waves_and_inputs_join_the_cache_key(tmp_path, monkeypatch)
     assert execute.cache_key(first, {}, "smoke", "src") != execute.cache_key(first, {"seed": 1}, "smoke", "src")
     with pytest.raises(ValueError, match="circular"):
         manifest.order([manifest.Run("a-1", "a", {}, ("b",), template), manifest.Run("b-1", "b", {}, ("a",), template)])
+
+
+def test_paper_profile_repeats_each_paper_as_its_paper_did():
+    """Paper 000 ten repetitions, paper 002 five, under the paper profile (injected by the runner)."""
+    from fairnb.runs.execute import prepare
+
+    runs = {r.id: r for r in manifest.load_manifest()}
+    jobs = {j.run.id: j for j in prepare([runs["fair_classifier-german-sex"], runs["fair_synthesis-german-sex"]], "paper",
+                                         check_device=False)}
+    assert jobs["fair_classifier-german-sex"].parameters["repetitions"] == 5
+    assert jobs["fair_synthesis-german-sex"].parameters.get("repetitions") is None  # the profile's 10, filled in the notebook
+    smoke = prepare([runs["fair_classifier-german-sex"]], "smoke", check_device=False)[0]
+    assert smoke.parameters.get("repetitions") is None

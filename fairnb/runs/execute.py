@@ -299,7 +299,7 @@ def prepare(runs: Iterable[Run], profile: str, overrides: dict[str, Any] | None 
     ``outputs`` (default ``Outputs.current()``), ``records`` and ``note``: see ``Job``.
     """
     from fairnb.runs.params import validate
-    from fairnb.runs.profiles import PROFILES
+    from fairnb.runs.profiles import PROFILES, part_values
 
     validate("profile", profile)
     overrides = dict(overrides or {})
@@ -314,6 +314,9 @@ def prepare(runs: Iterable[Run], profile: str, overrides: dict[str, Any] | None 
     for run in runs:
         parameters = check_overrides(run, overrides)
         values = effective_parameters(run, parameters)
+        for name, value in part_values(profile, run.template_path.parent.name).items():
+            if name in values and values[name] is None:  # declared by the template, left to the profile
+                parameters[name] = values[name] = validate(name, value)
         allowed = template_datasets(run.template_path)
         if allowed is not None and values.get("dataset") not in allowed:
             raise ParameterError("dataset", values.get("dataset"), f"for template {run.template}: {one_of(allowed)}")

@@ -104,3 +104,16 @@ def setting(profile: str, name: str) -> Any:
         return PROFILES[profile][name]
     except KeyError:
         raise KeyError(f"profile {profile!r} defines no value for parameter {name!r}") from None
+
+
+# Values that differ between the two papers under one profile, by the templates' folder under notebooks/
+# (``paper000``, ``paper002``). The paper profile repeats each experiment as its paper did: paper 000
+# ten times, paper 002 five times. The runner injects these for parameters the run leaves at ``None``.
+PART_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "paper": {"paper002": {"repetitions": 5}},
+}
+
+
+def part_values(profile: str, part: str) -> dict[str, Any]:
+    """The values of ``profile`` that are particular to the templates of ``part`` (may be empty)."""
+    return dict(PART_PROFILES.get(profile, {}).get(part, {}))
