@@ -437,13 +437,14 @@ def run_translations(dataset: TabularDataset, *, sensitive: str, seeds: list[int
 
 def translator_convergence(results: list[dict[str, Any]]) -> pd.DataFrame:
     """The stopping rule and what it did for each repetition's translator (``fairnb.viz.curves.convergence_table``),
-    with whether it came from the trained-model store and the collapse check's verdict."""
+    with whether it came from the trained-model store and, for ``run_translations``' results, the collapse check's verdict."""
     from fairnb.viz.curves import convergence_table
 
     table = convergence_table({f"repetition {r}": result["translator"].convergence_ for r, result in enumerate(results)})
     table["steps"] = [result["translator"].steps_ for result in results]
     table["from the model store"] = [bool(getattr(result["translator"], "reused_", False)) for result in results]
-    table["collapsed"] = [result["collapse"].reason or "no" for result in results]
+    if all("collapse" in result for result in results):
+        table["collapsed"] = [result["collapse"].reason or "no" for result in results]
     return table
 
 
