@@ -2,9 +2,11 @@
 
     python benchmarks/bench_paper_profile.py [--device auto] [--epochs 3]
 
-Every generator stage is trained for ``--epochs`` epochs on the full training split of each dataset it
-runs on (the paper profile's rows, batch sizes and widths), and its steady time per epoch (the median
-of the epochs after the first) is multiplied by the epochs the paper profile trains it, summed over
+Every generator stage is trained for 1 and for ``--epochs`` epochs on the full training split of each
+dataset it runs on (the paper profile's rows, batch sizes and widths); the difference of the two times
+over ``--epochs`` − 1 is its time per epoch (CPU seconds of this process on a CPU, so other jobs on a
+shared machine do not inflate it; synchronised wall seconds on a GPU), multiplied by the epochs the
+paper profile trains it, summed over
 every run of the manifest with the paper profile's repetitions and sweeps, counting each model the
 trained-model store shares between pages once. Run on a GPU machine (``--device cuda``) it gives the
 expected time of the paper profile on one GPU; on a CPU, on one CPU thread.
@@ -34,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -56,9 +57,23 @@ DATASETS_000 = ("adult", "compas", "german")
 COMPARED = ("adult", "compas")
 
 
-def steady(seconds) -> float:
-    seconds = list(seconds)
-    return float(statistics.median(seconds[1:] if len(seconds) > 1 else seconds))
+def clock(device: str) -> float:
+    """Process CPU seconds on a CPU (robust to other jobs on a shared machine), synchronised wall seconds on a GPU."""
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        return time.perf_counter()
+    return time.process_time()
+
+
+def per_epoch(fit, device: str, epochs: int) -> float:
+    """Seconds per epoch of ``fit(epochs)``: the difference between a fit of ``epochs`` and of 1 epoch,
+    divided by ``epochs`` − 1 (set-up costs cancel)."""
+    times = []
+    for count in (1, epochs):
+        started = clock(device)
+        fit(count)
+        times.append(clock(device) - started)
+    return max(0.0, (times[1] - times[0]) / (epochs - 1))
 
 
 def measure(device: str, epochs: int) -> dict[str, dict[str, float]]:
@@ -75,27 +90,30 @@ def measure(device: str, epochs: int) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for dataset in DATASETS_000:
         train, _ = prepare_data(dataset, "sex", 0, 0)
-        row = {}
-        teacher = FairDiscoGenerator(epochs, batch_size=paper["batch_size"], seed=0, device=device).fit(train, dataset=dataset, sensitive="sex")
-        row["teacher"] = steady(teacher.teacher_.history["seconds"])
-        student = FairLatentDistillation(student_epochs=epochs, batch_size=paper["batch_size"], seed=0, device=device, reuse_teacher=False)
-        x, s = student.prepare(train, dataset=dataset, sensitive="sex")
-        student.teacher_ = teacher.teacher_
-        student.fit_student(x, s)
-        row["student"] = steady(student.student_history_["seconds"])
+        fit = dict(dataset=dataset, sensitive="sex")
+        teacher = FairDiscoGenerator(1, batch_size=paper["batch_size"], seed=0, device=device).fit(train, **fit)
+        row = {"teacher": per_epoch(lambda e: FairDiscoGenerator(e, batch_size=paper["batch_size"], seed=0, device=device)
+                                    .fit(train, **fit), device, epochs)}
+
+        def student(e: int) -> None:
+            model = FairLatentDistillation(student_epochs=e, batch_size=paper["batch_size"], seed=0, device=device, reuse_teacher=False)
+            model.prepare(train, **fit)
+            model.teacher_ = teacher.teacher_  # as the runtime page does: the teacher's own encoding of the rows
+            model.fit_student(teacher.x_, teacher.s_)
+
+        row["student"] = per_epoch(student, device, epochs)
         if dataset in COMPARED:
-            fldgm = FLDGM(epochs, teacher=teacher, seed=0, device=device).fit(train, dataset=dataset, sensitive="sex")
-            row["diffusion"] = steady(fldgm.diffusion_.epoch_seconds)
+            row["diffusion"] = per_epoch(lambda e: FLDGM(e, teacher=teacher, seed=0, device=device).fit(train, **fit), device, epochs)
             for name, cls in (("tabfairgan", TabFairGAN), ("decaf", Decaf)):
-                model = cls(epochs=epochs, seed=0, device=device).fit(train, dataset=dataset, sensitive="sex")
-                row[name] = steady(h["seconds"] for h in model.history_)
+                row[name] = per_epoch(lambda e: cls(epochs=e, seed=0, device=device).fit(train, **fit), device, epochs)
         out[dataset] = row
         print(dataset, {k: round(v, 4) for k, v in row.items()}, flush=True)
-    for dataset in ("adult", "compas", "german"):
+    for dataset in DATASETS_000:
         data = prepare(fairnb.data.load(dataset), sensitive="sex", seed=0, max_rows=0)
-        settings = TranslatorSettings(epochs=epochs, hidden=paper["translator_hidden"], lr=paper["translator_lr"])
-        translator = train_translator(data, settings=settings, seed=0, device=device, reuse=False)
-        out[dataset]["translator"] = steady(translator.history_["seconds"])
+        out[dataset]["translator"] = per_epoch(
+            lambda e: train_translator(data, settings=TranslatorSettings(epochs=e, hidden=paper["translator_hidden"],
+                                                                         lr=paper["translator_lr"]),
+                                       seed=0, device=device, reuse=False), device, epochs)
         print(dataset, "translator", round(out[dataset]["translator"], 4), flush=True)
     return out
 
@@ -144,7 +162,7 @@ def expected(per_epoch: dict[str, dict[str, float]]) -> tuple[float, list[dict]]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=3, help="epochs of the longer fit (>= 2)")
     args = parser.parse_args()
     device = str(resolve_device(args.device))
     single_thread_on_cpu(device)

@@ -281,3 +281,21 @@ def test_budget_scales_every_epoch_budget():
     assert [doubled.epochs(m) for m in ("fairdisco", "distill", "tabfairgan", "decaf", "fldgm")] == [20, 10, 6, 8, 12]
     with pytest.raises(ParameterError):
         scaled_settings(settings, 0)
+
+
+def test_budget_verdicts_say_whether_a_sign_survives():
+    from fairnb.paper000.budget import headline_table, report_values, verdicts
+
+    rows = []
+    for multiplier, gap in ((1.0, 0.10), (2.0, 0.08), (4.0, -0.05)):
+        for seed in (0, 1):
+            rows += [{"multiplier": multiplier, "method": "ours_l1", "seed": seed, "metric": "dpr", "value": 0.9},
+                     {"multiplier": multiplier, "method": "decaf", "seed": seed, "metric": "dpr", "value": 0.9 - gap},
+                     {"multiplier": multiplier, "method": "ours_l1", "seed": seed, "metric": "accuracy", "value": 0.8},
+                     {"multiplier": multiplier, "method": "decaf", "seed": seed, "metric": "accuracy", "value": 0.7}]
+    table = pd.DataFrame(rows)
+    found = verdicts(table).set_index(["baseline", "metric"])
+    assert not found.loc[("decaf", "dpr"), "same verdict"] and found.loc[("decaf", "accuracy"), "same verdict"]
+    assert found.loc[("decaf", "dpr"), "4×"] == pytest.approx(-0.05)
+    assert list(headline_table(table).columns) == ["1×", "2×", "4×"]
+    assert report_values(table)["x2/decaf/dpr"] == pytest.approx([0.82, 0.82])

@@ -269,7 +269,7 @@ def _in_kernel() -> bool:
 
 def _kernel_log() -> Any:
     """Inside a notebook kernel: a text stream on the kernel process's own stderr (under ``fairnb run``
-    the run's log, ``results/logs/<run>.log``; under Jupyter the server's console), bypassing the
+    the run's kernel log, ``_build/logs/<run>.log``; under Jupyter the server's console), bypassing the
     capture that copies file-descriptor output into the page. ``None`` when there is no such stream."""
     global _KERNEL_LOG
     if _KERNEL_LOG is None:
@@ -300,7 +300,7 @@ def progress(iterable: Iterable, desc: str, total: int | None = None, enabled: b
     """``iterable`` wrapped in a tqdm bar when ``progress_enabled`` (else unchanged).
 
     Inside a notebook kernel the bar goes to the kernel process's own stderr — under ``fairnb run``
-    the run's log (``results/logs/<run>.log``), where a long cell's progress can be followed — and
+    the run's kernel log (``_build/logs/<run>.log``), where a long cell's progress can be followed — and
     never into the page, so executed pages stay clean.
     """
     if not progress_enabled(enabled):
