@@ -594,12 +594,12 @@ def worth_markdown(results: Path | str | None = None, runs: Iterable[tuple[str, 
     else:
         for row in times.itertuples():
             interval = ("" if not (np.isfinite(row.low) and np.isfinite(row.high))
-                        else f" (95 % interval {row.low:.1f}–{row.high:.1f})")
+                        else f", 95 % interval {row.low:.1f}–{row.high:.1f}")
             what = "at the run's epochs" if row.timing == "measured" else "projected to the publications' epochs"
             paragraphs.append(
                 f"Training time ({row.dataset} / {row.sensitive}, {what}, profile {row.profile}, n = {row.n}): our "
                 f"teacher + student take {row.ours_seconds:.1f} s and TabFairGDT {row.tabfairgdt_seconds:.1f} s, so our "
-                f"method takes {row.ratio:.1f} times as long (geometric mean of the per-seed ratios){interval}.")
+                f"method takes {row.ratio:.1f} times as long (geometric mean of the per-seed ratios{interval}).")
     paragraphs.append("Verdicts follow the claims ledger's rule (paired per-seed differences, 95 % t interval, "
                       "degenerate seeds left out) for each setting separately, with no correction for comparing several "
                       "settings; TabFairGDT's own best setting is chosen after seeing the results, so a favourable "
