@@ -984,6 +984,84 @@ def last_invocation() -> dict[str, dict[str, Any]]:
     return entries
 
 
+_TQDM_LINE = re.compile(r"^(?P<desc>.*?):\s+\d+%\|.*?\|\s*(?P<done>\d+)/(?P<total>\d+)")
+
+
+def current_phase(log: Path, width: int = 48) -> str:
+    """What a running run is doing, from the end of its kernel log: the last progress bar as
+    ``"<description> <done>/<total>"`` (e.g. ``"Decaf 40/300"``), else the last line written, shortened to
+    ``width`` characters; ``""`` when the log is empty or missing."""
+    try:
+        with open(log, "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 4096))
+            tail = handle.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    lines = [line.strip() for line in re.split(r"[\r\n]+", re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", tail)) if line.strip()]
+    if not lines:
+        return ""
+    match = _TQDM_LINE.match(lines[-1])
+    line = f"{match['desc'].strip()} {match['done']}/{match['total']}" if match else lines[-1]
+    return line if len(line) <= width else line[: width - 1] + "…"
+
+
+class _PhaseWatcher:
+    """Shows the phase of every running run (``current_phase`` of its kernel log) in the progress bar's
+    postfix every ``interval`` seconds, after the counts; a run counts as running from the moment its log
+    is rewritten after submission until it finishes."""
+
+    def __init__(self, bar: Any, interval: float = 2.0):
+        self.bar, self.interval = bar, interval
+        self.counts = ""
+        self.submitted: dict[str, tuple[Path, float]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> "_PhaseWatcher":
+        self._thread.start()
+        return self
+
+    def submit(self, job: Job) -> None:
+        with self._lock:
+            self.submitted[job.run.id] = (job.outputs.logs / f"{job.run.id}.log", time.time())
+
+    def finish(self, run_id: str, counts: str) -> None:
+        with self._lock:
+            self.submitted.pop(run_id, None)
+            self.counts = counts
+        self.show()
+
+    def running(self) -> list[str]:
+        with self._lock:
+            submitted = dict(self.submitted)
+        parts = []
+        for run_id, (log, since) in submitted.items():
+            try:
+                if log.stat().st_mtime < since:
+                    continue
+            except OSError:
+                continue
+            phase = current_phase(log)
+            parts.append(f"{run_id}: {phase}" if phase else run_id)
+        return parts
+
+    def show(self) -> None:
+        running = self.running()
+        with self._lock:
+            text = self.counts + (f"; running {' | '.join(running)}" if running else "")
+        self.bar.set_postfix_str(text, refresh=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            with contextlib.suppress(Exception):  # a display problem never stops the runs
+                self.show()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
 def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
              progress: Callable[[str], None] | None = None, log: bool = True) -> list[dict[str, Any]]:
     """Execute the jobs that are not cached on Dask.distributed; returns one summary per job.
@@ -996,7 +1074,8 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
     ``usable_cores() // workers`` threads (one per worker when ``workers`` is the number of cores).
     A run that fails, whatever the reason, is one failed summary; the others go on.
 
-    Progress: one line on stderr that updates (``progress=None``), or ``progress(line)`` once per
+    Progress: one line on stderr that updates (``progress=None``) with the counts and, every two seconds,
+    each running run's phase read from its kernel log (``current_phase``), or ``progress(line)`` once per
     finished run. ``log``: record each run in the invocation log (``results/_last_invocation.json``).
     """
     if not jobs:
@@ -1008,6 +1087,7 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(jobs), desc="fairnb run", unit="run", file=sys.stderr, dynamic_ncols=True)
+        watcher = _PhaseWatcher(bar).start()
         say: Callable[[str], None] = bar.write
     else:
         say = progress
@@ -1026,9 +1106,9 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
             record_invocation([summary])
         counts["cached" if summary["cache_hit"] else summary["status"] if summary["status"] == "ok" else "failed"] += 1
         if bar is not None:
-            bar.set_postfix_str(f"{counts['cached']} cached, {counts['ok']} ok, {counts['failed']} failed; "
-                                f"last: {summary['run']} {summary['status']}", refresh=False)
             bar.update()
+            watcher.finish(summary["run"], f"{counts['cached']} cached, {counts['ok']} ok, {counts['failed']} failed; "
+                                           f"last: {summary['run']} {summary['status']}")
         else:
             say(f"{summary['run']}: {summary['status']}{' (cached)' if summary['cache_hit'] else ''}")
 
@@ -1054,6 +1134,9 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
 
             futures = {client.submit(run_job, job, threads, key=f"run-{job.run.id}-{job.key[:12]}", pure=False): job
                        for job in todo}
+            if bar is not None:
+                for job in todo:
+                    watcher.submit(job)
             for future in as_completed(futures):
                 job = futures[future]
                 try:
@@ -1063,6 +1146,7 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
                 finished(_summary(record, hit))
     finally:
         if bar is not None:
+            watcher.stop()
             bar.close()
         if client is not None:
             with contextlib.suppress(Exception):
