@@ -1013,7 +1013,7 @@ class _PhaseWatcher:
 
     def __init__(self, bar: Any, interval: float = 2.0):
         self.bar, self.interval = bar, interval
-        self.counts = ""
+        self.counts = "0 cached, 0 ok, 0 failed"
         self.submitted: dict[str, tuple[Path, float]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
