@@ -283,3 +283,20 @@ def test_runtime_chapter_times_tabfairgdt_without_epochs():
     trees = times[times.method == "tabfairgdt"].iloc[0]
     assert trees.stage == "trees" and trees.epochs == 0 and trees.projected_seconds == trees.seconds > 0
     assert list(dict.fromkeys(times.method))[-1] == "tabfairgdt"
+
+
+def test_comparison_keeps_every_trained_generators_learning_curve_and_ending():
+    settings = ComparisonSettings("adult", "sex", max_rows=300, methods=("original", "correlation_remover", "tabfairgan", "decaf"),
+                                  tabfairgan_epochs=2, decaf_epochs=3, classifier="xgboost")
+    result = run_comparison(settings, [0, 1])
+    assert set(result.curves) == {0, 1}
+    assert set(result.curves[0]) == {"tabfairgan", "decaf"}  # the methods that train by epochs, nothing else
+    history, ending = result.curves[0]["decaf"]
+    assert len(history) == ending.epochs <= 3
+    table = result.convergence()
+    assert list(table.columns) == ["generator", "seed", "rule", "epochs run", "kept epoch", "stopped by"]
+    assert len(table) == 4 and set(table.seed) == {0, 1}
+    gan = table[table.generator == "TabFairGAN"].iloc[0]
+    assert gan["epochs run"] == 2 and gan["rule"] == "a fixed budget of 2 epochs" and gan["stopped by"] == "the budget"
+    fig = result.learning_curves()
+    assert [ax.get_title().splitlines()[0] for ax in fig.axes if ax.get_title()] == ["TabFairGAN", "Decaf"]

@@ -37,7 +37,7 @@ runs (``fairnb.paper000.study.report_metrics``): ``<metric>`` under the headline
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -254,11 +254,13 @@ def evaluate_generated(records: pd.DataFrame, test: pd.DataFrame, settings: Comp
 @dataclass
 class Repetition:
     """One repetition's outcome: ``scores`` ((method, seed) → ``RowScore``), ``fit_seconds``
-    (method → seconds) and the generated ``synthetic`` frames (method → frame)."""
+    (method → seconds), the generated ``synthetic`` frames (method → frame) and each trained generator's
+    ``curves`` (method → (per-epoch history, ``fairnb.nn.train.Convergence`` or None for a fixed budget))."""
 
     scores: dict
     fit_seconds: dict[str, float]
     synthetic: dict[str, pd.DataFrame]
+    curves: dict[str, tuple[pd.DataFrame, Any]] = field(default_factory=dict)
 
 
 def score_repetition(settings: ComparisonSettings, seed: int,
@@ -274,7 +276,7 @@ def score_repetition(settings: ComparisonSettings, seed: int,
     features = FeatureMap(dataset, settings.sensitive, [train, test])
     common = dict(dataset=settings.dataset, sensitive=settings.sensitive, classifier=settings.classifier, seed=seed,
                   features=features, quality_rows=settings.quality_rows, device=settings.device)
-    scores, seconds, synthetic = {}, {}, {}
+    scores, seconds, synthetic, curves = {}, {}, {}, {}
     methods = [m for m in ROWS if m in settings.methods]
     if "fairdisco" in methods and REPRESENTATION not in methods:
         methods.insert(methods.index("fairdisco") + 1, REPRESENTATION)
@@ -292,6 +294,7 @@ def score_repetition(settings: ComparisonSettings, seed: int,
         if method == "fairdisco":
             records = study.teacher_records(teacher, train, settings.decode_sensitive)
             seconds[method] = teacher.model.timings_["teacher_seconds"]
+            curves[method] = (teacher.model.teacher_history_, teacher.model.teacher_convergence_)
         elif method == REPRESENTATION:
             scores[(method, seed)] = study.representation_score(teacher, train, test, settings.dataset, settings.sensitive,
                                                                 settings.classifier, seed)
@@ -300,10 +303,13 @@ def score_repetition(settings: ComparisonSettings, seed: int,
         elif method in OURS:
             records = study.student_records(teacher, train, method.removeprefix("ours_"), settings.decode_sensitive)
             seconds[method] = teacher.model.timings_["teacher_seconds"] + teacher.model.timings_["student_seconds"]
+            curves[method] = (teacher.model.student_history_, teacher.model.student_convergence_)
         else:
             fitted = make_method(method, settings, seed, teacher_generator(teacher) if method == "fldgm" else None)
             fitted.fit(teacher.view(train) if method == "fldgm" else train, dataset=dataset, sensitive=settings.sensitive)
             seconds[method] = float(fitted.fit_seconds_)
+            if generator_curve(fitted) is not None:
+                curves[method] = (generator_curve(fitted), getattr(fitted, "convergence_", None))
             if method in PREDICTORS:
                 scores[(method, seed)] = score_predictions(fitted.predict(test), test, settings.dataset, settings.sensitive)
                 continue
@@ -312,7 +318,19 @@ def score_repetition(settings: ComparisonSettings, seed: int,
                 records = teacher.back(records)
         synthetic[method] = records
         scores[(method, seed)] = study.score_rows(records, train, test, source_reading=method != "original", **common)
-    return Repetition(scores, seconds, synthetic)
+    return Repetition(scores, seconds, synthetic, curves)
+
+
+def generator_curve(fitted: Any) -> pd.DataFrame | None:
+    """A fitted generator's per-epoch history (``learning_curve_``, or its ``history_`` of per-epoch dicts);
+    None for a method that does not train by epochs (CorrelationRemover, TabFairGDT, ...)."""
+    curve = getattr(fitted, "learning_curve_", None)
+    if isinstance(curve, pd.DataFrame) and len(curve):
+        return curve
+    history = getattr(fitted, "history_", None)
+    if isinstance(history, list) and history and isinstance(history[0], dict):
+        return pd.DataFrame(history)
+    return None
 
 
 def run_repetition(settings: ComparisonSettings, seed: int,
@@ -333,12 +351,14 @@ def _rows(repetition: Repetition, settings: ComparisonSettings, seed: int) -> tu
 @dataclass
 class ComparisonResult:
     """Every value of a comparison: ``table`` has columns method, seed, metric, value;
-    ``scores`` maps (method, seed) to its ``RowScore`` (degeneracy reasons included)."""
+    ``scores`` maps (method, seed) to its ``RowScore`` (degeneracy reasons included); ``curves`` maps
+    seed → method → (per-epoch history, ``Convergence`` or None) of every generator trained by epochs."""
 
     settings: ComparisonSettings
     table: pd.DataFrame
     synthetic: dict[int, dict[str, pd.DataFrame]] = field(default_factory=dict)
     scores: dict = field(default_factory=dict)
+    curves: dict[int, dict[str, tuple[pd.DataFrame, Any]]] = field(default_factory=dict)
 
     def _methods(self, rows: str = "all") -> list[str]:
         chosen = rows_of(rows)
@@ -358,6 +378,35 @@ class ComparisonResult:
                 values = part[part.metric == metric].sort_values("seed")["value"]
                 out[f"{method}/{metric}"] = [float(v) for v in values]
         return out
+
+    def learning_curves(self, seed: int | None = None):
+        """One panel per trained generator of repetition ``seed`` (default: the first): its training and
+        validation criterion per epoch, the kept epoch marked (``fairnb.viz.curves.learning_curves``)."""
+        from fairnb.viz.curves import learning_curves
+
+        curves = self.curves.get(min(self.curves) if seed is None and self.curves else seed, {})
+        ordered = [m for m in ROWS if m in curves]
+        return learning_curves({LABELS.get(m, m): curves[m][0] for m in ordered},
+                               {LABELS.get(m, m): curves[m][1] for m in ordered})
+
+    def convergence(self) -> pd.DataFrame:
+        """How every trained generator's training ended, per repetition: method, seed, the stated rule,
+        epochs run, the kept epoch and what stopped it (the budget, or the rule)."""
+        from fairnb.viz.curves import convergence_table
+
+        frames = []
+        for seed, curves in sorted(self.curves.items()):
+            names = {LABELS.get(m, m): curves[m][1] for m in ROWS if m in curves}
+            for name, value in names.items():
+                if value is None:  # a fixed budget (e.g. TabFairGAN, following its authors' package)
+                    history = curves[next(m for m in ROWS if LABELS.get(m, m) == name)][0]
+                    names[name] = {"rule": f"a fixed budget of {len(history)} epochs", "epochs": len(history),
+                                   "best_epoch": len(history), "stopped": "budget", "criterion": ""}
+            frames.append(convergence_table(names).reset_index().assign(seed=seed))
+        if not frames:
+            return pd.DataFrame(columns=["generator", "seed", "rule", "epochs run", "kept epoch", "stopped by"])
+        table = pd.concat(frames, ignore_index=True)
+        return table[["generator", "seed", "rule", "epochs run", "kept epoch", "stopped by"]]
 
     def degenerate(self) -> pd.DataFrame:
         """Degenerate rows: method, seeds ("k of n"), reason (``fairnb.metrics.downstream.degeneracy``)."""
@@ -415,13 +464,16 @@ def run_comparison(settings: ComparisonSettings, seeds: Iterable[int], keep_synt
     rows: list[dict] = []
     kept: dict[int, dict[str, pd.DataFrame]] = {}
     scores: dict = {}
+    curves: dict[int, dict[str, tuple[pd.DataFrame, Any]]] = {}
     for seed in seeds:
-        repetition, more, synthetic = _rows(score_repetition(settings, int(seed), progress), settings, int(seed))
+        outcome = score_repetition(settings, int(seed), progress)
+        repetition, more, synthetic = _rows(outcome, settings, int(seed))
         rows += repetition
         scores.update(more)
+        curves[int(seed)] = outcome.curves
         if keep_synthetic:
             kept[int(seed)] = synthetic
-    return ComparisonResult(settings, pd.DataFrame(rows, columns=["method", "seed", "metric", "value"]), kept, scores)
+    return ComparisonResult(settings, pd.DataFrame(rows, columns=["method", "seed", "metric", "value"]), kept, scores, curves)
 
 
 def with_methods(settings: ComparisonSettings, methods: Iterable[str]) -> ComparisonSettings:
