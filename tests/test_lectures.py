@@ -90,26 +90,6 @@ def test_a_stage_without_records_says_how_to_create_them(tmp_path):
     assert not (tmp_path / "out" / "comparison.png").exists()
 
 
-def _check_command(command: str) -> None:
-    from fairnb.runs.params import parse_cli_value
-
-    words = shlex.split(command)
-    patterns = [words[i + 1] for i, w in enumerate(words) if w == "--only"]
-    overrides = {words[i + 1]: parse_cli_value(words[i + 1], words[i + 2]) for i, w in enumerate(words) if w == "-p"}
-    for run in manifest.select(manifest.load_manifest(), patterns):
-        manifest.check_overrides(run, overrides)
-
-
-def test_every_exercise_command_is_accepted_by_the_runner():
-    import yaml
-
-    spec = yaml.safe_load((ROOT / "book" / "exercises.yml").read_text())
-    commands = [e["command"] for part in spec["parts"] for e in part["exercises"] if e.get("command")]
-    assert commands
-    for command in commands:
-        _check_command(command)
-
-
 def test_every_shown_method_line_exists_in_the_package():
     """``literalinclude`` with ``:pyobject:`` must name a function, class or method that exists."""
     import ast

@@ -10,6 +10,7 @@ of the stages the lectures do not cover, for the course guide).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -122,15 +123,73 @@ def write_parameter_reference() -> Path:
     return path
 
 
+_HEADING = re.compile(r"^#+\s+(.+?)\s*$", flags=re.M)
+_GLUE_CALL = re.compile(r"""\bglue\(\s*["']([^"']+)["']""")
+_GLUE_USE = re.compile(r"\{glue(?::[a-z]+)?\}\s*`?\s*([A-Za-z_][\w]*)")
+
+
+def template_outline(path: Path) -> tuple[list[str], dict[str, str]]:
+    """The markdown headings of a template (text without ``#``, in order) and every glue name it produces, with
+    the heading it sits under: names in a literal ``glue("name", ...)`` call or in a ``{glue:...}`` role or
+    directive of the markdown."""
+    from fairnb.runs import manifest
+
+    read = getattr(manifest, "read_template", None)  # text templates (MyST) when the manifest reads them
+    if read is None:
+        import nbformat
+
+        def read(path):
+            return nbformat.read(path, as_version=4)
+    headings: list[str] = []
+    glued: dict[str, str] = {}
+    current = ""
+    for cell in read(path).cells:
+        if cell.cell_type == "markdown":
+            found = _HEADING.findall(cell.source)
+            for name in _GLUE_USE.findall(cell.source):
+                glued.setdefault(name, found[0] if found else current)
+            headings += found
+            current = found[-1] if found else current
+        elif cell.cell_type == "code":
+            for name in _GLUE_CALL.findall(cell.source):
+                glued.setdefault(name, current)
+    return headings, glued
+
+
+def look_at_line(items: list[dict[str, str]], templates: dict[str, Path]) -> str:
+    """One markdown line naming what an exercise asks to look at: per run page (a link), each glued output with its
+    section, or the section named by a heading. ``templates``: run id → template path."""
+    parts, outlines = [], {}
+    for run in dict.fromkeys(item["run"] for item in items):
+        if run not in outlines:
+            outlines[run] = template_outline(templates[run])[1]
+        sections: dict[str, list[str]] = {}  # section → glue names under it (a heading entry: the section itself)
+        for item in (i for i in items if i["run"] == run):
+            if "glue" in item:
+                sections.setdefault(outlines[run].get(item["glue"], ""), []).append(f"`{item['glue']}`")
+            else:
+                sections.setdefault(item["heading"], [])
+        things = [(_listed(names) + (f" (under *{section}*)" if section else "")) if names else f"the section *{section}*"
+                  for section, names in sections.items()]
+        parts.append(f"on the page {{doc}}`{run} <../runs/{run}>`, {_listed(things)}")
+    return "**Look at:** " + "; ".join(parts) + "."
+
+
+def _listed(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def write_exercises(source: Path | None = None) -> list[Path]:
     """Write one exercise page per part from ``book/exercises.yml`` (one source for questions and solutions).
 
-    Each exercise becomes a ``sphinx-exercise`` block with its run command, and a solution block
-    hidden in a drop-down, so questions and answers cannot drift apart.
+    Each exercise becomes a ``sphinx-exercise`` block with its run command and a "Look at" line (its ``look_at``
+    entries: the glued figures, tables or values and the sections to read, linked to their run pages), and a
+    solution block hidden in a drop-down, so questions and answers cannot drift apart.
     """
     import yaml
 
     spec = yaml.safe_load((source or ROOT / "book" / "exercises.yml").read_text())
+    templates = {run.id: run.template_path for run in load_manifest()}
     written = []
     for part in spec["parts"]:
         lines = [f"# Exercises: {part['title']}", "", part.get("intro", ""), ""]
@@ -139,6 +198,8 @@ def write_exercises(source: Path | None = None) -> list[Path]:
             lines += [f"````{{exercise}} {exercise['title']}", f":label: {label}", "", exercise["question"].strip(), ""]
             if exercise.get("command"):
                 lines += ["```bash", exercise["command"].strip(), "```", ""]
+            if exercise.get("look_at"):
+                lines += [look_at_line(exercise["look_at"], templates), ""]
             lines += ["````", "", f"````{{solution}} {label}", ":class: dropdown", "", exercise["solution"].strip(), "````", ""]
         path = GENERATED / f"exercises-{part['id']}.md"
         atomic_write(path, "\n".join(lines))
