@@ -19,12 +19,20 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(os.environ["FAIRNB_RESULTS"]) if os.environ.get("FAIRNB_RESULTS") else ROOT / "results"
 
 
+def of_template(record: dict[str, Any], template: str) -> bool:
+    """Whether ``record`` is a run of ``template``: its ``template`` field names that template's file
+    (``notebooks/<part>/<NN>_<template>.md``, or ``.ipynb`` in records written before the templates
+    were text). A record without the field counts as one."""
+    path = str(record.get("template", f"{template}.md"))
+    return re.search(rf"(^|/)(\d+_)?{re.escape(template)}\.(md|ipynb)$", path) is not None
+
+
 def read_records(template: str | None = None, folder: Path | str | None = None, *,
                  successful_only: bool = True) -> list[dict[str, Any]]:
     """Results records in ``folder`` (default ``RESULTS``: ``results/`` or ``$FAIRNB_RESULTS``), sorted by run id.
 
     ``template`` keeps the runs of one template (``fair_classifier`` → ``fair_classifier-*.json``,
-    whose ``template`` field names that template's notebook). ``successful_only`` drops failed
+    whose ``template`` field names that template's file: ``of_template``). ``successful_only`` drops failed
     records (``*.failed.json`` and status other than ``ok``). Unreadable files are skipped: a record
     being written is published by a rename, so a half-written file is never read as a record.
     """
@@ -42,7 +50,7 @@ def read_records(template: str | None = None, folder: Path | str | None = None, 
             continue
         if successful_only and record.get("status") != "ok":
             continue
-        if template and not re.search(rf"(^|/)(\d+_)?{re.escape(template)}\.ipynb$", str(record.get("template", f"{template}.ipynb"))):
+        if template and not of_template(record, template):
             continue
         out.append(record)
     return out

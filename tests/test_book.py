@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from fairnb.runs.manifest import load_manifest
+from fairnb.runs.manifest import load_manifest, read_template
 
 ROOT = Path(__file__).resolve().parents[1]
 FAIRNB = [sys.executable, "-m", "fairnb.cli"]
@@ -223,7 +223,7 @@ def test_datasets_template_reads_user_supplied_meps(meps_dir, tmp_path, monkeypa
 
     monkeypatch.setenv("FAIRNB_MEPS_ROWS", "any")  # a generated sample, not the complete HC-181 file
     out = tmp_path / "meps.ipynb"
-    papermill.execute_notebook(str(ROOT / "notebooks" / "data/01_datasets.ipynb"), str(out), kernel_name="python3",
+    papermill.execute_notebook(read_template(ROOT / "notebooks" / "data/01_datasets.md"), str(out), kernel_name="python3",
                                parameters={"dataset": "meps", "data_path": str(meps_dir), "profile": "smoke"},
                                progress_bar=False, cwd=str(ROOT))
     from fairnb.runs.execute import extract_metrics

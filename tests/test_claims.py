@@ -8,7 +8,6 @@ import math
 import re
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +15,7 @@ from scipy import stats
 
 from fairnb.book import claims as ledger_page
 from fairnb.metrics import claims as rule
+from fairnb.runs.manifest import read_template
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -373,7 +373,7 @@ def test_full_ledger_on_an_empty_folder_and_the_tables(tmp_path):
 
 
 def test_claims_template_is_a_thin_page_without_outputs():
-    notebook = nbformat.read(ROOT / "notebooks" / "book" / "03_claims.ipynb", as_version=4)
+    notebook = read_template(ROOT / "notebooks" / "book" / "03_claims.md")
     parameters = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(parameters) == 1 and "profile" in parameters[0].source and "seed" in parameters[0].source
     code = [c for c in notebook.cells if c.cell_type == "code"]

@@ -21,6 +21,7 @@ from fairnb.metrics import image_scores as image_metrics
 from fairnb.paper000 import conv
 from fairnb.nn.train import gaussian_kl, train_vae
 from fairnb.paper000.figures import real_vs_generated_figure, subgroup_grid_figure, subgroup_grids
+from fairnb.runs.manifest import read_template
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -183,10 +184,11 @@ def test_classifier_learns_and_density_coverage(digits):
 
 def _papermill(tmp_path: Path, *parameters: str) -> nbformat.NotebookNode:
     out = tmp_path / "images.ipynb"
-    command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "paper000/07_images.ipynb"), str(out), "--log-level", "ERROR",
+    command = [sys.executable, "-m", "papermill", "-", str(out), "--log-level", "ERROR",  # the template on standard input
                "-p", "profile", "smoke", *parameters]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # as fairnb run sets per worker
-    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
+    template = nbformat.writes(read_template(ROOT / "notebooks" / "paper000/07_images.md"))
+    result = subprocess.run(command, input=template, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     return nbformat.read(out, as_version=4)
 

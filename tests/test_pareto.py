@@ -177,11 +177,9 @@ def test_comparison_and_runtime_lectures_list_tabfairgdt_last(records, tmp_path)
 
 
 def test_template_is_thin_registered_and_in_the_book():
-    import nbformat
-
     from fairnb.runs import manifest, params, profiles
 
-    notebook = nbformat.read(ROOT / "notebooks" / "paper000" / "09_pareto.ipynb", as_version=4)
+    notebook = manifest.read_template(ROOT / "notebooks" / "paper000" / "09_pareto.md")
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in code)
     assert all(len(c.source.splitlines()) <= 10 for c in code)

@@ -8,9 +8,10 @@ only shrinks. A number that belongs in prose should be glued from a run or read 
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
+
+from fairnb.runs.manifest import read_template, template_files, template_name
 
 ROOT = Path(__file__).resolve().parents[1]
 NUMBER = re.compile(r"(?<![\w.§])\d*\.\d+(?![\w.])|\b\d+(?:\.\d+)?\s?%")
@@ -58,10 +59,12 @@ def test_book_pages_have_no_typed_numbers():
 
 def test_templates_add_no_typed_numbers():
     new = {}
-    for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
-        template = re.sub(r"^\d+_", "", path.stem)
-        cells = json.loads(path.read_text())["cells"]
-        numbers = {n for c in cells if c["cell_type"] == "markdown" for n in prose_numbers("".join(c["source"]))}
+    templates = template_files()
+    assert templates
+    for path in templates:
+        template = template_name(path)
+        cells = read_template(path).cells
+        numbers = {n for c in cells if c.cell_type == "markdown" for n in prose_numbers(c.source)}
         extra = numbers - ALLOWED.get(template, set()) - CONVENTIONS
         if extra:
             new[template] = sorted(extra)

@@ -38,11 +38,11 @@ def store(tmp_path, monkeypatch):
 
 
 def probe(seed: int = 0, run_id: str | None = None) -> Run:
-    return Run(run_id or f"probe-{seed}", "probe", {"seed": seed}, (), TEMPLATES / "probe.ipynb")
+    return Run(run_id or f"probe-{seed}", "probe", {"seed": seed}, (), TEMPLATES / "probe.md")
 
 
 def userdata(**parameters) -> Run:
-    return Run("userdata-meps", "userdata", {"dataset": "meps", **parameters}, (), TEMPLATES / "userdata.ipynb")
+    return Run("userdata-meps", "userdata", {"dataset": "meps", **parameters}, (), TEMPLATES / "userdata.md")
 
 
 def fake_execution(job: execute.Job, answer: float = 42.0) -> dict:
@@ -305,7 +305,7 @@ def test_book_without_runs_says_so_and_builds_nothing(store, monkeypatch, capsys
 
 
 def test_footer_quotes_values_and_includes_the_overrides(store):
-    run = Run("userdata-meps", "userdata", {"dataset": "meps"}, (), TEMPLATES / "userdata.ipynb")
+    run = Run("userdata-meps", "userdata", {"dataset": "meps"}, (), TEMPLATES / "userdata.md")
     job = execute.prepare([run], "smoke", {"data_path": "/data/my folder/it's here", "seed": 3})[0]
     fairnb, papermill, example = execute.rerun_commands(job)
     words = shlex.split(fairnb)

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import jupytext
 import nbformat
 import pytest
 import yaml
@@ -77,19 +78,55 @@ def test_toc_includes_every_template_of_the_manifest():
 
 
 def test_every_template_parameter_is_registered_and_documented():
-    for path in sorted((ROOT / "notebooks").rglob("[0-9]*.ipynb")):
+    for path in manifest.template_files():
         for name, parameter in manifest.template_parameters(path).items():
             assert name in params.PARAMS, f"{path.name}: {name} is not in fairnb.runs.params"
             assert parameter.comment, f"{path.name}: {name} has no comment"
             params.validate(name, parameter.default)
 
 
-def test_templates_are_saved_without_outputs():
-    for path in sorted((ROOT / "notebooks").rglob("[0-9]*.ipynb")):
-        notebook = nbformat.read(path, as_version=4)
+def test_templates_are_saved_as_text_without_outputs():
+    templates = manifest.template_files()
+    assert templates and all(p.suffix == ".md" for p in templates), [p.name for p in templates if p.suffix != ".md"]
+    assert {manifest.template_name(p) for p in templates} == {r.template for r in manifest.load_manifest()}
+    for path in templates:
+        assert path.read_text().startswith("---\njupytext:"), path.name  # a MyST notebook, not plain markdown
+        notebook = manifest.read_template(path)
         for cell in notebook.cells:
             if cell.cell_type == "code":
                 assert not cell.outputs and cell.execution_count is None, path.name
+
+
+def test_every_template_reads_as_a_notebook_with_its_parameters_cell():
+    """Every text template reads as the notebook papermill executes: one ``parameters`` cell (whose
+    names and defaults ``template_parameters`` finds), the python3 kernel, cell ids from the position
+    (the same on every read), no jupytext metadata."""
+    import papermill.iorw
+    import papermill.utils
+
+    for path in manifest.template_files():
+        notebook = manifest.read_template(path)
+        nbformat.validate(notebook)
+        assert notebook.metadata.kernelspec.name == "python3" and "jupytext" not in notebook.metadata
+        assert [c.id for c in notebook.cells] == [f"cell-{i:02d}" for i in range(len(notebook.cells))]
+        assert manifest.read_template(path) == notebook
+        declared = manifest.template_parameters(path)
+        assert "profile" in declared and "seed" in declared, path.name
+        loaded = papermill.iorw.load_notebook_node(notebook)  # what papermill reads when the runner hands it the notebook
+        cell = papermill.utils.find_first_tagged_cell_index(loaded, "parameters")  # where it injects, after this cell
+        assert cell >= 0 and all(f"{name} =" in loaded.cells[cell].source for name in declared), path.name
+
+
+def test_a_template_written_before_the_change_still_reads(tmp_path):
+    """A ``.ipynb`` template (e.g. one kept locally) is still a template; both at once is an error."""
+    text = manifest.template_file("datasets")
+    notebook = manifest.read_template(text)
+    nbformat.write(notebook, tmp_path / "01_datasets.ipynb")
+    assert manifest.template_parameters(tmp_path / "01_datasets.ipynb") == manifest.template_parameters(text)
+    assert manifest.template_file("datasets", tmp_path) == tmp_path / "01_datasets.ipynb"
+    (tmp_path / "01_datasets.md").write_text(text.read_text())
+    with pytest.raises(ValueError, match="several template files"):
+        manifest.template_file("datasets", tmp_path)
 
 
 def test_unknown_parameter_override_fails_before_compute(capsys):
@@ -130,7 +167,7 @@ def sandbox(tmp_path, monkeypatch):
         "fairnb.runs.report({'answer': [41 + seed, 43 + seed]})")
     nb.cells = [code, work]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, notebooks / "sleepy.ipynb")
+    (notebooks / "sleepy.md").write_text(jupytext.writes(nb, fmt="md:myst"))  # a text template, as the repository's
     (notebooks / "manifest.yml").write_text(yaml.safe_dump({"runs": [{"template": "sleepy", "matrix": {"seed": [0]}}]}))
     monkeypatch.setattr(manifest, "NOTEBOOKS", notebooks)
     monkeypatch.setattr(manifest, "MANIFEST", notebooks / "manifest.yml")
@@ -156,12 +193,54 @@ def test_run_records_metrics_then_hits_cache(sandbox):
         assert field in record
     page = nbformat.read(sandbox / "book" / "runs" / "sleepy-0.ipynb", as_version=4)
     footer = page.cells[-1].source
-    assert "fairnb run --only 'sleepy-0' --profile smoke" in footer and "papermill notebooks/sleepy.ipynb" in footer
+    assert "fairnb run --only 'sleepy-0' --profile smoke" in footer
+    assert "jupytext --to ipynb -o - notebooks/sleepy.md | papermill - sleepy-0.ipynb" in footer
+    assert page.metadata.papermill.input_path == "notebooks/sleepy.md"
+    assert record["template"] == "notebooks/sleepy.md"
     assert "answer,42.0," in (sandbox / "book" / "runs" / "sleepy-0.metrics.csv").read_text()
     started = time.perf_counter()
     second = execute.run_jobs(_jobs(), workers=1, progress=lambda _: None)
     assert second[0]["cache_hit"] is True
     assert time.perf_counter() - started < 2.0
+
+
+@pytest.mark.slow
+def test_text_template_runs_with_injected_parameters(tmp_path, monkeypatch):
+    """A repository template (MyST text) through the runner: papermill finds its parameters cell, injects an
+    override after it, and the page shows the overridden value; the record names the text template."""
+    for name, value in {"BOOK_RUNS": tmp_path / "book" / "runs", "RESULTS": tmp_path / "results",
+                        "FAILED": tmp_path / "failed", "INVOCATION": tmp_path / "results" / "_last_invocation.json"}.items():
+        monkeypatch.setattr(execute, name, value)
+    run = next(r for r in manifest.load_manifest() if r.id == "datasets-german")
+    assert run.template_path.suffix == ".md"
+    record = execute.execute(execute.prepare([run], "smoke", {"seed": 7})[0])
+    assert record["status"] == "ok", record["error"]
+    assert record["template"] == "notebooks/data/01_datasets.md" and record["parameters"]["seed"] == 7
+    page = nbformat.read(tmp_path / "book" / "runs" / "datasets-german.ipynb", as_version=4)
+    tags = [c.metadata.get("tags", []) for c in page.cells]
+    first = next(i for i, t in enumerate(tags) if "parameters" in t)
+    assert "injected-parameters" in tags[first + 1]  # papermill's cell, right after the template's
+    assert "seed = 7" in page.cells[first + 1].source and 'profile = "smoke"' in page.cells[first + 1].source
+    assert "seed = 0" in page.cells[first].source  # the template's default, overridden
+    shown = "".join(str(o.get("data", {}).get("text/html", "")) + str(o.get("data", {}).get("text/plain", ""))
+                    for o in page.cells[first + 2].outputs)
+    assert "seed" in shown and "7" in shown  # the run configuration the page shows
+    assert page.metadata.papermill.input_path == "notebooks/data/01_datasets.md"
+    assert "jupytext --to ipynb -o - notebooks/data/01_datasets.md | papermill - datasets-german.ipynb" in page.cells[-1].source
+
+
+def test_records_of_a_template_match_old_and_new_template_files(tmp_path):
+    """Records written when templates were notebooks name ``.ipynb`` files; newer ones ``.md``: both count."""
+    from fairnb.book.claims import Store
+    from fairnb.records import of_template, read_records
+
+    for run, suffix in (("runtime-a", ".ipynb"), ("runtime-b", ".md")):
+        (tmp_path / f"{run}.json").write_text(json.dumps({"run": run, "template": f"notebooks/paper000/06_runtime{suffix}",
+                                                          "status": "ok", "metrics": {}}))
+    assert [r["run"] for r in read_records("runtime", tmp_path)] == ["runtime-a", "runtime-b"]
+    assert [r["run"] for r in Store(tmp_path).records("runtime")] == ["runtime-a", "runtime-b"]
+    assert not of_template({"template": "notebooks/paper000/06_runtime.py"}, "runtime")
+    assert not of_template({"template": "notebooks/paper000/06_xruntime.md"}, "runtime")
 
 
 @pytest.mark.slow
@@ -207,7 +286,7 @@ def test_killed_run_leaves_previous_results_intact(sandbox):
 
 
 def test_after_orders_waves_and_inputs_join_the_cache_key(tmp_path, monkeypatch):
-    template = ROOT / "notebooks" / "data/01_datasets.ipynb"
+    template = ROOT / "notebooks" / "data/01_datasets.md"
     first = manifest.Run("datasets-x", "datasets", {}, (), template)
     reader = manifest.Run("summary", "summary", {}, ("datasets",), template, ("results/*.json",))
     assert manifest.order([reader, first]) == [[first], [reader]]

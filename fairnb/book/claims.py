@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from fairnb.metrics import claims as rule
-from fairnb.records import read_records
+from fairnb.records import of_template, read_records
 
 PACKAGE = Path(__file__).resolve().parents[1]
 LEDGERS = {"000": PACKAGE / "paper000" / "reference" / "claims.csv",
@@ -161,12 +161,11 @@ class Store:
 
     def records(self, template: str) -> list[dict[str, Any]]:
         """The successful records of ``template`` (a single-run template's record is ``<template>.json``,
-        so every record is read once and kept by the notebook its ``template`` field names)."""
+        so every record is read once and kept by the template its ``template`` field names)."""
         if "*" not in self._cache:
             self._cache["*"] = read_records(None, self.folder)
         if template not in self._cache:
-            pattern = re.compile(rf"(^|/)(\d+_)?{re.escape(template)}\.ipynb$")
-            self._cache[template] = [r for r in self._cache["*"] if pattern.search(str(r.get("template", "")))]
+            self._cache[template] = [r for r in self._cache["*"] if r.get("template") and of_template(r, template)]
         return self._cache[template]
 
     def find(self, template: str, scope: str) -> dict[str, Any]:

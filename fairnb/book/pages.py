@@ -100,17 +100,18 @@ def write_parameter_reference() -> Path:
     Columns: parameter, default (as written in the template), allowed values and meaning (from
     ``fairnb.runs.params``), and the template's own comment.
     """
-    from fairnb.runs.manifest import NOTEBOOKS, template_name, template_parameters
+    from fairnb.runs.manifest import NOTEBOOKS, template_files, template_name, template_parameters
     from fairnb.runs.params import PARAMS
 
     lines = [
         "# Parameter reference", "",
         "Every parameter of every template, read from the template's `parameters` cell; allowed values come",
         "from `fairnb.runs.params`, where each name is defined once. Change one with",
-        "`fairnb run --only '<run-id>' -p NAME VALUE` or `papermill notebooks/<part>/<NN>_<template>.ipynb out.ipynb -p NAME VALUE`.",
+        "`fairnb run --only '<run-id>' -p NAME VALUE` or, with plain papermill (templates are MyST text, converted by jupytext),",
+        "`jupytext --to ipynb -o - notebooks/<part>/<NN>_<template>.md | papermill - out.ipynb -p NAME VALUE`.",
         "Values left at `None` take the profile's value (smoke, default, paper).", "",
     ]
-    for path in sorted(p for p in NOTEBOOKS.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts):
+    for path in template_files():
         rows = []
         for name, parameter in template_parameters(path).items():
             spec = PARAMS.get(name)

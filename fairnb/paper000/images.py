@@ -1,4 +1,4 @@
-"""Paper 000 on images, end to end, for ``notebooks/paper000/07_images.ipynb``.
+"""Paper 000 on images, end to end, for ``notebooks/paper000/07_images.md``.
 
 ``load_images`` prepares train / test arrays (or explains why the data is absent); ``run`` trains
 the convolutional teacher and student (``fairnb.paper000.conv``) once per seed, generates one fair

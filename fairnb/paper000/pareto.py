@@ -41,7 +41,7 @@ import pandas as pd
 
 from fairnb.errors import ParameterError
 from fairnb.paper000.study import LAMBDA_SWEEP
-from fairnb.records import read_records
+from fairnb.records import of_template, read_records
 
 FAIRNESS = ("dpr", "eor")
 UTILITY = ("accuracy", "f1")
@@ -520,7 +520,7 @@ def time_comparison(results: Path | str | None = None) -> pd.DataFrame:
     from fairnb.metrics import claims as rule
 
     records = [r for r in read_records(None, results)
-               if str(r.get("template", "")).endswith("runtime.ipynb") and r.get("status") == "ok"]
+               if r.get("template") and of_template(r, "runtime") and r.get("status") == "ok"]
     rows = []
     for record in records[-1:]:
         source = _source(record, "runtime")

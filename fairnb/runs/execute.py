@@ -61,7 +61,7 @@ import nbformat
 from fairnb.errors import FairnbError, ParameterError, RunStoreError, one_of
 from fairnb.records import read_records
 from fairnb.runs.config import METRICS_KEY
-from fairnb.runs.manifest import ROOT, Run, check_overrides, order, template_parameters
+from fairnb.runs.manifest import ROOT, Run, check_overrides, order, read_template, template_parameters
 
 BOOK_RUNS = ROOT / "book" / "runs"
 BUILD = ROOT / "_build"
@@ -136,7 +136,7 @@ class Job:
 
 
 def _relative(path: Path) -> str:
-    """A template's path as the pages quote it: ``notebooks/<part>/<file>.ipynb`` (from the last
+    """A template's path as the pages quote it: ``notebooks/<part>/<file>.md`` (from the last
     ``notebooks`` folder in its path), else relative to the repository, else as given."""
     from fairnb.runs import manifest
 
@@ -447,6 +447,8 @@ def present(notebook_path: Path, run: Run) -> None:
       inside the notebook follow, so runs of one template do not define the same label twice.
     - The ``parameters`` and papermill's ``injected-parameters`` cells are removed from the page
       (the run configuration table shows the resolved values instead).
+    - papermill's ``input_path`` metadata names the template (``notebooks/<part>/<file>.md``): the
+      runner hands papermill the template as a notebook, not as a path.
     - Code is folded for readers (``fold_code``), and a figure is shown once: an output that repeats, pixel
       for pixel, a figure the page places with a glue directive (a figure left open, which the inline
       backend shows again at the end of its cell) is dropped (``drop_repeated_figures``).
@@ -472,6 +474,8 @@ def present(notebook_path: Path, run: Run) -> None:
         tags = cell.metadata.get("tags", [])
         if {"parameters", "injected-parameters"} & set(tags) and "remove-cell" not in tags:
             cell.metadata["tags"] = tags + ["remove-cell"]
+    if "papermill" in notebook.metadata:
+        notebook.metadata["papermill"]["input_path"] = _relative(run.template_path)
     fold_code(notebook)
     drop_repeated_figures(notebook)
     nbformat.write(notebook, notebook_path)
@@ -590,14 +594,26 @@ def overrides_of(job: Job) -> dict[str, Any]:
     return {k: v for k, v in job.parameters.items() if job.run.parameters.get(k, missing) != v}
 
 
+def papermill_input(template: Path) -> tuple[str, str]:
+    """How plain papermill reads a template: the command that feeds it (``""`` for a ``.ipynb`` template)
+    and papermill's input argument. A text template goes through jupytext into papermill's standard input:
+    ``jupytext --to ipynb -o - notebooks/<part>/<file>.md | papermill - ...``."""
+    path = shlex.quote(_relative(template))
+    if template.suffix == ".ipynb":
+        return "", path
+    return f"jupytext --to ipynb -o - {path} | ", "-"
+
+
 def rerun_commands(job: "Job") -> tuple[str, str, str]:
     """The shell commands that re-create a run: fairnb (with the overrides that produced it), plain
-    papermill (every parameter), and a changed-parameter example. Values are quoted for the shell."""
+    papermill (every parameter; a text template converted by jupytext on the way in), and a
+    changed-parameter example. Values are quoted for the shell."""
     run = job.run
     options = "".join(f" -p {shlex.quote(k)} {shlex.quote(cli_value(v))}" for k, v in overrides_of(job).items())
     fairnb = f"fairnb run --only '{run.id}' --profile {shlex.quote(job.profile)}{options}"
-    papermill = " ".join([f"papermill {shlex.quote(_relative(run.template_path))} {shlex.quote(run.id + '.ipynb')}"]
-                         + [papermill_option(k, v) for k, v in {**job.parameters, "profile": job.profile}.items()])
+    feed, source = papermill_input(run.template_path)
+    papermill = feed + " ".join([f"papermill {source} {shlex.quote(run.id + '.ipynb')}"]
+                                + [papermill_option(k, v) for k, v in {**job.parameters, "profile": job.profile}.items()])
     example = next((name for name in ("beta_exponent", "real_ratio", "correlation", "seed") if name in job.parameters
                     or name in template_parameters(run.template_path)), "seed")
     value = {"beta_exponent": 5, "real_ratio": 0.8, "correlation": 0.99, "seed": 1}[example]
@@ -760,8 +776,8 @@ def _execute_locked(job: Job, threads: int | None = None) -> dict[str, Any]:
         if watchdog is not None:
             watchdog.daemon = True
             watchdog.start()
-        papermill.execute_notebook(
-            str(run.template_path), str(scratch), parameters={**job.parameters, "profile": job.profile},
+        papermill.execute_notebook(  # the template as a notebook (a text template converted in memory)
+            read_template(run.template_path), str(scratch), parameters={**job.parameters, "profile": job.profile},
             kernel_name="python3", progress_bar=False, cwd=str(ROOT), log_output=False,
             kernel_manager_class=kernel.manager_class(),
         )

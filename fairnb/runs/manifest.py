@@ -1,5 +1,9 @@
 """The run manifest (``notebooks/manifest.yml``) and the templates it names.
 
+Templates are text: MyST markdown notebooks (``notebooks/<part>/<NN>_<template>.md``, jupytext's
+``md:myst`` format) without outputs, so a change reviews as a text diff. ``read_template`` is the one
+reader: it turns a template into the notebook papermill executes (a ``.ipynb`` template is read as is).
+
 A manifest entry is ``{template, parameters?, matrix?, after?, inputs?}``; ``matrix`` expands to one
 run per combination of its values (in the order written) and the run id is
 ``<template>-<matrix values joined by ->``. ``after`` lists templates whose runs must finish first
@@ -49,9 +53,40 @@ class Run:
     inputs: tuple[str, ...] = field(default=())
 
 
+TEMPLATE_SUFFIXES = (".md", ".ipynb")
+"""Suffixes of template files: MyST markdown notebooks (the repository's templates) and notebooks."""
+
+KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
+
+
+def read_template(path: Path | str) -> nbformat.NotebookNode:
+    """A template as the notebook papermill executes.
+
+    A ``.md`` template is read with jupytext (MyST format); its cells get ids from their position
+    (``cell-00``, ``cell-01``, ...), so executing it twice gives the same cells, and the notebook
+    the python3 kernel. jupytext's own metadata is left out: the executed page is a plain notebook.
+    A ``.ipynb`` template is read as it is.
+    """
+    path = Path(path)
+    if path.suffix == ".ipynb":
+        return nbformat.read(path, as_version=4)
+    if path.suffix != ".md":
+        raise ValueError(f"{path}: a template is a MyST markdown notebook (.md) or a notebook (.ipynb)")
+    import jupytext
+
+    notebook = jupytext.reads(path.read_text(encoding="utf-8"), fmt="md:myst")
+    notebook.metadata.pop("jupytext", None)
+    notebook.metadata["kernelspec"] = dict(KERNELSPEC)
+    notebook.metadata.setdefault("language_info", {"name": "python"})
+    notebook.nbformat, notebook.nbformat_minor = 4, 5
+    for index, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{index:02d}"
+    return notebook
+
+
 def template_parameters(path: Path) -> dict[str, TemplateParam]:
     """Parse the cell tagged ``parameters`` of a template into name → TemplateParam."""
-    notebook = nbformat.read(path, as_version=4)
+    notebook = read_template(path)
     cells = [c for c in notebook.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
     if len(cells) != 1:
         raise ValueError(f"{path}: expected exactly one code cell tagged 'parameters', found {len(cells)}")
@@ -68,23 +103,31 @@ def template_parameters(path: Path) -> dict[str, TemplateParam]:
     return out
 
 
-def template_file(template: str, folder: Path | None = None) -> Path:
-    """The notebook of ``template`` under ``folder`` (default ``notebooks/``).
+def template_files(folder: Path | None = None) -> list[Path]:
+    """Every template file under ``folder`` (default ``notebooks/``), sorted: the ``.md`` and ``.ipynb``
+    files, less hidden folders (``.ipynb_checkpoints``) and READMEs."""
+    folder = folder or NOTEBOOKS
+    return [p for p in sorted(folder.rglob("*"))
+            if p.suffix in TEMPLATE_SUFFIXES and p.is_file() and p.stem.upper() != "README"
+            and not any(part.startswith(".") for part in p.relative_to(folder).parts)]
 
-    Templates are numbered per part (``notebooks/paper000/02_distillation.ipynb`` is template
+
+def template_file(template: str, folder: Path | None = None) -> Path:
+    """The template file of ``template`` under ``folder`` (default ``notebooks/``).
+
+    Templates are numbered per part (``notebooks/paper000/02_distillation.md`` is template
     ``distillation``); a template's name is its file name without the number and the suffix.
     """
     folder = folder or NOTEBOOKS
-    matches = [p for p in sorted(folder.rglob("*.ipynb"))
-               if ".ipynb_checkpoints" not in p.parts and re.fullmatch(rf"(\d+_)?{re.escape(template)}", p.stem)]
+    matches = [p for p in template_files(folder) if re.fullmatch(rf"(\d+_)?{re.escape(template)}", p.stem)]
     if len(matches) != 1:
-        found = "no notebook" if not matches else "several notebooks: " + ", ".join(str(m.relative_to(folder)) for m in matches)
+        found = "no template file" if not matches else "several template files: " + ", ".join(str(m.relative_to(folder)) for m in matches)
         raise ValueError(f"template {template!r}: {found} under {folder}")
     return matches[0]
 
 
 def template_name(path: Path) -> str:
-    """Inverse of ``template_file``: ``02_distillation.ipynb`` → ``distillation``."""
+    """Inverse of ``template_file``: ``02_distillation.md`` → ``distillation``."""
     return re.sub(r"^\d+_", "", path.stem)
 
 

@@ -18,7 +18,7 @@ PROFILES: dict[str, dict[str, Any]] = {
     "paper": {"repetitions": 10},
 }
 
-# Images (paper 000, notebooks/paper000/07_images.ipynb). default: Colour-MNIST digits padded to 32 x 32, a
+# Images (paper 000, notebooks/paper000/07_images.md). default: Colour-MNIST digits padded to 32 x 32, a
 # 4,000-image stratified sample and a few epochs (a few minutes on 2 CPU cores); paper: the
 # FairDisco reference (64 x 64, all images, 1000 + 200 epochs, batch 2048), meant for a GPU: estimated
 # (operation count + batch copies, not measured) at ~30 min per seed for Colour-MNIST, ~3x for CelebA.
@@ -62,7 +62,7 @@ PROFILES["default"].update({"fairdisco_epochs": 600, "distill_epochs": 400, "bat
 PROFILES["paper"].update({"fairdisco_epochs": 1000, "distill_epochs": 200, "batch_size": 2048, "fit_rows": 0,
                           "beta_exponents": list(range(11)), "lams": [1.0, 2.0, 5.0, 10.0]})
 
-# paper 000 baselines (notebooks/paper000/04_comparison.ipynb, notebooks/paper000/06_runtime.ipynb): they train on the same
+# paper 000 baselines (notebooks/paper000/04_comparison.md, notebooks/paper000/06_runtime.md): they train on the same
 # fit_rows sample as our method. default: Decaf and FLDGMs' diffusion under the stopping rule within budgets of 300
 # and 1,000 epochs (measured on COMPAS: Decaf's held-out moment distance stops improving after about 20 epochs,
 # 1.1 s of CPU each; the diffusion loss on held-out codes after about 50, 0.12 s each); TabFairGAN a fixed 10
@@ -71,7 +71,7 @@ PROFILES["smoke"].update({"tabfairgan_epochs": 1, "decaf_epochs": 1, "fldgm_epoc
 PROFILES["default"].update({"tabfairgan_epochs": 10, "decaf_epochs": 300, "fldgm_epochs": 1000, "timing_epochs": 3})
 PROFILES["paper"].update({"tabfairgan_epochs": 0, "decaf_epochs": 0, "fldgm_epochs": 0, "timing_epochs": 20})
 
-# paper 000 Pareto page (notebooks/paper000/09_pareto.ipynb): TabFairGDT (not in the paper) fits in about a second on
+# paper 000 Pareto page (notebooks/paper000/09_pareto.md): TabFairGDT (not in the paper) fits in about a second on
 # 4,000 Adult rows, so its lamda sweep costs little more than scoring each point.
 PROFILES["smoke"]["tabfairgdt_lamdas"] = [0.0, 0.5, 1.0]
 PROFILES["default"]["tabfairgdt_lamdas"] = [0.0, 0.25, 0.5, 0.75, 1.0]

@@ -1,6 +1,6 @@
 """Describe a dataset for the book: size, feature table, base rates per group, sample images.
 
-Used by ``notebooks/data/01_datasets.ipynb``. Every function returns a table or a figure; nothing here
+Used by ``notebooks/data/01_datasets.md``. Every function returns a table or a figure; nothing here
 trains a model.
 """
 
