@@ -2,7 +2,9 @@
 
 - ``smoke``: seconds per notebook, tiny samples; for tests and CI. Numbers are not meaningful.
 - ``default``: real data, every generator trained to its stated rule on the same (sub)sample; the whole book
-  on a 2-core laptop CPU.
+  on a CPU. It was sized for a 20-minute cold book on 2 cores; measured, it takes far longer
+  (``benchmarks/results/book.json``: each comparison page alone 18-22 minutes with a cold model store on a
+  shared 2-core machine), because converged baselines cost what they cost.
 - ``paper``: the papers' protocol (epochs, repetitions); sized for a GPU.
 
 Each stage adds the keys it needs; a key's name is the parameter's name.
@@ -48,7 +50,7 @@ PROFILES["paper"].update({"max_rows": 0, "translator_epochs": 2000, "translator_
 
 # paper 000 (tabular): default = the reference's batch of 2,048 rows and learning rates, every generator trained
 # under the stopping rule below within generous epoch budgets, on the largest training sample that fits the
-# 20-minute book: fit_rows 5,000 — COMPAS (4,933 training rows) and German (800) whole, Adult a stratified 5,000 of
+# 20-minute book (a target the measured cold book misses, see the module doc): fit_rows 5,000 — COMPAS (4,933 training rows) and German (800) whole, Adult a stratified 5,000 of
 # its 36,177 (the same rows for every method). Measured (one CPU thread, batch 2,048, validation 10 %, patience 20):
 # a teacher stops after about 250 epochs on COMPAS (0.18 s of CPU an epoch) and 280 on German (0.02 s); on the
 # whole Adult split an epoch costs about 1 s of CPU (18 batches) and the validation loss still falls by 0.05 % an
