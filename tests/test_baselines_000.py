@@ -300,3 +300,7 @@ def test_comparison_keeps_every_trained_generators_learning_curve_and_ending():
     assert gan["epochs run"] == 2 and gan["rule"] == "a fixed budget of 2 epochs" and gan["stopped by"] == "the budget"
     fig = result.learning_curves()
     assert [ax.get_title().splitlines()[0] for ax in fig.axes if ax.get_title()] == ["TabFairGAN", "Decaf"]
+    metrics = result.metrics()  # the record says how each training ended
+    assert metrics["tabfairgan/epochs_run"] == [2.0, 2.0] and metrics["tabfairgan/stopped_early"] == [0.0, 0.0]
+    assert metrics["decaf/epochs_run"] == [float(result.curves[s]["decaf"][1].epochs) for s in (0, 1)]
+    assert "original/epochs_run" not in metrics and "correlation_remover/stopped_early" not in metrics

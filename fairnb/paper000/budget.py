@@ -87,7 +87,7 @@ def verdicts(table: pd.DataFrame, ours: str = "ours_l1", metrics: Sequence[str] 
 def report_values(table: pd.DataFrame, metrics: Sequence[str] = HEADLINE) -> dict[str, list[float]]:
     """``"x<multiplier>/<method>/<metric>"`` → per-seed values (seed order), for ``fairnb.runs.report``."""
     out: dict[str, list[float]] = {}
-    part = table[table.metric.isin(tuple(metrics) + ("degenerate", "collapsed", "fit_seconds"))]
+    part = table[table.metric.isin(tuple(metrics) + ("degenerate", "collapsed", "fit_seconds", "epochs_run", "stopped_early"))]
     for (multiplier, method, metric), group in part.groupby(["multiplier", "method", "metric"], sort=False):
         out[f"x{multiplier:g}/{method}/{metric}"] = group.sort_values("seed")["value"].astype(float).tolist()
     return out

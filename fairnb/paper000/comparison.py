@@ -321,6 +321,14 @@ def score_repetition(settings: ComparisonSettings, seed: int,
     return Repetition(scores, seconds, synthetic, curves)
 
 
+def training_ending(history: pd.DataFrame, ending: Any) -> dict[str, float]:
+    """How a generator's training ended, as record metrics: ``epochs_run`` and ``stopped_early`` (1 when its
+    stopping rule stopped it — the criterion no longer improved —, 0 when the budget ran out, a fixed budget
+    included: such a row is not shown to have converged)."""
+    return {"epochs_run": float(ending.epochs if ending is not None else len(history)),
+            "stopped_early": float(ending is not None and ending.stopped == "early")}
+
+
 def generator_curve(fitted: Any) -> pd.DataFrame | None:
     """A fitted generator's per-epoch history (``learning_curve_``, or its ``history_`` of per-epoch dicts);
     None for a method that does not train by epochs (CorrelationRemover, TabFairGDT, ...)."""
@@ -343,7 +351,8 @@ def run_repetition(settings: ComparisonSettings, seed: int,
 def _rows(repetition: Repetition, settings: ComparisonSettings, seed: int) -> tuple[list[dict], dict, dict[str, pd.DataFrame]]:
     rows = []
     for (method, _), row in repetition.scores.items():
-        values = {**row.metrics(settings.positive_label, settings.protocol), "fit_seconds": repetition.fit_seconds[method]}
+        values = {**row.metrics(settings.positive_label, settings.protocol), "fit_seconds": repetition.fit_seconds[method],
+                  **(training_ending(*repetition.curves[method]) if method in repetition.curves else {})}
         rows += [{"method": method, "seed": seed, "metric": k, "value": float(v)} for k, v in values.items()]
     return rows, repetition.scores, repetition.synthetic
 
