@@ -299,3 +299,19 @@ def test_budget_verdicts_say_whether_a_sign_survives():
     assert found.loc[("decaf", "dpr"), "4×"] == pytest.approx(-0.05)
     assert list(headline_table(table).columns) == ["1×", "2×", "4×"]
     assert report_values(table)["x2/decaf/dpr"] == pytest.approx([0.82, 0.82])
+
+
+def test_budget_endings_table_counts_rule_stops_per_multiple():
+    from fairnb.paper000.budget import endings_table
+
+    rows = []
+    for multiplier in (1.0, 2.0):
+        for seed in (0, 1):
+            rows += [{"multiplier": multiplier, "method": "decaf", "seed": seed, "metric": "epochs_run", "value": 30.0 + seed * 10},
+                     {"multiplier": multiplier, "method": "decaf", "seed": seed, "metric": "stopped_early", "value": float(seed == 0 or multiplier == 2.0)},
+                     {"multiplier": multiplier, "method": "tabfairgan", "seed": seed, "metric": "epochs_run", "value": 10.0 * multiplier},
+                     {"multiplier": multiplier, "method": "tabfairgan", "seed": seed, "metric": "stopped_early", "value": 0.0}]
+    table = endings_table(pd.DataFrame(rows))
+    assert list(table.columns) == ["1×", "2×"] and list(table.index) == ["Decaf", "TabFairGAN"]
+    assert table.loc["Decaf", "1×"] == "35 ep., 1/2 stopped by its rule" and table.loc["Decaf", "2×"] == "35 ep., 2/2 stopped by its rule"
+    assert table.loc["TabFairGAN", "2×"] == "20 ep., 0/2 stopped by its rule"

@@ -84,6 +84,26 @@ def verdicts(table: pd.DataFrame, ours: str = "ours_l1", metrics: Sequence[str] 
     return pd.DataFrame(rows)
 
 
+def endings_table(table: pd.DataFrame) -> pd.DataFrame:
+    """How each generator's training ended at each budget multiple: rows method, columns
+    ``"<m>×"``, cells ``"<epochs run> ep., <k>/<n> stopped by its rule"`` (epochs: mean over seeds; a generator
+    that no seed's rule stopped ran out of budget at that multiple — fixed budgets such as TabFairGAN's always do)."""
+    from fairnb.paper000.comparison import LABELS
+
+    epochs = table[table.metric == "epochs_run"].groupby(["method", "multiplier"], sort=False)["value"].mean()
+    early = table[table.metric == "stopped_early"].groupby(["method", "multiplier"], sort=False)["value"].agg(["sum", "count"])
+    if epochs.empty:
+        return pd.DataFrame()
+    cells = {(method, multiplier): f"{epochs[(method, multiplier)]:.0f} ep., {int(early.loc[(method, multiplier), 'sum'])}/"
+                                   f"{int(early.loc[(method, multiplier), 'count'])} stopped by its rule"
+             for method, multiplier in epochs.index}
+    out = pd.Series(cells).unstack()
+    out.columns = [f"{m:g}×" for m in out.columns]
+    out.index = [LABELS.get(m, m) for m in out.index]
+    out.index.name = "generator"
+    return out
+
+
 def report_values(table: pd.DataFrame, metrics: Sequence[str] = HEADLINE) -> dict[str, list[float]]:
     """``"x<multiplier>/<method>/<metric>"`` → per-seed values (seed order), for ``fairnb.runs.report``."""
     out: dict[str, list[float]] = {}
