@@ -497,3 +497,20 @@ def test_landing_page_names_degenerate_cells_instead_of_reading_them(tmp_path):
     assert share == pytest.approx(overview.share_within_tolerance(kept[~kept.degenerate]))
     fig = overview.agreement_figure(tmp_path)
     assert any("degenerate rows (not results)" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
+
+
+def test_a_generator_that_ran_out_of_budget_is_noted_and_the_verdict_unchanged(tmp_path):
+    l1 = healthy({"dpr": [0.97, 0.96, 0.98]})
+    fairdisco = healthy({"dpr": [0.80, 0.81, 0.79]})
+    write(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis",
+          {f"l1/{k}": v for k, v in l1.items()} | {f"fairdisco/{k}": v for k, v in fairdisco.items()})
+    before = ledger_page.evaluate(tmp_path, rows(["000-1.dpr"]))
+    write(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis",
+          {f"l1/{k}": v for k, v in l1.items()} | {f"fairdisco/{k}": v for k, v in fairdisco.items()}
+          | {"l1/stopped_early": [1.0, 1.0, 1.0], "fairdisco/stopped_early": [0.0, 1.0, 0.0]})
+    after = ledger_page.evaluate(tmp_path, rows(["000-1.dpr"]))
+    pick = (after.scope == "adult/sex") & (after.label_coding == "unfavourable")
+    assert list(after[pick].verdict) == list(before[(before.scope == "adult/sex") & (before.label_coding == "unfavourable")].verdict)
+    note = after[pick].note.iloc[0]
+    assert "fairdisco in fair_synthesis-adult-sex: training ran out of its budget at 2 of 3 seeds" in note
+    assert "l1 in fair_synthesis-adult-sex: training ran out" not in note

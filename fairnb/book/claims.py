@@ -150,6 +150,18 @@ class Side:
     run: str
     profile: str
     label: str = ""
+    budget_ran_out: dict[int, bool] = field(default_factory=dict)  # seed → training ended by its budget, not its rule
+
+
+def budget_note(side: Side, seeds: Iterable[int]) -> list[str]:
+    """A note when ``side``'s generator ran out of its training budget (no early stop by its rule) at some of
+    ``seeds``: its rows are not shown converged, so a verdict on them may be the budget's. Notes only: the
+    decision rule is unchanged."""
+    seeds = [s for s in seeds if s in side.budget_ran_out]
+    ran_out = sum(side.budget_ran_out[s] for s in seeds)
+    if not ran_out:
+        return []
+    return [f"{side.label}: training ran out of its budget at {ran_out} of {len(seeds)} seeds (not shown converged)"]
 
 
 @dataclass
@@ -337,8 +349,13 @@ def _side(store: Store, ref: Ref, scope: str, metric: str, coding: str | None) -
     except Missing as missing:
         raise Missing(str(missing), run, profile) from None
     seed0 = int(_parameter(record, ref.template, "seed") or 0)
+    try:  # recorded by the comparison and budget pages for generators trained by epochs
+        early = _values(record, ref.prefix + "stopped_early") if ref.prefix else []
+    except Missing:
+        early = []
     return Side({seed0 + i: v for i, v in enumerate(values)}, degenerate_seeds(record, ref.template, ref.prefix),
-                run, profile, f"{ref.label()} in {run}")
+                run, profile, f"{ref.label()} in {run}",
+                {seed0 + i: v is not None and v < 0.5 for i, v in enumerate(early)})
 
 
 # --------------------------------------------------------------------------- comparisons
@@ -390,7 +407,8 @@ def _paired(a: Side, b: Side, label: str, direction: str, relative: bool, thresh
         notes.append(f"{label}: {len(xs) - len(differences)} seeds dropped (the reference value is 0)")
     interval = rule.t_interval(differences)
     verdict, reason = rule.decide(interval, threshold)
-    return Outcome(verdict, interval, label, [f"{label}: {reason}"] + notes, runs)
+    used = sorted(set(a.values) & set(b.values))
+    return Outcome(verdict, interval, label, [f"{label}: {reason}"] + notes + budget_note(a, used) + budget_note(b, used), runs)
 
 
 def _trend(sides: list[tuple[float, Side]], label: str, direction: str, threshold: float) -> Outcome:
