@@ -77,6 +77,10 @@ def test_synthesis_study_names_and_seeding():
     assert all(len(v) == 1 for v in names.values())
     # the other coding reads the same predictions
     assert names["l1/unfavourable_positive_rate_privileged"][0] == pytest.approx(1 - names["l1/positive_rate_privileged"][0])
+    # how the teacher's and the student's training ended (one epoch each: the budget ran out)
+    assert names["fairdisco/epochs_run"] == [1.0] and names["l1/epochs_run"] == [1.0]
+    assert names["fairdisco/stopped_early"] == [0.0] and names["l1/stopped_early"] == [0.0]
+    assert "original/stopped_early" not in names
 
 
 def test_conventions_score_the_same_predictions_both_ways(split):

@@ -403,7 +403,9 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
         for loss in quality_losses:
             synthetic[loss] = student_records(teacher, train, loss, decode_sensitive)
             timings.append({"seed": seed, "quality_loss": loss, "teacher_seconds": teacher.model.timings_["teacher_seconds"],
-                            "student_seconds": teacher.model.timings_["student_seconds"]})
+                            "student_seconds": teacher.model.timings_["student_seconds"],
+                            **_ending("teacher", teacher.model.teacher_convergence_, teacher.model.teacher_history_),
+                            **_ending("student", teacher.model.student_convergence_, teacher.model.student_history_)})
         by_seed[seed] = {"real": train, **synthetic}
         if seed == seeds[0]:
             frames = by_seed[seed]
@@ -520,6 +522,26 @@ def fidelity_table(study: Study) -> pd.DataFrame:
                                  "source_density": "density (source rows)", "source_coverage": "coverage (source rows)"})
 
 
+def _ending(stage: str, ending, history: pd.DataFrame) -> dict[str, float]:
+    """``<stage>_epochs_run`` and ``<stage>_stopped_early`` (1: its stopping rule stopped it; 0: the budget ran out)."""
+    return {f"{stage}_epochs_run": float(ending.epochs if ending is not None else len(history)),
+            f"{stage}_stopped_early": float(ending is not None and ending.stopped == "early")}
+
+
+def ending_metrics(timings: pd.DataFrame) -> dict[str, list[float]]:
+    """How each trained row's training ended, per seed (seed order): ``fairdisco/epochs_run`` and
+    ``fairdisco/stopped_early`` from the teacher, ``<quality loss>/…`` from that loss's student."""
+    if timings is None or timings.empty or "teacher_stopped_early" not in timings:
+        return {}
+    out: dict[str, list[float]] = {}
+    teachers = timings.drop_duplicates("seed").sort_values("seed")
+    for name in ("epochs_run", "stopped_early"):
+        out[f"fairdisco/{name}"] = teachers[f"teacher_{name}"].astype(float).tolist()
+        for loss, part in timings.groupby("quality_loss", sort=False):
+            out[f"{loss}/{name}"] = part.sort_values("seed")[f"student_{name}"].astype(float).tolist()
+    return out
+
+
 def report_metrics(study: Study, positive_label: str) -> dict[str, list[float]]:
     """Per-repetition metrics for ``fairnb.runs.report`` (``record_metrics``; the comparison reports the same names).
 
@@ -531,8 +553,9 @@ def report_metrics(study: Study, positive_label: str) -> dict[str, list[float]]:
     ``positive_rate_<group>``/``base_rate_<group>`` (both codings, same prefixes);
     ``density``/``coverage`` — against held-out real rows; ``source_density``/``source_coverage`` —
     against the training rows the records were made from; ``degenerate`` — 1 where the row is
-    degenerate (``fairnb.metrics.downstream.degeneracy``), else 0.
+    degenerate (``fairnb.metrics.downstream.degeneracy``), else 0; ``epochs_run``/``stopped_early`` — how the
+    teacher (``fairdisco``) and each student's training ended (``ending_metrics``).
     """
     if positive_label not in POSITIVE_LABELS:
         raise ParameterError("positive_label", positive_label, ", ".join(POSITIVE_LABELS))
-    return record_metrics(study.extras["scores"], positive_label)
+    return {**record_metrics(study.extras["scores"], positive_label), **ending_metrics(study.extras.get("timings"))}
