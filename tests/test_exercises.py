@@ -2,8 +2,9 @@
 that the command selects and a glued output or heading of that run's template, and solutions type no numbers
 (fast); each command, executed under the smoke profile, gives pages that show every ``look_at`` entry (slow).
 
-The slow test runs the commands in a copy of the repository (``test_book.copy_repository``), one after another
-with one worker, so nothing is written to the working tree's results or pages. A command given twice runs once.
+The slow test runs the commands in copies of the repository (``test_book.copy_repository``), two at once — commands
+that share a run one after another in the same copy —, each with one worker, so nothing is written to the working
+tree's results or pages. A command given twice runs once.
 """
 
 from __future__ import annotations
@@ -122,47 +123,89 @@ def shows_something(data: dict[str, Any]) -> bool:
     return bool(text) and text.lower() not in ("nan", "none")
 
 
-@pytest.fixture(scope="module")
-def tree(tmp_path_factory):
-    from test_book import copy_repository
-
-    return copy_repository(tmp_path_factory.mktemp("exercises") / "repo")
+LANES = 2  # commands run in this many copies of the repository at once (a smoke run waits on kernels and imports)
 
 
-@pytest.fixture(scope="module")
-def executed(tree):
-    """command (normalised) → folder holding the pages its runs produced; filled by ``execute``."""
-    return {}
-
-
-def execute(tree: Path, executed: dict, command: str) -> Path:
-    """Run ``command`` under the smoke profile with one worker in ``tree``; return a folder with copies of its pages
-    (taken at once: a later command may run the same run id with other overrides)."""
-    from test_book import in_tree
-
+def command_key(command: str) -> tuple:
     patterns, overrides = parse_command(command)
-    key = (tuple(sorted(patterns)), tuple(sorted((k, repr(v)) for k, v in overrides.items())))
-    if key in executed:
-        return executed[key]
-    words = shlex.split(command)[1:] + ["--profile", "smoke", "--workers", "1"]
-    started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "fairnb.cli", *words], cwd=tree, env=in_tree(tree),
-                            capture_output=True, text=True, timeout=1200)
-    print(f"{command}: {time.perf_counter() - started:.0f} s")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    runs = _check_command(command)
-    pages = tree.parent / "pages" / str(len(executed))
-    pages.mkdir(parents=True, exist_ok=True)
-    for run in runs:
-        shutil.copy2(tree / "book" / "runs" / f"{run.id}.ipynb", pages / f"{run.id}.ipynb")
-    executed[key] = pages
+    return tuple(sorted(patterns)), tuple(sorted((k, repr(v)) for k, v in overrides.items()))
+
+
+def lanes_of(commands: list[str], lanes: int = LANES) -> list[list[str]]:
+    """Distinct ``commands`` split into ``lanes`` lists: commands that share a run id stay in one lane, in their
+    order (one run's page is overwritten by the next command that runs it), lanes balanced by the number of runs."""
+    distinct = list({command_key(c): c for c in commands}.values())
+    groups: list[tuple[set[str], list[str]]] = []
+    for command in distinct:
+        ids = {run.id for run in _check_command(command)}
+        touching = [g for g in groups if g[0] & ids]
+        merged = (set(ids).union(*(g[0] for g in touching)), [c for g in touching for c in g[1]] + [command])
+        groups = [g for g in groups if g not in touching] + [merged]
+    out: list[list[str]] = [[] for _ in range(lanes)]
+    load = [0] * lanes
+    for ids, group in sorted(groups, key=lambda g: -len(g[0])):
+        lane = load.index(min(load))
+        out[lane] += sorted(group, key=distinct.index)
+        load[lane] += len(ids)
+    return [lane for lane in out if lane]
+
+
+def test_commands_that_share_a_run_share_a_lane():
+    lanes = lanes_of([e["command"] for e in EXERCISES])
+    seen: dict[str, int] = {}
+    for number, lane in enumerate(lanes):
+        for command in lane:
+            for run in _check_command(command):
+                assert seen.setdefault(run.id, number) == number, f"{run.id} runs in two lanes"
+    assert sorted(c for lane in lanes for c in lane) == sorted({command_key(e["command"]): e["command"] for e in EXERCISES}.values())
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    """command key → (return code, output tail, folder with copies of its pages): every exercise command run under
+    the smoke profile with one worker, in ``LANES`` copies of the repository at once (``lanes_of``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from test_book import copy_repository, in_tree
+
+    base = tmp_path_factory.mktemp("exercises")
+    results: dict[tuple, tuple[int, str, Path]] = {}
+
+    def run_lane(number: int, commands: list[str]) -> None:
+        tree = copy_repository(base / f"lane{number}" / "repo")
+        for index, command in enumerate(commands):
+            started = time.perf_counter()
+            words = shlex.split(command)[1:] + ["--profile", "smoke", "--workers", "1"]
+            done = subprocess.run([sys.executable, "-m", "fairnb.cli", *words], cwd=tree, env=in_tree(tree),
+                                  capture_output=True, text=True, timeout=1200)
+            print(f"{command}: {time.perf_counter() - started:.0f} s")
+            # copy the pages at once: a later command of this lane may run the same run with other overrides
+            pages = base / f"lane{number}" / "pages" / str(index)
+            pages.mkdir(parents=True, exist_ok=True)
+            for run in _check_command(command):
+                page = tree / "book" / "runs" / f"{run.id}.ipynb"
+                if page.exists():
+                    shutil.copy2(page, pages / page.name)
+            results[command_key(command)] = (done.returncode, (done.stdout + done.stderr)[-4000:], pages)
+
+    lanes = lanes_of([e["command"] for e in EXERCISES])
+    with ThreadPoolExecutor(len(lanes)) as pool:
+        for future in [pool.submit(run_lane, number, lane) for number, lane in enumerate(lanes)]:
+            future.result()
+    return results
+
+
+def execute(executed: dict, command: str) -> Path:
+    """The folder of pages ``command`` produced (it ran in the ``executed`` fixture); fails with its output if it failed."""
+    returncode, output, pages = executed[command_key(command)]
+    assert returncode == 0, output
     return pages
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("exercise", EXERCISES, ids=TITLES)
-def test_command_under_smoke_shows_what_the_exercise_asks_for(tree, executed, exercise):
-    pages = execute(tree, executed, exercise["command"])
+def test_command_under_smoke_shows_what_the_exercise_asks_for(executed, exercise):
+    pages = execute(executed, exercise["command"])
     missing = []
     for item in exercise["look_at"]:
         page = nbformat.read(pages / f"{item['run']}.ipynb", as_version=4)
