@@ -191,6 +191,14 @@ class Convergence:
         return f"{name} trained {self.rule}: it ran {self.epochs} epochs ({why}); the kept parameters are those of epoch {self.best_epoch}."
 
 
+def ending_metrics(history: pd.DataFrame, ending: Convergence | None) -> dict[str, float]:
+    """How a training ended, as record metrics: ``epochs_run`` (from ``ending``, else the history's length) and
+    ``stopped_early`` (1 when its stopping rule stopped it — the criterion no longer improved —, 0 when the budget
+    ran out, a fixed budget (``ending`` None) included: such a model is not shown to have converged)."""
+    return {"epochs_run": float(ending.epochs if ending is not None else len(history)),
+            "stopped_early": float(ending is not None and ending.stopped == "early")}
+
+
 def history_metadata(history: pd.DataFrame) -> dict[str, Any]:
     """A training history as JSON-ready metadata for the trained-model store: its columns (in order),
     values, ``convergence`` and, for budget-aware reuse, ``stopped_early`` and ``budget_used`` (epochs run)."""

@@ -52,6 +52,7 @@ from fairnb.paper000.baselines.tabfairgdt import TabFairGDT
 from fairnb.paper000.distill import QUALITY_LOSSES
 from fairnb.data import TabularDataset
 from fairnb.errors import ParameterError, one_of
+from fairnb.nn.train import ending_metrics
 
 # the baselines of the paper's Table 1 (and the original data)
 METHODS = ("tabfairgan", "decaf", "fldgm", "fairdisco", "correlation_remover", "threshold_optimizer", "original")
@@ -308,8 +309,9 @@ def score_repetition(settings: ComparisonSettings, seed: int,
             fitted = make_method(method, settings, seed, teacher_generator(teacher) if method == "fldgm" else None)
             fitted.fit(teacher.view(train) if method == "fldgm" else train, dataset=dataset, sensitive=settings.sensitive)
             seconds[method] = float(fitted.fit_seconds_)
-            if generator_curve(fitted) is not None:
-                curves[method] = (generator_curve(fitted), getattr(fitted, "convergence_", None))
+            curve = generator_curve(fitted)
+            if curve is not None:
+                curves[method] = (curve, getattr(fitted, "convergence_", None))
             if method in PREDICTORS:
                 scores[(method, seed)] = score_predictions(fitted.predict(test), test, settings.dataset, settings.sensitive)
                 continue
@@ -319,14 +321,6 @@ def score_repetition(settings: ComparisonSettings, seed: int,
         synthetic[method] = records
         scores[(method, seed)] = study.score_rows(records, train, test, source_reading=method != "original", **common)
     return Repetition(scores, seconds, synthetic, curves)
-
-
-def training_ending(history: pd.DataFrame, ending: Any) -> dict[str, float]:
-    """How a generator's training ended, as record metrics: ``epochs_run`` and ``stopped_early`` (1 when its
-    stopping rule stopped it — the criterion no longer improved —, 0 when the budget ran out, a fixed budget
-    included: such a row is not shown to have converged)."""
-    return {"epochs_run": float(ending.epochs if ending is not None else len(history)),
-            "stopped_early": float(ending is not None and ending.stopped == "early")}
 
 
 def generator_curve(fitted: Any) -> pd.DataFrame | None:
@@ -352,7 +346,7 @@ def _rows(repetition: Repetition, settings: ComparisonSettings, seed: int) -> tu
     rows = []
     for (method, _), row in repetition.scores.items():
         values = {**row.metrics(settings.positive_label, settings.protocol), "fit_seconds": repetition.fit_seconds[method],
-                  **(training_ending(*repetition.curves[method]) if method in repetition.curves else {})}
+                  **(ending_metrics(*repetition.curves[method]) if method in repetition.curves else {})}
         rows += [{"method": method, "seed": seed, "metric": k, "value": float(v)} for k, v in values.items()]
     return rows, repetition.scores, repetition.synthetic
 
@@ -405,12 +399,13 @@ class ComparisonResult:
 
         frames = []
         for seed, curves in sorted(self.curves.items()):
-            names = {LABELS.get(m, m): curves[m][1] for m in ROWS if m in curves}
-            for name, value in names.items():
-                if value is None:  # a fixed budget (e.g. TabFairGAN, following its authors' package)
-                    history = curves[next(m for m in ROWS if LABELS.get(m, m) == name)][0]
-                    names[name] = {"rule": f"a fixed budget of {len(history)} epochs", "epochs": len(history),
-                                   "best_epoch": len(history), "stopped": "budget", "criterion": ""}
+            names = {}
+            for method in (m for m in ROWS if m in curves):
+                history, ending = curves[method]
+                if ending is None:  # a fixed budget (e.g. TabFairGAN, following its authors' package), stated as such
+                    ending = {"rule": f"a fixed budget of {len(history)} epochs", "epochs": len(history),
+                              "best_epoch": len(history), "stopped": "budget", "criterion": ""}
+                names[LABELS.get(method, method)] = ending
             frames.append(convergence_table(names).reset_index().assign(seed=seed))
         if not frames:
             return pd.DataFrame(columns=["generator", "seed", "rule", "epochs run", "kept epoch", "stopped by"])

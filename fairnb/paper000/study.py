@@ -30,6 +30,7 @@ import fairnb.data
 from fairnb.data.splits import stratified_split
 from fairnb.errors import ParameterError
 from fairnb.nn.device import single_thread_on_cpu
+from fairnb.nn.train import ending_metrics
 from fairnb.metrics.density import encoded_records, tabular_density_coverage
 from fairnb.metrics.downstream import POSITIVE_LABELS, UTILITY_FAIRNESS, FeatureMap, RowScore, score_features, score_synthetic
 from fairnb.paper000.distill import QUALITY_LOSSES, check_lam
@@ -404,8 +405,10 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
             synthetic[loss] = student_records(teacher, train, loss, decode_sensitive)
             timings.append({"seed": seed, "quality_loss": loss, "teacher_seconds": teacher.model.timings_["teacher_seconds"],
                             "student_seconds": teacher.model.timings_["student_seconds"],
-                            **_ending("teacher", teacher.model.teacher_convergence_, teacher.model.teacher_history_),
-                            **_ending("student", teacher.model.student_convergence_, teacher.model.student_history_)})
+                            **{f"teacher_{k}": v for k, v in ending_metrics(teacher.model.teacher_history_,
+                                                                            teacher.model.teacher_convergence_).items()},
+                            **{f"student_{k}": v for k, v in ending_metrics(teacher.model.student_history_,
+                                                                            teacher.model.student_convergence_).items()}})
         by_seed[seed] = {"real": train, **synthetic}
         if seed == seeds[0]:
             frames = by_seed[seed]
@@ -522,13 +525,7 @@ def fidelity_table(study: Study) -> pd.DataFrame:
                                  "source_density": "density (source rows)", "source_coverage": "coverage (source rows)"})
 
 
-def _ending(stage: str, ending, history: pd.DataFrame) -> dict[str, float]:
-    """``<stage>_epochs_run`` and ``<stage>_stopped_early`` (1: its stopping rule stopped it; 0: the budget ran out)."""
-    return {f"{stage}_epochs_run": float(ending.epochs if ending is not None else len(history)),
-            f"{stage}_stopped_early": float(ending is not None and ending.stopped == "early")}
-
-
-def ending_metrics(timings: pd.DataFrame) -> dict[str, list[float]]:
+def record_endings(timings: pd.DataFrame) -> dict[str, list[float]]:
     """How each trained row's training ended, per seed (seed order): ``fairdisco/epochs_run`` and
     ``fairdisco/stopped_early`` from the teacher, ``<quality loss>/…`` from that loss's student."""
     if timings is None or timings.empty or "teacher_stopped_early" not in timings:
@@ -554,8 +551,8 @@ def report_metrics(study: Study, positive_label: str) -> dict[str, list[float]]:
     ``density``/``coverage`` — against held-out real rows; ``source_density``/``source_coverage`` —
     against the training rows the records were made from; ``degenerate`` — 1 where the row is
     degenerate (``fairnb.metrics.downstream.degeneracy``), else 0; ``epochs_run``/``stopped_early`` — how the
-    teacher (``fairdisco``) and each student's training ended (``ending_metrics``).
+    teacher (``fairdisco``) and each student's training ended (``record_endings``).
     """
     if positive_label not in POSITIVE_LABELS:
         raise ParameterError("positive_label", positive_label, ", ".join(POSITIVE_LABELS))
-    return {**record_metrics(study.extras["scores"], positive_label), **ending_metrics(study.extras.get("timings"))}
+    return {**record_metrics(study.extras["scores"], positive_label), **record_endings(study.extras.get("timings"))}
