@@ -5,13 +5,15 @@
                 [--scheduler ADDRESS] [--timeout SECONDS] [--dry-run]
     fairnb book [same options as run] [--no-run] [--no-strict]
     fairnb book --from-snapshot [--workers auto|N] [--no-strict]
-    fairnb snapshot
+    fairnb snapshot [--check]
     fairnb clean [--all]
 
 ``fairnb snapshot`` copies the records of a complete run from ``results/`` into the committed results
 snapshot ``results/snapshot/`` (with its provenance); ``fairnb book --from-snapshot`` builds the summary
 pages (landing page, claims ledger, reproduction tables, performance) from that snapshot and the
-hand-written pages, without computing any other run (see ``fairnb.book.snapshot``).
+hand-written pages, without computing any other run, into ``_build/snapshot/html`` (see ``fairnb.book.snapshot``);
+``fairnb snapshot --check`` exits 0 when the snapshot was made by the code that computes results now, else
+prints one line naming what changed and exits 1.
 
 Parameters given with ``-p`` apply to every selected run and are validated (name, type, range, the
 datasets a template lists, a visible GPU for ``device=cuda``) against each run's template before
@@ -58,8 +60,11 @@ def _parser() -> argparse.ArgumentParser:
                                  help="build the summary pages from the committed results snapshot (results/snapshot/), "
                                       "with the hand-written pages, computing nothing else (about a minute)")
 
-    commands.add_parser("snapshot", help="copy the records of a complete run from results/ into the committed "
-                                         "results snapshot results/snapshot/, with its provenance")
+    snapshot = commands.add_parser("snapshot", help="copy the records of a complete run from results/ into the committed "
+                                                    "results snapshot results/snapshot/, with its provenance")
+    snapshot.add_argument("--check", action="store_true",
+                          help="make nothing: exit 0 when the snapshot was made by the code that computes results now "
+                               "(templates, manifest, profiles, the package's computing code), else name what changed, exit 1")
 
     clean = commands.add_parser("clean", help="remove executed notebooks and the built book (results/ is kept)")
     clean.add_argument("--all", action="store_true", help="also remove results records, failed runs and kernel logs")
@@ -73,7 +78,7 @@ def _overrides(pairs: list[list[str]]) -> dict[str, Any]:
 
 
 def _workers(text: str) -> int:
-    """``auto`` → the usable cores; else an integer >= 1."""
+    """``auto`` → the usable cores; else an integer from 1 to ``max_workers()``."""
     from fairnb.errors import ParameterError
     from fairnb.runs.execute import usable_cores
 
@@ -83,9 +88,18 @@ def _workers(text: str) -> int:
         workers: Any = int(text)
     except ValueError:
         workers = text
-    if not isinstance(workers, int) or workers < 1:
-        raise ParameterError("workers", workers, "auto (one per usable core) or an integer >= 1")
+    limit = max_workers()
+    if not isinstance(workers, int) or not 1 <= workers <= limit:
+        raise ParameterError("workers", workers, f"auto (one per usable core) or an integer from 1 to {limit} "
+                             "(each worker is a process with its own kernel; more than four per core only thrash)")
     return workers
+
+
+def max_workers() -> int:
+    """The most worker processes ``--workers`` accepts: four per usable core, at least 8."""
+    from fairnb.runs.execute import usable_cores
+
+    return max(8, 4 * usable_cores())
 
 
 def _profile(args: argparse.Namespace, overrides: dict[str, Any]) -> str:
@@ -130,6 +144,10 @@ def _run(args: argparse.Namespace) -> int:
 
     jobs, workers = _prepare(args)
     if args.dry_run:
+        from fairnb.runs.execute import store_warnings
+
+        for warning in store_warnings(jobs):
+            print(warning, file=sys.stderr)
         lines = dry_run(jobs)
         for line in lines:
             print(line)
@@ -159,8 +177,14 @@ def _book(args: argparse.Namespace) -> int:
             return 0
         if not has_runs():
             raise RunStoreError("no runs yet: run `fairnb run` first")
+        if not args.no_strict:
+            _check_book_pages(args, set())
         status = 0
     else:
+        if not args.no_strict:  # before anything runs: this invocation's runs will have pages, the others must
+            from fairnb.runs.manifest import load_manifest, select
+
+            _check_book_pages(args, {run.id for run in select(load_manifest(), args.only)})
         status = _run(args)
         if args.dry_run:
             print(f"dry run: would then build the book into {HTML}")
@@ -178,9 +202,25 @@ def _book(args: argparse.Namespace) -> int:
     return status or code
 
 
+def _check_book_pages(args: argparse.Namespace, selected: set[str]) -> None:
+    """Refuse, in one line, a strict build of the book while runs of the manifest have no page and are not
+    ``selected`` to run now: the book's chapters show their numbers, so it would end with a warning per missing
+    page and a partial book."""
+    from fairnb.errors import RunStoreError
+    from fairnb.runs.execute import BOOK_RUNS
+    from fairnb.runs.manifest import load_manifest
+
+    missing = [run.id for run in load_manifest() if run.id not in selected and not (BOOK_RUNS / f"{run.id}.ipynb").exists()]
+    if missing:
+        profile = args.profile or "default"
+        shown = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+        raise RunStoreError(f"the book needs a page of every run of the manifest and {len(missing)} have none"
+                            f"{' and are not selected' if selected else ''}: {shown}; nothing was run or built: run them "
+                            f"too (`fairnb book --profile {profile}` without --only) or build a partial book with --no-strict")
+
+
 def _book_from_snapshot(args: argparse.Namespace) -> int:
-    from fairnb.book import HTML
-    from fairnb.book.snapshot import SNAPSHOT, build_from_snapshot, read_provenance
+    from fairnb.book.snapshot import SNAPSHOT, SNAPSHOT_HTML as HTML, build_from_snapshot, read_provenance
     from fairnb.errors import ParameterError
 
     given = [flag for flag, value in (("--only", args.only), ("-p", args.parameter), ("--profile", args.profile),
@@ -201,9 +241,13 @@ def _book_from_snapshot(args: argparse.Namespace) -> int:
 
 
 def _snapshot(args: argparse.Namespace) -> int:
-    from fairnb.book.snapshot import SNAPSHOT, write_snapshot
+    from fairnb.book.snapshot import SNAPSHOT, check_snapshot, write_snapshot
     from fairnb.runs.execute import RESULTS
 
+    if args.check:
+        current, line = check_snapshot(SNAPSHOT)
+        print(f"fairnb snapshot --check: {line}", file=sys.stdout if current else sys.stderr)
+        return 0 if current else 1
     provenance = write_snapshot(RESULTS, SNAPSHOT)
     print(f"results snapshot: {provenance['runs']} records ({provenance['profile']} profile, fairnb source "
           f"{provenance['fairnb_source'][:12]}) in {SNAPSHOT}; commit it with `git add {SNAPSHOT.relative_to(RESULTS.parent)}`")

@@ -291,6 +291,7 @@ def test_after_orders_waves_and_inputs_join_the_cache_key(tmp_path, monkeypatch)
     reader = manifest.Run("summary", "summary", {}, ("datasets",), template, ("results/*.json",))
     assert manifest.order([reader, first]) == [[first], [reader]]
     monkeypatch.setattr(execute, "ROOT", tmp_path)
+    monkeypatch.setattr(execute, "RESULTS", tmp_path / "results")  # inputs under results/ are read from the store
     (tmp_path / "results").mkdir()
     (tmp_path / "results" / "datasets-x.json").write_text('{"metrics": {"a": 1}}')
     (tmp_path / "results" / "summary.json").write_text("its own record is not an input")

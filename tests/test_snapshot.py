@@ -14,20 +14,34 @@ import yaml
 
 from fairnb.book import snapshot
 from fairnb.errors import RunStoreError
-from fairnb.runs.manifest import ROOT, Run, load_manifest
+from fairnb.runs.execute import Outputs, prepare, source_digest
+from fairnb.runs.manifest import ROOT, load_manifest
+from fairnb.runs.result_code import result_code_hashes, result_digest
 
-RUNS = [Run("a-adult", "a", {"dataset": "adult"}), Run("a-compas", "a", {"dataset": "compas"}), Run("summary", "summary", {})]
+MANIFEST = {run.id: run for run in load_manifest()}
+RUNS = [MANIFEST["datasets-adult"], MANIFEST["datasets-compas"], MANIFEST["table1"]]
 
 
-def _record(run: str, profile: str = "smoke", source: str = "src1", status: str = "ok") -> dict:
-    return {"run": run, "template": f"notebooks/x/01_{run.split('-')[0]}.ipynb", "profile": profile, "status": status,
-            "fairnb_source": source, "finished": f"2026-11-30T10:0{len(run) % 10}:00Z", "device": "cpu (2 cores, x86_64)",
+def _record(run: str, profile: str = "smoke", source: str | None = None, status: str = "ok", **overrides) -> dict:
+    """A successful record of manifest run ``run`` as ``fairnb run --profile <profile>`` (with ``-p`` ``overrides``)
+    makes it now: its parameters and cache key are the runner's (``_results`` computes the key where the record lies)."""
+    return {"run": run, "template": f"notebooks/x/01_{run.split('-')[0]}.md", "profile": profile, "status": status,
+            "fairnb_source": source_digest() if source is None else source, "overrides": overrides,
+            "finished": f"2026-11-30T10:0{len(run) % 10}:00Z", "device": "cpu (2 cores, x86_64)",
             "seconds": 1.0, "metrics": {"m": {"mean": 0.5, "std": 0.0, "n": 1, "values": [0.5]}}}
 
 
 def _results(folder: Path, records: list[dict], failed: tuple[str, ...] = ()) -> Path:
+    """Write ``records`` into ``folder``, each manifest run's with the parameters and key the runner gives it there."""
     folder.mkdir(parents=True, exist_ok=True)
     for record in records:
+        (folder / f"{record['run']}.json").write_text(json.dumps(record))
+    for record in records:
+        overrides = record.pop("overrides", {})
+        if record["run"] in MANIFEST and "key" not in record:
+            job = prepare([MANIFEST[record["run"]]], record["profile"], overrides, check_device=False,
+                          outputs=Outputs(folder, folder, folder))[0]
+            record.update(parameters=job.parameters, key=job.key)
         (folder / f"{record['run']}.json").write_text(json.dumps(record))
     for run in failed:
         (folder / f"{run}.failed.json").write_text(json.dumps({"run": run, "status": "failed"}))
@@ -45,11 +59,14 @@ def test_snapshot_copies_the_records_of_a_complete_run_with_provenance(tmp_path)
     (folder).mkdir()
     (folder / "stale.json").write_text("{}")
     provenance = _write(results, folder)
-    assert sorted(p.name for p in folder.iterdir()) == ["PROVENANCE.json", "a-adult.json", "a-compas.json", "summary.json"]
-    assert json.loads((folder / "a-adult.json").read_text()) == _record("a-adult")
+    assert sorted(p.name for p in folder.iterdir()) == ["PROVENANCE.json", "datasets-adult.json", "datasets-compas.json",
+                                                        "table1.json"]
+    assert (folder / "datasets-adult.json").read_text() == (results / "datasets-adult.json").read_text()
     on_disk = json.loads((folder / "PROVENANCE.json").read_text())
     assert on_disk == provenance
-    assert provenance["profile"] == "smoke" and provenance["runs"] == 3 and provenance["fairnb_source"] == "src1"
+    assert provenance["profile"] == "smoke" and provenance["runs"] == 3 and provenance["fairnb_source"] == source_digest()
+    assert provenance["result_code"]["files"] == result_code_hashes()
+    assert provenance["result_code"]["digest"] == result_digest()
     assert provenance["command"] == "fairnb run --profile smoke && fairnb snapshot"
     assert provenance["machine"] == {"cpu": "test cpu", "cores": 2} and "smoke" in provenance["note"].lower()
     assert {"date", "finished", "devices"} <= set(provenance)
@@ -57,8 +74,8 @@ def test_snapshot_copies_the_records_of_a_complete_run_with_provenance(tmp_path)
 
 
 @pytest.mark.parametrize("case, message", [
-    ("missing", "no successful record for 1 run(s): a-compas"),
-    ("failed", "the last attempt failed for 1 run(s): summary"),
+    ("missing", "no successful record for 1 run(s): datasets-compas"),
+    ("failed", "the last attempt failed for 1 run(s): table1"),
     ("profiles", "mix profiles"),
     ("sources", "2 versions of the fairnb code"),
     ("unknown", "do not name the code"),
@@ -69,13 +86,13 @@ def test_snapshot_refuses_anything_but_one_complete_run(tmp_path, case, message)
     if case == "missing":
         records = records[::2]
     elif case == "failed":
-        failed = ("summary",)
+        failed = ("table1",)
     elif case == "profiles":
-        records[0] = _record("a-adult", profile="default")
+        records[0] = _record("datasets-adult", profile="default")
     elif case == "sources":
-        records[0] = _record("a-adult", source="src2")
+        records[0] = _record("datasets-adult", source="src2")
     elif case == "unknown":
-        records[0] = _record("a-adult", source="")
+        records[0] = _record("datasets-adult", source="")
     folder = tmp_path / "snapshot"
     with pytest.raises(RunStoreError, match=message.replace("(", r"\(").replace(")", r"\)")):
         _write(_results(tmp_path / "results", records, failed), folder)
@@ -88,7 +105,8 @@ def test_provenance_is_required(tmp_path):
 
 
 def test_pages_say_the_snapshot_date_and_whether_the_code_changed():
-    provenance = {"date": "2026-11-30T12:00:00Z", "profile": "smoke", "runs": 46, "fairnb_source": "a" * 64,
+    provenance = {"date": "2026-11-30T12:00:00Z", "profile": "smoke", "runs": 46, "fairnb_source": "f" * 64,
+                  "result_code": {"digest": "a" * 64, "files": {}},
                   "devices": ["cpu (2 cores, x86_64)"], "note": snapshot.PROFILE_NOTES["smoke"]}
     same = snapshot.snapshot_note(provenance, current="a" * 64)
     changed = snapshot.snapshot_note(provenance, current="b" * 64)
@@ -99,6 +117,8 @@ def test_pages_say_the_snapshot_date_and_whether_the_code_changed():
     assert "The code has changed since" in changed and "`bbbbbbbbbbbb` now" in changed
     assert "has changed since" in snapshot.announcement(provenance, current="b" * 64)
     assert not snapshot.code_changed(provenance, "a" * 64)
+    unknown = snapshot.snapshot_note({k: v for k, v in provenance.items() if k != "result_code"}, current="a" * 64)
+    assert "may have changed" in unknown and "unchanged" not in unknown  # a snapshot without the digest proves nothing
 
 
 def _mini_book(root: Path) -> dict:

@@ -40,6 +40,7 @@ results snapshot; its ``note`` (markdown) is shown under the page's title.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -239,12 +240,16 @@ def user_data(run: Run, parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 def cache_key(run: Run, parameters: dict[str, Any], profile: str, fairnb_source: str, *,
-              records: Path | None = None, note: str = "") -> str:
+              records: Path | None = None, note: str = "", results: Path | None = None) -> str:
     """Key of a run: template source + parameters + profile + fairnb source + vendored data checksums +
     user-supplied data (where it comes from, size and modification time of each file read) + inputs.
 
     ``records``: the folder the run reads results records from instead of ``results/`` (its ``inputs`` under
     ``results/`` are read there); ``note``: the note shown on its page. Both join the key when given.
+    ``results``: the run store's records folder (default ``RESULTS``), where inputs under ``results/`` are read
+    when ``records`` is not given. An input's failure records (``*.failed.json``) and bookkeeping files never
+    join the key: a failed attempt leaves the successful record the page reads unchanged, and a later cache hit
+    deletes the failure record, so counting it would change the key between a dry run and the run.
     """
     from fairnb.data import data_checksums
 
@@ -254,13 +259,14 @@ def cache_key(run: Run, parameters: dict[str, Any], profile: str, fairnb_source:
     digest.update(fairnb_source.encode())
     digest.update(json.dumps(data_checksums(), sort_keys=True).encode())
     digest.update(json.dumps(user_data(run, parameters), sort_keys=True).encode())
+    store = Path(records) if records is not None else Path(results) if results is not None else RESULTS
     for pattern in run.inputs:
         base, name = ROOT, "{}"
-        if records is not None and pattern.startswith("results/"):
-            base, pattern, name = Path(records), pattern[len("results/"):], "results/{}"
+        if pattern.startswith("results/"):
+            base, pattern, name = store, pattern[len("results/"):], "results/{}"
         for path in sorted(base.glob(pattern)):
-            if path.name.startswith((f"{run.id}.", "_", ".")) or not path.is_file():
-                continue  # the run's own record and bookkeeping files are outputs, not inputs
+            if path.name.startswith((f"{run.id}.", "_", ".")) or path.name.endswith(".failed.json") or not path.is_file():
+                continue  # the run's own record, failure records and bookkeeping files are not inputs
             digest.update(name.format(path.relative_to(base)).encode())
             digest.update(path.read_bytes())
     if note:
@@ -279,6 +285,16 @@ def template_datasets(path: Path) -> tuple[str, ...] | None:
     comment = declared["dataset"].comment
     named = tuple(d for d in DATASETS if re.search(rf"(?<![A-Za-z0-9_]){re.escape(d)}(?![A-Za-z0-9_])", comment))
     return named or None
+
+
+def without_explicit_defaults(run: Run, parameters: dict[str, Any]) -> dict[str, Any]:
+    """``parameters`` less the overrides that only repeat the template's default (``-p seed 0`` where the
+    template says ``seed = 0`` and the manifest sets nothing): the same run, so the same cache key and record.
+    Values compare as JSON, so ``1`` and ``1.0`` or ``True`` stay different."""
+    declared = template_parameters(run.template_path)
+    return {name: value for name, value in parameters.items()
+            if name in run.parameters or name not in declared
+            or json.dumps(value, sort_keys=True) != json.dumps(declared[name].default, sort_keys=True)}
 
 
 def _cuda_visible() -> bool:
@@ -312,7 +328,7 @@ def prepare(runs: Iterable[Run], profile: str, overrides: dict[str, Any] | None 
     fairnb_source = source_digest()
     jobs, cuda_checked = [], False
     for run in runs:
-        parameters = check_overrides(run, overrides)
+        parameters = without_explicit_defaults(run, check_overrides(run, overrides))
         values = effective_parameters(run, parameters)
         for name, value in part_values(profile, run.template_path.parent.name).items():
             if name in values and values[name] is None:  # declared by the template, left to the profile
@@ -324,8 +340,9 @@ def prepare(runs: Iterable[Run], profile: str, overrides: dict[str, Any] | None 
             if not _cuda_visible():
                 raise ParameterError("device", "cuda", "auto or cpu (no CUDA device is visible on this machine)")
             cuda_checked = True
-        key = cache_key(run, parameters, profile, fairnb_source, records=records, note=note)
-        jobs.append(Job(run, parameters, profile, key, outputs or Outputs.current(), float(limit) if limit else None,
+        where = outputs or Outputs.current()
+        key = cache_key(run, parameters, profile, fairnb_source, records=records, note=note, results=where.results)
+        jobs.append(Job(run, parameters, profile, key, where, float(limit) if limit else None,
                         source=fairnb_source, records=records, note=note))
     return jobs
 
@@ -355,17 +372,70 @@ def read_record(run_id: str, results: Path | None = None) -> dict[str, Any] | No
     return record if isinstance(record, dict) else None
 
 
+def unreadable_record(run_id: str, results: Path | None = None) -> str | None:
+    """One warning line when the run's record file exists but is no record (truncated, not JSON, not an
+    object): the run is not cached and executes again, replacing it. ``None`` when it reads or is absent."""
+    path = (results or RESULTS) / f"{run_id}.json"
+    try:
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        problem = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return f"warning: {path} is unreadable ({problem}); {run_id} runs again"
+    if not isinstance(record, dict):
+        return f"warning: {path} is unreadable (a JSON {type(record).__name__}, not a record); {run_id} runs again"
+    return None
+
+
 def _belongs(record: dict[str, Any] | None, page: Path) -> bool:
     """The record is a complete success whose page is ``page``, byte for byte."""
     return bool(record and record.get("status") == "ok" and record.get("page_sha256")
                 and sha256_file(page) == record["page_sha256"])
 
 
+VENDORED_FOLDERS = {"adult": "adult/", "compas": "compas/", "german": "german/", "colour_mnist": "mnist/"}
+"""The folder of ``fairnb/datafiles`` each vendored dataset is read from."""
+
+
+@functools.lru_cache(maxsize=256)
+def _template_defaults(path: str, modified_ns: int) -> dict[str, Any]:
+    """A template's parameter defaults, read once per version of the file (``is_cached`` asks often)."""
+    try:
+        return {name: p.default for name, p in template_parameters(Path(path)).items()}
+    except (OSError, ValueError):
+        return {}
+
+
+def damaged_data(job: Job) -> str | None:
+    """The error of the first vendored data file the run reads whose bytes no longer have their recorded
+    sha256 (``fairnb.data.tabular.vendored``, checked once per process), else ``None``. A page computed from
+    data that is damaged now is not served from the cache: the run executes again and fails naming the file."""
+    from fairnb.data.tabular import data_checksums, vendored
+    from fairnb.errors import DataIntegrityError, DataNotFoundError
+
+    dataset = job.parameters.get("dataset")
+    if dataset is None:
+        with contextlib.suppress(OSError):
+            path = job.run.template_path
+            dataset = _template_defaults(str(path), path.stat().st_mtime_ns).get("dataset")
+    folder = VENDORED_FOLDERS.get(str(dataset))
+    if folder is None:
+        return None
+    for relative in sorted(name for name in data_checksums() if name.startswith(folder)):
+        try:
+            vendored(relative)
+        except (DataIntegrityError, DataNotFoundError) as error:
+            return str(error)
+    return None
+
+
 def is_cached(job: Job) -> bool:
-    """True when a successful run with the same key was committed and its page is the one it recorded
-    (same sha256: not replaced, not truncated)."""
+    """True when a successful run with the same key was committed, its page is the one it recorded
+    (same sha256: not replaced, not truncated) and the vendored data it read is intact."""
     record = read_record(job.run.id, job.outputs.results)
-    return bool(record and record.get("key") == job.key and _belongs(record, job.outputs.book_runs / f"{job.run.id}.ipynb"))
+    return bool(record and record.get("key") == job.key and _belongs(record, job.outputs.book_runs / f"{job.run.id}.ipynb")
+                and damaged_data(job) is None)
 
 
 def forget_failure(job: Job) -> None:
@@ -739,17 +809,28 @@ class _Kernel:
 
 
 def _dying_cell(notebook_path: Path) -> str:
-    """The first line of the last cell papermill started (where a kernel died), or ''."""
+    """The first line of the last cell papermill started (where a kernel died), or ''.
+
+    papermill gives every cell a ``start_time`` when it starts it; when the kernel dies it marks that cell
+    and every later one "completed", so the status alone would name the template's last cell."""
     try:
         notebook = nbformat.read(notebook_path, as_version=4)
     except Exception:  # noqa: BLE001 - a half-written notebook names no cell
         return ""
     started = [c for c in notebook.cells if c.cell_type == "code"
-               and c.get("metadata", {}).get("papermill", {}).get("status") not in (None, "pending")]
+               and c.get("metadata", {}).get("papermill", {}).get("start_time")]
     if not started:
         return ""
     first = next((line for line in started[-1].source.splitlines() if line.strip()), "")
     return first.strip()[:80]
+
+
+def os_problem(error: BaseException) -> str:
+    """An operating-system error as one line naming the path: ``<path>: no space left on device``."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror[0].lower()}{error.strerror[1:]}"
+    return f"{type(error).__name__}: {error}"
 
 
 def _execute_locked(job: Job, threads: int | None = None) -> dict[str, Any]:
@@ -827,9 +908,12 @@ def _execute_locked(job: Job, threads: int | None = None) -> dict[str, Any]:
                 _publish(job, scratch, record)
             except Exception as exc:  # noqa: BLE001 - e.g. a full disk: the run is not committed, so it failed
                 record.pop("page_sha256", None)
-                record.update(status="failed", error=f"its page and record could not be written: {type(exc).__name__}: {exc}")
+                record.update(status="failed", error=f"its page and record could not be written: {os_problem(exc)}")
         if record["status"] != "ok":
-            _publish_failure(job, scratch, record, banner)
+            try:
+                _publish_failure(job, scratch, record, banner)
+            except OSError as exc:  # the store is full or broken: the failure is reported, the earlier result kept
+                record["error"] = f"{record['error']}; its failure record could not be written either: {os_problem(exc)}"
     finally:
         scratch.unlink(missing_ok=True)
     return record
@@ -900,6 +984,8 @@ def _publish_failure(job: Job, scratch: Path, record: dict[str, Any], banner: bo
             try:
                 shutil.copyfile(failed_page, staged)
                 os.replace(staged, page)
+            except OSError:
+                pass  # the failed page stays in failed/; the failure record below still says what happened
             finally:
                 staged.unlink(missing_ok=True)
     atomic_write(out.results / f"{run.id}.failed.json", json.dumps(record, indent=2))
@@ -947,7 +1033,10 @@ def usable_cores() -> int:
 
 
 def check_scheduler(address: str, timeout: float | None = None) -> None:
-    """Refuse a malformed ``--scheduler`` address, or one where nothing accepts connections, with one line."""
+    """Refuse a malformed ``--scheduler`` address, one where nothing accepts connections, or one where what
+    answers is not a Dask scheduler, with one line; every step is bounded by ``timeout`` seconds (default
+    ``SCHEDULER_TIMEOUT``), so an HTTP server (the dashboard's port) or a service that sends a banner is named
+    instead of hanging or being read as a Dask message."""
     import socket
 
     from distributed.comm.addressing import parse_address, parse_host_port
@@ -958,13 +1047,60 @@ def check_scheduler(address: str, timeout: float | None = None) -> None:
         host, port = parse_host_port(location) if scheme in ("tcp", "tls") else (None, None)
     except ValueError as error:
         raise ParameterError("scheduler", address, allowed, f"malformed ({error})") from None
-    if host is not None:
-        wait = SCHEDULER_TIMEOUT if timeout is None else timeout
-        try:
-            socket.create_connection((host or "127.0.0.1", port), timeout=wait).close()
-        except OSError as error:
-            problem = "no answer" if isinstance(error, TimeoutError) else (error.strerror or str(error))
-            raise ParameterError("scheduler", address, allowed, f"unreachable within {wait:g} s: {problem}") from None
+    if host is None:
+        return
+    wait = SCHEDULER_TIMEOUT if timeout is None else timeout
+    try:
+        connection = socket.create_connection((host or "127.0.0.1", port), timeout=wait)
+    except OSError as error:
+        problem = "no answer" if isinstance(error, TimeoutError) else (error.strerror or str(error))
+        raise ParameterError("scheduler", address, allowed, f"unreachable within {wait:g} s: {problem}") from None
+    if scheme != "tcp":
+        connection.close()
+        return  # a TLS scheduler's greeting comes after the TLS handshake, which Dask's client does
+    with connection:
+        problem = _dask_greeting_problem(connection, wait)
+    if problem:
+        raise ParameterError("scheduler", address, allowed, f"not a Dask scheduler ({problem})")
+
+
+_MAX_GREETING = 1 << 20  # a Dask handshake message is a few hundred bytes
+
+
+def _dask_greeting_problem(connection: Any, wait: float) -> str:
+    """What is wrong with the first message on a fresh connection, '' when it is a Dask handshake.
+
+    A Dask server sends its handshake as soon as a connection opens: an 8-byte little-endian length, then a
+    message of that many bytes that starts with its own 8-byte frame count."""
+    import struct
+
+    deadline = time.monotonic() + wait
+
+    def receive(size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            connection.settimeout(left)
+            chunk = connection.recv(min(size - len(data), 65536))
+            if not chunk:
+                raise ConnectionError("closed the connection")
+            data += chunk
+        return data
+
+    try:
+        (length,) = struct.unpack("<Q", receive(8))
+        if not 8 <= length <= _MAX_GREETING:
+            return f"its first bytes are no Dask handshake: {length:#x} is not a message length"
+        (frames,) = struct.unpack_from("<Q", receive(length))
+        if not 1 <= frames <= 64:
+            return f"its first message is no Dask handshake: {frames} frames"
+    except TimeoutError:  # socket.timeout is TimeoutError
+        return f"no Dask handshake within {wait:g} s: something else listens there, e.g. an HTTP server or the dashboard"
+    except (ConnectionError, OSError) as error:
+        return f"the connection ended before a Dask handshake: {getattr(error, 'strerror', None) or error}"
+    return ""
 
 
 def _summary(record: dict[str, Any], cache_hit: bool) -> dict[str, Any]:
@@ -1078,8 +1214,29 @@ class _PhaseWatcher:
         self._stop.set()
 
 
+Runner = Callable[[Job, "int | None"], "tuple[dict[str, Any], bool]"]
+"""Executes one job where it is called: ``(job, threads) -> (record, cache_hit)``, like ``run_job``."""
+
+
+def refresh_key(job: Job) -> Job:
+    """The job with its cache key recomputed from what is on disk now. A run with ``inputs`` (a page that
+    reads other runs' records) needs it when its wave starts, after the runs it reads have finished; the
+    dry run asks the same question at the same point, so both decide alike."""
+    if not job.run.inputs:
+        return job
+    source = source_digest()
+    return replace(job, source=source, key=cache_key(job.run, job.parameters, job.profile, source, records=job.records,
+                                                     note=job.note, results=job.outputs.results))
+
+
+def store_warnings(jobs: Iterable[Job]) -> list[str]:
+    """One warning line per selected run whose record file is unreadable (it runs again)."""
+    return [line for job in jobs if (line := unreadable_record(job.run.id, job.outputs.results))]
+
+
 def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
-             progress: Callable[[str], None] | None = None, log: bool = True) -> list[dict[str, Any]]:
+             progress: Callable[[str], None] | None = None, log: bool = True,
+             runner: Runner | None = None) -> list[dict[str, Any]]:
     """Execute the jobs that are not cached on Dask.distributed; returns one summary per job.
 
     Jobs run in waves that respect ``after`` dependencies; a job with ``inputs`` (pages that read
@@ -1093,6 +1250,8 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
     Progress: one line on stderr that updates (``progress=None``) with the counts and, every two seconds,
     each running run's phase read from its kernel log (``current_phase``), or ``progress(line)`` once per
     finished run. ``log``: record each run in the invocation log (``results/_last_invocation.json``).
+    ``runner``: execute the jobs that are not cached in this process, one at a time, with ``runner`` instead
+    of on Dask (what is cached, and in which order runs go, is decided exactly as with Dask).
     """
     if not jobs:
         return []
@@ -1110,6 +1269,8 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
     interrupted = sorted({run for outputs in {job.outputs for job in jobs} for run in clean_interrupted(outputs)})
     if interrupted:
         say(f"cleaned up after {len(interrupted)} interrupted run(s): {', '.join(interrupted)}")
+    for line in store_warnings(jobs):
+        say(line)
     summaries: dict[str, dict[str, Any]] = {}
     by_run = {job.run.id: job for job in jobs}
     client = cluster = None
@@ -1119,7 +1280,10 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
     def finished(summary: dict[str, Any]) -> None:
         summaries[summary["run"]] = summary
         if log:
-            record_invocation([summary])
+            try:
+                record_invocation([summary])
+            except OSError as error:  # e.g. a full disk: the run itself is recorded (or failed) already
+                say(f"warning: the invocation log was not updated: {os_problem(error)}")
         counts["cached" if summary["cache_hit"] else summary["status"] if summary["status"] == "ok" else "failed"] += 1
         if bar is not None:
             bar.update()
@@ -1133,16 +1297,20 @@ def run_jobs(jobs: list[Job], workers: int = 1, scheduler: str | None = None,
         for wave in order([job.run for job in jobs]):
             todo = []
             for run in wave:
-                job = by_run[run.id]
-                if run.inputs:
-                    source = source_digest()
-                    job = by_run[run.id] = replace(job, source=source, key=cache_key(
-                        run, job.parameters, job.profile, source, records=job.records, note=job.note))
+                job = by_run[run.id] = refresh_key(by_run[run.id])
                 if is_cached(job) and settle_cached(job):
                     finished(_summary(read_record(run.id, job.outputs.results) or {"run": run.id}, True))
                 else:
                     todo.append(job)
             if not todo:
+                continue
+            if runner is not None:
+                for job in todo:
+                    try:
+                        record, hit = runner(job, threads)
+                    except Exception as error:  # noqa: BLE001 - as on Dask: whatever stops a run makes it a failed run
+                        record, hit = record_failure(job, f"{type(error).__name__}: {error}"), False
+                    finished(_summary(record, hit))
                 continue
             if client is None:
                 client, cluster = _connect(scheduler, max(1, min(workers, max(pending, len(todo)))))
@@ -1181,6 +1349,7 @@ def _connect(scheduler: str | None, workers: int):
     from distributed import Client, LocalCluster
 
     if scheduler:
+        check_scheduler(scheduler)  # bounded: Client() itself can wait without end on a server that is not Dask
         try:
             return Client(scheduler, timeout=SCHEDULER_TIMEOUT), None
         except (OSError, TimeoutError, ValueError) as error:
@@ -1194,22 +1363,34 @@ def _connect(scheduler: str | None, workers: int):
 def dry_run(jobs: list[Job]) -> list[str]:
     """One line per job: run id, cached or to run, time limit, and every resolved parameter (nothing executes).
 
-    A job whose ``after`` runs will execute first is marked ``to run (after …)``: its inputs may change.
+    The decision is the run's own (``run_jobs``): in the same waves, a job's key recomputed as its wave would
+    (``refresh_key``), cached when ``is_cached`` says so. A job that reads the record of a run executing in an
+    earlier wave (one of its ``inputs`` matches ``results/<that run>.json``) is marked ``to run (after …)``: that
+    record will change, so its key will. (A run that only comes ``after`` another without reading its record
+    keeps its key, and is cached as the run will find it.)
     """
     lines, executing = [], set()
+    by_run = {job.run.id: job for job in jobs}
     for wave in order([job.run for job in jobs]):
-        wave_ids = []
+        wave_runs = set()
         for run in wave:
-            job = next(j for j in jobs if j.run.id == run.id)
-            waits = sorted({t for t in run.after if t in executing})
-            state = "cached" if is_cached(job) and not waits else (f"to run (after {', '.join(waits)})" if waits else "to run")
+            job = refresh_key(by_run[run.id])
+            waits = sorted({by_run[i].run.template for i in executing if reads_record_of(run, i)})
+            state = "cached" if not waits and is_cached(job) else (f"to run (after {', '.join(waits)})" if waits else "to run")
             if state != "cached":
-                wave_ids.append(run.template)
+                wave_runs.add(run.id)
             limit = f"limit {job.timeout:g} s" if job.timeout else "no time limit"
             values = " ".join(f"{k}={shlex.quote(cli_value(v))}" for k, v in resolved_parameters(job).items())
             lines.append(f"{run.id}  [{state}; {limit}]  {values}")
-        executing |= set(wave_ids)
+        executing |= wave_runs
     return lines
+
+
+def reads_record_of(run: Run, other: str) -> bool:
+    """Whether one of ``run``'s inputs matches the record of run ``other`` (``results/<other>.json``)."""
+    import fnmatch
+
+    return other != run.id and any(fnmatch.fnmatchcase(f"results/{other}.json", pattern) for pattern in run.inputs)
 
 
 def all_records() -> list[dict[str, Any]]:

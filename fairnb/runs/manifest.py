@@ -24,12 +24,26 @@ from typing import Any
 import nbformat
 import yaml
 
-from fairnb.errors import ParameterError, one_of
+from fairnb.errors import FairnbError, ParameterError, one_of
 from fairnb.runs.params import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = ROOT / "notebooks"
 MANIFEST = NOTEBOOKS / "manifest.yml"
+
+
+class TemplateError(FairnbError, ValueError):
+    """A template or the manifest cannot be read (YAML, front matter, the parameters cell's Python, the
+    manifest's structure); the message is one line naming the file and, where known, the line."""
+
+
+def _yaml_problem(path: Path, error: yaml.YAMLError, first_line: int = 1) -> TemplateError:
+    """A YAML error as one ``TemplateError`` line naming the file and the line (``first_line``: where the YAML
+    starts in the file)."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    where = f", line {mark.line + first_line}" if mark is not None else ""
+    problem = " ".join(str(getattr(error, "problem", None) or error).split())
+    return TemplateError(f"{path}{where}: not valid YAML ({problem})")
 
 
 @dataclass(frozen=True)
@@ -69,12 +83,25 @@ def read_template(path: Path | str) -> nbformat.NotebookNode:
     """
     path = Path(path)
     if path.suffix == ".ipynb":
-        return nbformat.read(path, as_version=4)
+        try:
+            return nbformat.read(path, as_version=4)
+        except ValueError as error:  # nbformat.reader.NotJSONError and validation errors are ValueErrors
+            raise TemplateError(f"{path}: not a notebook ({' '.join(str(error).split())[:200]})") from None
     if path.suffix != ".md":
-        raise ValueError(f"{path}: a template is a MyST markdown notebook (.md) or a notebook (.ipynb)")
+        raise TemplateError(f"{path}: a template is a MyST markdown notebook (.md) or a notebook (.ipynb)")
     import jupytext
 
-    notebook = jupytext.reads(path.read_text(encoding="utf-8"), fmt="md:myst")
+    text = path.read_text(encoding="utf-8")
+    if text.startswith("---"):  # jupytext reads the front matter as YAML and fails with a traceback of its own
+        end = text.find("\n---", 3)
+        try:
+            yaml.safe_load(text[3:end if end >= 0 else len(text)])
+        except yaml.YAMLError as error:
+            raise _yaml_problem(path, error, first_line=1) from None
+    try:
+        notebook = jupytext.reads(text, fmt="md:myst")
+    except Exception as error:  # noqa: BLE001 - whatever jupytext refuses is a broken template file
+        raise TemplateError(f"{path}: not a MyST markdown notebook ({type(error).__name__}: {' '.join(str(error).split())[:200]})") from None
     notebook.metadata.pop("jupytext", None)
     notebook.metadata["kernelspec"] = dict(KERNELSPEC)
     notebook.metadata.setdefault("language_info", {"name": "python"})
@@ -89,18 +116,40 @@ def template_parameters(path: Path) -> dict[str, TemplateParam]:
     notebook = read_template(path)
     cells = [c for c in notebook.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
     if len(cells) != 1:
-        raise ValueError(f"{path}: expected exactly one code cell tagged 'parameters', found {len(cells)}")
+        raise TemplateError(f"{path}: expected exactly one code cell tagged 'parameters', found {len(cells)}")
     source = cells[0].source
     lines = source.splitlines()
+    try:
+        body = ast.parse(source).body
+    except SyntaxError as error:
+        line = _file_line(path, source, error.lineno or 1)
+        raise TemplateError(f"{path}, line {line}: the parameters cell is not valid Python ({error.msg})") from None
     out: dict[str, TemplateParam] = {}
-    for node in ast.parse(source).body:
+    for node in body:
         target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else getattr(node, "target", None)
         if isinstance(node, (ast.Assign, ast.AnnAssign)) and isinstance(target, ast.Name) and node.value is not None:
             name = target.id
             line = lines[node.lineno - 1]
             comment = line.split("#", 1)[1].strip() if "#" in line else ""
-            out[name] = TemplateParam(name, ast.literal_eval(node.value), comment)
+            try:
+                default = ast.literal_eval(node.value)
+            except ValueError:
+                raise TemplateError(f"{path}, line {_file_line(path, source, node.lineno)}: the default of parameter "
+                                    f"{name} is not a literal value (a number, text, list, True/False or None)") from None
+            out[name] = TemplateParam(name, default, comment)
     return out
+
+
+def _file_line(path: Path, cell_source: str, cell_line: int) -> int:
+    """The line of ``path`` that is line ``cell_line`` of the cell whose source is ``cell_source`` (the cell's
+    line when the source cannot be found in the file as written)."""
+    try:
+        start = path.read_text(encoding="utf-8").find(cell_source)
+    except (OSError, ValueError):
+        return cell_line
+    if start < 0 or path.suffix != ".md":
+        return cell_line
+    return path.read_text(encoding="utf-8").count("\n", 0, start) + cell_line
 
 
 def template_files(folder: Path | None = None) -> list[Path]:
@@ -139,14 +188,31 @@ def _run_id(template: str, values: list[Any]) -> str:
 def load_manifest(path: Path | None = None) -> list[Run]:
     """Expand the manifest (default ``notebooks/manifest.yml``) into runs; templates sit beside it."""
     path = path or MANIFEST
-    spec = yaml.safe_load(path.read_text()) or {}
+    try:
+        spec = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise _yaml_problem(path, error) from None
+    except OSError as error:
+        raise TemplateError(f"{path}: cannot be read ({error.strerror or error})") from None
+    entries = spec.get("runs") if isinstance(spec, dict) else None
+    if not isinstance(entries, list):
+        raise TemplateError(f"{path}: expected a mapping with a list 'runs' of entries {{template, parameters?, matrix?, after?, inputs?}}")
     runs: list[Run] = []
-    for entry in spec.get("runs", []):
+    for number, entry in enumerate(entries, 1):
+        where = f"{path}: entry {number} of runs"
+        if not isinstance(entry, dict) or not isinstance(entry.get("template"), str):
+            raise TemplateError(f"{where}: expected a mapping with a 'template' name, got {entry!r:.80}")
+        for name, kind in (("parameters", dict), ("matrix", dict), ("after", list), ("inputs", list)):
+            if entry.get(name) is not None and not isinstance(entry[name], kind):
+                raise TemplateError(f"{where} ({entry['template']}): '{name}' must be a {'mapping' if kind is dict else 'list'}, "
+                                    f"got {entry[name]!r:.80}")
+        if any(not isinstance(values, list) or not values for values in (entry.get("matrix") or {}).values()):
+            raise TemplateError(f"{where} ({entry['template']}): every 'matrix' value must be a non-empty list")
         template = entry["template"]
         try:
             template_path = template_file(template, path.parent)
         except ValueError as error:
-            raise ValueError(f"{path}: {error}") from None
+            raise TemplateError(f"{path}: {error}") from None
         fixed = dict(entry.get("parameters") or {})
         matrix = dict(entry.get("matrix") or {})
         for combination in itertools.product(*matrix.values()) if matrix else [()]:
@@ -156,7 +222,7 @@ def load_manifest(path: Path | None = None) -> list[Run]:
     ids = [r.id for r in runs]
     duplicates = {i for i in ids if ids.count(i) > 1}
     if duplicates:
-        raise ValueError(f"{path}: duplicate run ids {sorted(duplicates)}")
+        raise TemplateError(f"{path}: duplicate run ids {sorted(duplicates)}")
     return runs
 
 
