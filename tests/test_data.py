@@ -268,3 +268,21 @@ def test_colour_mnist_is_real_mnist_with_controlled_correlation():
     assert image[strong.sensitive[0]].sum() > 0 and image[2].sum() == 0
     with pytest.raises(ParameterError, match="correlation=1.5"):
         data.load_colour_mnist(correlation=1.5)
+
+
+def test_sampled_categorical_decoding_follows_the_softmax_and_is_seeded():
+    from fairnb.data.encoder import TabularEncoder, sample_categories
+
+    encoder = TabularEncoder(["colour"], ["size"]).fit(pd.DataFrame({"colour": ["red", "green", "blue"], "size": [1.0, 2.0, 3.0]}))
+    logits = np.tile(np.log([[0.2, 0.5, 0.3]]), (20_000, 1))  # blocks are in sorted order: blue, green, red
+    counts = np.bincount(sample_categories(logits, np.random.default_rng(0)), minlength=3) / len(logits)
+    assert np.allclose(counts, [0.2, 0.5, 0.3], atol=0.015)
+    assert (sample_categories(logits, np.random.default_rng(1)) == sample_categories(logits, np.random.default_rng(1))).all()
+    decoded = np.concatenate([logits, np.zeros((len(logits), 1))], axis=1)
+    sampled = encoder.inverse_transform(decoded, categorical="sample", rng=np.random.default_rng(0))["colour"]
+    assert set(sampled) == {"red", "green", "blue"}
+    assert set(encoder.inverse_transform(decoded)["colour"]) == {"green"}  # arg-max: the largest logit only
+    with pytest.raises(ParameterError, match="categorical_decoding"):
+        encoder.inverse_transform(decoded, categorical="mode")
+    with pytest.raises(ParameterError, match="rng"):
+        encoder.inverse_transform(decoded, categorical="sample")

@@ -99,9 +99,11 @@ def test_synthetic_records_lie_in_the_schema(fitted):
         assert synthetic[column].between(ds.frame[column].min(), ds.frame[column].max()).all()
     for column in ds.integer:
         assert (synthetic[column] == np.rint(synthetic[column])).all()
-    # target and sensitive attribute come from the source records
+    # the label comes from the source record; the sensitive value is the group the record was decoded as,
+    # drawn independently of it (the paper's reading), so it is not the source's column copied
     assert (synthetic[ds.target].to_numpy() == test[ds.target].to_numpy()).all()
-    assert (synthetic["sex"].to_numpy() == test["sex"].to_numpy()).all()
+    assert set(synthetic["sex"]) <= set(ds.frame["sex"])
+    assert (synthetic["sex"].to_numpy() != test["sex"].to_numpy()).any()
     assert len(model.sample(25)) == 25
 
 
@@ -117,13 +119,28 @@ def test_student_is_smaller(fitted):
     assert counts["student_encoder"] < counts["teacher_encoder"]
 
 
-def test_random_decoding_group(fitted):
+def test_random_group_is_drawn_with_the_group_shares_and_independently_of_the_source(fitted):
     model, train, test = fitted
-    source = model.transform(test, decode_sensitive="source")
-    shuffled = model.transform(test, decode_sensitive="random")
-    assert (shuffled["sex"].to_numpy() == test["sex"].to_numpy()).all()  # the output keeps the source group
-    assert set(shuffled["c_charge_degree"]) <= set(fairnb.data.load("compas").frame["c_charge_degree"].astype(str))
-    pd.testing.assert_frame_equal(shuffled, model.transform(test, decode_sensitive="random"))
-    with pytest.raises(ParameterError, match="decode_sensitive"):
-        model.transform(test, decode_sensitive="flip")
-    assert not source.equals(shuffled) or len(test) == 0
+    rows = pd.concat([test] * 8, ignore_index=True)  # enough rows for the shares to be read
+    records = model.transform(rows)
+    share = (train["sex"] == fairnb.data.load("compas").privileged["sex"]).mean()
+    decoded_share = (records["sex"] == fairnb.data.load("compas").privileged["sex"]).mean()
+    assert abs(decoded_share - share) < 0.05
+    # independent of the source: the agreement of two independent draws, not 1
+    agreement = (records["sex"].to_numpy() == rows["sex"].to_numpy()).mean()
+    assert agreement == pytest.approx(share ** 2 + (1 - share) ** 2, abs=0.05)
+    pd.testing.assert_frame_equal(records, model.transform(rows))  # seeded
+
+
+def test_source_group_ablation_copies_the_source_group(fitted):
+    model, train, test = fitted
+    ablation = model.transform(test, construction="source_group")
+    assert (ablation["sex"].to_numpy() == test["sex"].to_numpy()).all()
+    assert (ablation["no_recid"].to_numpy() == test["no_recid"].to_numpy()).all()
+    assert not ablation.equals(model.transform(test))
+    with pytest.raises(ParameterError, match="construction"):
+        model.transform(test, construction="flip")
+    with pytest.raises(ParameterError, match="categorical_decoding"):
+        model.transform(test, categorical_decoding="mode")
+    with pytest.raises(ParameterError, match="construction"):
+        FairLatentDistillation(construction="copy").fit(train, dataset="compas", sensitive="sex")

@@ -4,9 +4,10 @@
 mean, standard deviation, minimum and maximum. ``transform`` returns a float32 array of shape
 (n, width) whose columns are laid out in ``blocks`` order; ``inverse_transform`` maps any such
 array (real or generated) back to a DataFrame of *valid* records: categoricals take the arg-max
-category of their block (always a value seen in ``fit``), numerics are un-scaled, clipped to the
-fitted range and rounded when the column holds integers. On encoded real data the round trip is
-exact.
+category of their block (``categorical="argmax"``, the default) or a category sampled from the
+softmax of the block's values read as logits (``categorical="sample"``, what a generator's decoder
+does), always a value seen in ``fit``; numerics are un-scaled, clipped to the fitted range and
+rounded when the column holds integers. On encoded real data the arg-max round trip is exact.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from fairnb.errors import ParameterError
+from fairnb.errors import ParameterError, one_of
+
+CATEGORICAL_DECODINGS = ("sample", "argmax")
 
 
 @dataclass(frozen=True)
@@ -121,9 +124,21 @@ class TabularEncoder:
     def fit_transform(self, frame: pd.DataFrame) -> np.ndarray:
         return self.fit(frame).transform(frame)
 
-    def inverse_transform(self, encoded: np.ndarray) -> pd.DataFrame:
-        """Decode an array (n, width) to a DataFrame of valid records (see module doc)."""
+    def inverse_transform(self, encoded: np.ndarray, categorical: str = "argmax",
+                          rng: np.random.Generator | None = None) -> pd.DataFrame:
+        """Decode an array (n, width) to a DataFrame of valid records (see module doc).
+
+        Args:
+            encoded: real encodings or a decoder's output (logits per categorical block).
+            categorical: ``argmax`` (each block's largest value) or ``sample`` (a category drawn
+                from the softmax of the block, with ``rng``).
+            rng: the random generator of ``sample`` (required there).
+        """
         self._check_fitted()
+        if categorical not in CATEGORICAL_DECODINGS:
+            raise ParameterError("categorical_decoding", categorical, one_of(CATEGORICAL_DECODINGS))
+        if categorical == "sample" and rng is None:
+            raise ParameterError("rng", rng, "a numpy Generator when categorical blocks are sampled")
         encoded = np.asarray(encoded, dtype=np.float64)
         if encoded.ndim != 2 or encoded.shape[1] != self.width:
             raise ParameterError("encoded", f"array of shape {encoded.shape}", f"shape (n, {self.width})", "wrong shape")
@@ -131,7 +146,8 @@ class TabularEncoder:
         for block in self.blocks:
             values = encoded[:, block.slice]
             if block.kind == "categorical":
-                columns[block.column] = np.asarray(block.categories, dtype=object)[values.argmax(axis=1)]
+                index = values.argmax(axis=1) if categorical == "argmax" else sample_categories(values, rng)
+                columns[block.column] = np.asarray(block.categories, dtype=object)[index]
             else:
                 low, high = self._range[block.column]
                 # float32 storage loses ~1e-7 relative precision; rounding integers absorbs it.
@@ -142,3 +158,13 @@ class TabularEncoder:
             if block.kind == "categorical":
                 frame[block.column] = frame[block.column].astype(str)
         return frame
+
+
+def sample_categories(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One category index per row (n,), drawn from the softmax of ``logits`` (n, k) with ``rng``
+    (inverse-CDF sampling: one uniform number per row, so the draw depends on the seed only)."""
+    shifted = logits - logits.max(axis=1, keepdims=True)  # exp of the largest is 1: no overflow
+    probabilities = np.exp(shifted)
+    cumulative = np.cumsum(probabilities, axis=1)
+    uniform = rng.random(len(logits)) * cumulative[:, -1]
+    return np.minimum((cumulative <= uniform[:, None]).sum(axis=1), logits.shape[1] - 1)

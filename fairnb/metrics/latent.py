@@ -42,3 +42,25 @@ def project_latents(z: np.ndarray, z_student: np.ndarray, method: str = "pca", n
         xy = TSNE(n_components=2, perplexity=min(perplexity, (len(pooled) - 1) / 3), random_state=seed, init="pca").fit_transform(pooled)
     source = np.repeat(["teacher z", "student z'"], len(rows))
     return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "source": source})
+
+
+def group_auc(codes_train: np.ndarray, groups_train: np.ndarray, codes_test: np.ndarray, groups_test: np.ndarray,
+              seed: int = 0) -> float:
+    """How well codes predict the sensitive group: ROC AUC on held-out codes of a classifier fitted on
+    ``codes_train`` (n, d) → ``groups_train`` (n,) int 0/1.
+
+    0.5 means the codes carry no group information a random forest (100 trees, seeded) can find; 1.0 means
+    the group is read off the codes exactly. NaN when either part holds a single group.
+    """
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.metrics import roc_auc_score
+
+    codes_train, codes_test = np.asarray(codes_train, dtype=np.float64), np.asarray(codes_test, dtype=np.float64)
+    groups_train, groups_test = np.asarray(groups_train).astype(np.int64), np.asarray(groups_test).astype(np.int64)
+    if codes_train.ndim != 2 or codes_test.ndim != 2 or codes_train.shape[1] != codes_test.shape[1]:
+        raise ParameterError("codes_test", f"shape {codes_test.shape}", f"a 2-D array with {codes_train.shape[1:]} columns like codes_train", "wrong shape")
+    if len(np.unique(groups_train)) < 2 or len(np.unique(groups_test)) < 2:
+        return float("nan")
+    model = RandomForestClassifier(n_estimators=100, min_samples_leaf=5, random_state=seed, n_jobs=1)
+    model.fit(codes_train, groups_train)
+    return float(roc_auc_score(groups_test, model.predict_proba(codes_test)[:, 1]))

@@ -94,7 +94,7 @@ class ComparisonSettings:
     Epoch counts of 0 mean "the publication's length for this dataset" (``PUBLISHED_EPOCHS``;
     FairDisco: 1000; our students (``distill_epochs``): 200). ``max_rows``, ``batch_size``,
     ``fairdisco_epochs``, ``beta_exponent`` (the teacher's), ``distill_epochs``, ``lam``,
-    ``decode_sensitive`` and ``teacher_encoding`` take the values of our method's runs, so both see the same data and the
+    ``construction``, ``categorical_decoding`` and ``teacher_encoding`` take the values of our method's runs, so both see the same data and the
     same teacher. ``methods``: any of ``METHODS`` (the baselines of Table 1), ``BEYOND_PAPER``
     (generators the paper does not compare with; both are the default), the representation row and
     our students ``OURS`` (``ours_l1``, …). ``tabfairgdt_lamda``: TabFairGDT's fairness–utility
@@ -118,7 +118,8 @@ class ComparisonSettings:
     beta_exponent: int = 7
     distill_epochs: int = 0
     lam: float = 1.0
-    decode_sensitive: str = "source"
+    construction: str = "random_group"
+    categorical_decoding: str = "sample"
     teacher_encoding: str = "standard"
     tabfairgdt_lamda: float | None = None
 
@@ -145,7 +146,7 @@ class ComparisonSettings:
             raise ParameterError("quality_rows", self.quality_rows, "an int >= 10")
         from fairnb.paper000.distill import check_lam
         from fairnb.paper000.fairdisco import check_beta_exponent
-        from fairnb.paper000.pipeline import DECODE_SENSITIVE
+        from fairnb.paper000.construction import check_construction
 
         check_beta_exponent(self.beta_exponent)
         check_lam(self.lam)
@@ -153,8 +154,7 @@ class ComparisonSettings:
 
         if self.teacher_encoding not in TEACHER_ENCODINGS:
             raise ParameterError("teacher_encoding", self.teacher_encoding, one_of(TEACHER_ENCODINGS))
-        if self.decode_sensitive not in DECODE_SENSITIVE:
-            raise ParameterError("decode_sensitive", self.decode_sensitive, one_of(DECODE_SENSITIVE))
+        check_construction(self.construction, self.categorical_decoding)
         lamda = self.tabfairgdt_lamda
         if lamda is not None and (isinstance(lamda, bool) or not isinstance(lamda, (int, float)) or not 0.0 <= lamda <= 1.0):
             raise ParameterError("tabfairgdt_lamda", lamda, "None or a float in [0, 1]")
@@ -200,10 +200,12 @@ def make_method(method: str, settings: ComparisonSettings, seed: int, teacher: F
         return Decaf(epochs=settings.epochs("decaf"), seed=seed, device=device)
     if method == "fairdisco":
         return FairDiscoGenerator(epochs=settings.epochs("fairdisco"), beta_exponent=settings.beta_exponent,
-                                  batch_size=settings.batch_size, seed=seed, device=device)
+                                  batch_size=settings.batch_size, seed=seed, device=device, construction=settings.construction,
+                                  categorical_decoding=settings.categorical_decoding)
     if method == "fldgm":
         return FLDGM(epochs=settings.epochs("fldgm"), teacher_epochs=settings.epochs("fairdisco"), teacher=teacher,
-                     teacher_batch_size=settings.batch_size, seed=seed, device=device)
+                     teacher_batch_size=settings.batch_size, seed=seed, device=device, construction=settings.construction,
+                     categorical_decoding=settings.categorical_decoding)
     if method == "correlation_remover":
         return CorrelationRemoverBaseline(classifier=settings.classifier, seed=seed)
     if method == "threshold_optimizer":
@@ -293,7 +295,7 @@ def score_repetition(settings: ComparisonSettings, seed: int,
         if progress:
             progress(f"seed {seed}: {method}")
         if method == "fairdisco":
-            records = study.teacher_records(teacher, train, settings.decode_sensitive)
+            records = study.teacher_records(teacher, train, settings.construction, settings.categorical_decoding)
             seconds[method] = teacher.model.timings_["teacher_seconds"]
             curves[method] = (teacher.model.teacher_history_, teacher.model.teacher_convergence_)
         elif method == REPRESENTATION:
@@ -302,7 +304,8 @@ def score_repetition(settings: ComparisonSettings, seed: int,
             seconds[method] = teacher.model.timings_["teacher_seconds"]
             continue
         elif method in OURS:
-            records = study.student_records(teacher, train, method.removeprefix("ours_"), settings.decode_sensitive)
+            records = study.student_records(teacher, train, method.removeprefix("ours_"), settings.construction,
+                                            settings.categorical_decoding)
             seconds[method] = teacher.model.timings_["teacher_seconds"] + teacher.model.timings_["student_seconds"]
             curves[method] = (teacher.model.student_history_, teacher.model.student_convergence_)
         else:
@@ -493,7 +496,8 @@ def settings_from_config(config) -> ComparisonSettings:
         fairdisco_epochs=config.fairdisco_epochs, batch_size=config.batch_size, classifier=config.classifier,
         positive_label=config.positive_label, device=config.device,
         teacher_encoding=teacher_encoding(config),
-        **{name: getattr(config, name) for name in ("beta_exponent", "distill_epochs", "lam", "decode_sensitive")
+        **{name: getattr(config, name) for name in ("beta_exponent", "distill_epochs", "lam", "construction",
+                                                         "categorical_decoding")
            if getattr(config, name, None) is not None})
 
 

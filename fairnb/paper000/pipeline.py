@@ -3,7 +3,7 @@
 ```python
 model = FairLatentDistillation(quality_loss="l1", lam=1.0, teacher_epochs=30, student_epochs=30)
 model.fit(train_frame, dataset="adult", sensitive="sex")  # the dataset's features, sensitive and target columns
-synthetic = model.transform(test)   # one fair record per source record: x_fair = D(E'(x, s), s)
+synthetic = model.transform(test)   # one fair record per source record: x_fair = D(E'(x, s), s')
 more = model.sample(1000, seed=1)   # records generated from seeded draws of the training rows
 ```
 
@@ -13,10 +13,13 @@ returns the model, fitted state ends in ``_``, ``sample(n, *, seed)`` returns re
 dataset's schema. The stages can also be run one at a time: ``prepare`` → ``fit_teacher`` →
 ``fit_student`` (e.g. several students on one teacher).
 
-Stage 3 decodes with ``TabularEncoder.inverse_transform``: each categorical takes its block's
-arg-max category (always a value seen in training), numerics are un-scaled, clipped to the
-training range and rounded where integer. FairDisco does not model the target or the sensitive
-attribute, so they are copied from the source record.
+Stage 3 builds records with ``fairnb.paper000.construction.decode_records``, the construction every
+paper-000 row shares: each record is decoded as a group s' drawn independently of its source record
+(with the data's group shares) and s' is its sensitive value; the label, which FairDisco does not
+model, is the source record's. Categorical blocks are sampled from their softmax (``argmax`` is the
+named alternative); numerics are un-scaled, clipped to the training range and rounded where integer.
+The earlier construction (decode with the source's group, copy its sensitive value) is kept as the
+``source_group`` ablation.
 """
 
 from __future__ import annotations
@@ -40,10 +43,9 @@ from fairnb.nn.train import (Convergence, convergence, history_metadata, resolve
 from fairnb.paper000.baselines.base import (Settings, check_epochs, check_float, check_n, check_seed, check_training_input,
                                             require_fitted, restore_schema, sampling_seed)
 from fairnb.paper000.distill import TEACHER_TARGETS, StudentEncoder, check_lam, distill, quality_loss_fn
+from fairnb.paper000.construction import check_construction, decode_records
 from fairnb.paper000.fairdisco import DCOV_ESTIMATORS, FairDisco, check_beta_exponent
 
-
-DECODE_SENSITIVE = ("source", "random")
 # the source files that define a trained teacher (part of its model-store key)
 TEACHER_SOURCES = (fairdisco_module, train_module, losses_module, dcov_module)
 STUDENT_SOURCES = TEACHER_SOURCES + (distill_module,)
@@ -67,6 +69,9 @@ class FairLatentDistillation(Settings):
             trains until its validation loss has not improved by ``min_delta`` (relative) for
             ``patience`` epochs, at most ``teacher_epochs`` / ``student_epochs``, and keeps its best
             epoch. ``patience`` 0: exactly the epoch budgets (the reference's rule).
+        construction, categorical_decoding: how stage 3 builds a record from a code
+            (``fairnb.paper000.construction``): ``random_group`` (default, the paper's reading) or
+            ``source_group`` (ablation); categories ``sample``-d from the decoder's softmax (default) or ``argmax``.
         reuse_teacher: take the teacher and the students from the trained-model store
             (``fairnb.nn.store``) when one with the same settings, training data and source code was
             trained before, else train it and store it (None: ``training_defaults()["reuse"]``, which a
@@ -87,13 +92,15 @@ class FairLatentDistillation(Settings):
     def __init__(self, beta_exponent: int = 7, dcov_estimator: str = "posterior", quality_loss: str = "l1",
                  lam: float = 1.0, teacher_epochs: int = 1000, student_epochs: int = 200, teacher_target: str = "sample",
                  batch_size: int = 2048, lr: float = 1e-3, seed: int = 0, device: str = "cpu", patience: int | None = None,
-                 min_delta: float | None = None, validation_fraction: float | None = None, reuse_teacher: bool | None = None):
+                 min_delta: float | None = None, validation_fraction: float | None = None, reuse_teacher: bool | None = None,
+                 construction: str = "random_group", categorical_decoding: str = "sample"):
         self.beta_exponent, self.dcov_estimator = beta_exponent, dcov_estimator
         self.quality_loss, self.lam, self.teacher_target = quality_loss, lam, teacher_target
         self.teacher_epochs, self.student_epochs = teacher_epochs, student_epochs
         self.batch_size, self.lr, self.seed, self.device = batch_size, lr, seed, device
         self.patience, self.min_delta, self.validation_fraction = patience, min_delta, validation_fraction
         self.reuse_teacher = reuse_teacher
+        self.construction, self.categorical_decoding = construction, categorical_decoding
 
     def _check_params(self) -> None:
         """Every setting, before any compute (``ParameterError`` naming the first bad one)."""
@@ -111,6 +118,7 @@ class FairLatentDistillation(Settings):
         if check_float("lr", self.lr, 0.0) == 0.0:
             raise ParameterError("lr", self.lr, "a finite float > 0")
         check_seed(self.seed)
+        check_construction(self.construction, self.categorical_decoding)
         self.rule_, self.validation_fraction_ = resolve_stopping(self.teacher_epochs, self.patience, self.min_delta,
                                                                   self.validation_fraction)
         if self.reuse_teacher is not None and not isinstance(self.reuse_teacher, (bool, np.bool_)):
@@ -285,46 +293,40 @@ class FairLatentDistillation(Settings):
         return t_mean.cpu().numpy(), mean.cpu().numpy()
 
     @torch.no_grad()
-    def transform(self, frame: pd.DataFrame, use: str = "student", seed: int | None = None,
-                  decode_sensitive: str = "source") -> pd.DataFrame:
-        """Fair synthetic records, one per row of ``frame``: x_fair = D(z, s) with z ~ E'(x, s).
+    def transform(self, frame: pd.DataFrame, use: str = "student", seed: int | None = None, construction: str | None = None,
+                  categorical_decoding: str | None = None) -> pd.DataFrame:
+        """Fair synthetic records, one per row of ``frame``: x_fair = D(z, s') with z ~ E'(x, s).
 
         Args:
             frame: source records (features, sensitive attribute and target).
-            use: ``student`` (paper 000) or ``teacher`` (plain FairDisco reconstruction, for comparison).
-            seed: seeds the latent sampling (default: the model's seed).
-            decode_sensitive: the s given to the decoder. ``source``: the record's own group (the
-                decoder needs an s and the paper does not say which); ``random``: a group drawn
-                from the training frame's group shares, independently of the record, so the
-                decoded features depend on the record's group only through z. The output's
-                sensitive column is the source record's in both cases.
+            use: ``student`` (paper 000) or ``teacher`` (FairDisco's own encoder, for comparison).
+            seed: seeds the latent sampling, the decoded group and the categorical sampling
+                (default: the model's seed).
+            construction, categorical_decoding: override the model's settings for this call
+                (``fairnb.paper000.construction``; None: the model's).
 
         Returns:
-            DataFrame with ``frame``'s columns, in order; features decoded, sensitive and target copied.
+            DataFrame with ``frame``'s columns and dtypes: features decoded, the sensitive column the
+            decoded group's value, the target copied.
         """
         if use not in ("student", "teacher"):
             raise ParameterError("use", use, one_of(("student", "teacher")))
         require_fitted(self, "student_" if use == "student" else "teacher_")
-        if decode_sensitive not in DECODE_SENSITIVE:
-            raise ParameterError("decode_sensitive", decode_sensitive, one_of(DECODE_SENSITIVE))
+        construction, categorical_decoding = check_construction(construction or self.construction,
+                                                                categorical_decoding or self.categorical_decoding)
         seed = check_seed(seed, optional=True)
+        seed = self.seed if seed is None else seed
         x, s = self._inputs(frame)
-        torch.manual_seed(self.seed if seed is None else seed)
+        torch.manual_seed(seed)
         xt, st = torch.as_tensor(x).to(self.device_), torch.as_tensor(s).to(self.device_)
-        s_decode = st
-        if decode_sensitive == "random":
-            share = float(fairnb.data.group_codes(self.frame_, self.dataset_, self.sensitive_).mean())
-            s_decode = torch.bernoulli(torch.full((len(st),), share)).long().to(self.device_)
         if use == "student":
             self.student_.eval()
             z = torch.cat([self._sample_chunk(xt[i:i + 8192], st[i:i + 8192]) for i in range(0, len(xt), 8192)])
         else:
             z = self.teacher_.sample_latent(xt, st)
-        decoded = self.encoder_.inverse_transform(self.teacher_.decode(z, s_decode))
-        out = frame.reset_index(drop=True).copy()
-        for column in decoded.columns:
-            out[column] = decoded[column].to_numpy()
-        return out.astype(frame.dtypes.to_dict())
+        return decode_records(self.teacher_, self.encoder_, z, frame, self.frame_, dataset=self.dataset_,
+                              sensitive=self.sensitive_, construction=construction,
+                              categorical_decoding=categorical_decoding, seed=seed)
 
     def _sample_chunk(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         mean, logvar = self.student_(x, s)
@@ -340,11 +342,10 @@ class FairLatentDistillation(Settings):
         rows = rng.integers(0, len(self.frame_), size=n)
         return restore_schema(self.transform(self.frame_.iloc[rows], seed=seed), self.dataset_)
 
-    def collapse_report(self, frame: pd.DataFrame, use: str = "student", decode_sensitive: str = "source",
-                        seed: int | None = None) -> CollapseReport:
+    def collapse_report(self, frame: pd.DataFrame, use: str = "student", seed: int | None = None) -> CollapseReport:
         """``fairnb.metrics.collapse.collapse_check`` of ``transform(frame, use=...)`` against ``frame``:
         has the teacher's or the student's output collapsed (or diverged)?"""
-        records = self.transform(frame, use=use, seed=seed, decode_sensitive=decode_sensitive)
+        records = self.transform(frame, use=use, seed=seed)
         return collapse_check(frame, records, self.dataset_)
 
     def parameter_counts(self) -> dict[str, int]:

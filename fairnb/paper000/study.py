@@ -1,7 +1,8 @@
 """The experiments of paper 000's chapters, as functions the notebooks call in one line each.
 
 Every function is seeded (repetition r uses ``seed + r``) and returns tidy DataFrames.
-``decode_sensitive`` chooses the group fed to the decoder (see ``FairLatentDistillation.transform``).
+``construction`` and ``categorical_decoding`` say how a record is built from a code
+(``fairnb.paper000.construction``; the paper's reading and sampled categories by default).
 Functions:
 ``beta_sweep`` (stage 1), ``distillation_study`` (stage 2), ``synthesis_study`` and
 ``lambda_sweep`` (stage 3, the Table-1 rows; ``sweep_metrics`` names the λ sweep's values
@@ -33,6 +34,8 @@ from fairnb.nn.device import single_thread_on_cpu
 from fairnb.nn.train import ending_metrics
 from fairnb.metrics.density import encoded_records, tabular_density_coverage
 from fairnb.metrics.downstream import POSITIVE_LABELS, UTILITY_FAIRNESS, FeatureMap, RowScore, score_features, score_synthetic
+from fairnb.data.encoder import CATEGORICAL_DECODINGS
+from fairnb.paper000.construction import CONSTRUCTION_LABELS, CONSTRUCTIONS, DECODING_LABELS, check_construction
 from fairnb.paper000.distill import QUALITY_LOSSES, check_lam
 from fairnb.paper000.fairdisco import check_beta_exponent
 from fairnb.paper000.pipeline import FairLatentDistillation
@@ -42,6 +45,26 @@ LAMBDA_SWEEP = "lambda_sweep"  # our λ sweep's values in a record: lambda_sweep
 METHOD_LABELS = {"original": "Original data", "fairdisco": "FairDisco", REPRESENTATION: "FairDisco (representation)",
                  "l1": "Ours L1-KL", "huber": "Ours Huber-KL", "mse": "Ours MSE-KL", "mean_difference": "Ours MD-KL"}
 FIDELITY = ("density", "coverage", "source_density", "source_coverage")
+# the stage-3 ablations: (construction, categorical decoding), the book's choice first
+ABLATIONS = tuple((c, d) for c in CONSTRUCTIONS for d in CATEGORICAL_DECODINGS)
+
+
+def ablation_method(quality_loss: str, construction: str, categorical_decoding: str) -> str:
+    """The record's method name of a stage-3 ablation of ``quality_loss``'s student, e.g. ``l1_source_group_argmax``
+    (the book's choice, ``random_group`` with ``sample``, is the plain loss name)."""
+    parts = [quality_loss] + ([construction] if construction != "random_group" else []) \
+        + ([categorical_decoding] if categorical_decoding != "sample" else [])
+    return "_".join(parts)
+
+
+def is_ablation(method: str) -> bool:
+    """True for a stage-3 ablation's method name (``ablation_method``), which Table 1 does not show."""
+    return method.endswith("_argmax") or "_source_group" in method
+
+
+def ablation_label(quality_loss: str, construction: str, categorical_decoding: str) -> str:
+    """How the stage-3 page names an ablation row."""
+    return f"{METHOD_LABELS.get(quality_loss, quality_loss)}: {CONSTRUCTION_LABELS[construction]}, {DECODING_LABELS[categorical_decoding]}"
 
 
 def prepare_data(dataset: str, sensitive: str, fit_rows: int = 0, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -204,16 +227,27 @@ def fit_teacher(train: pd.DataFrame, dataset: str, sensitive: str, *, teacher_ep
     return Teacher(model, x, s, binning)
 
 
-def teacher_records(teacher: Teacher, train: pd.DataFrame, decode_sensitive: str = "source") -> pd.DataFrame:
-    """The FairDisco row's records: one reconstruction D(z, s), z ~ E(x, s), per training record."""
-    return teacher.back(teacher.model.transform(teacher.view(train), use="teacher", decode_sensitive=decode_sensitive))
+def teacher_records(teacher: Teacher, train: pd.DataFrame, construction: str = "random_group",
+                    categorical_decoding: str = "sample") -> pd.DataFrame:
+    """The FairDisco row's records: one record D(z, s'), z ~ E(x, s), per training record
+    (``fairnb.paper000.construction``)."""
+    return teacher.back(teacher.model.transform(teacher.view(train), use="teacher", construction=construction,
+                                                categorical_decoding=categorical_decoding))
 
 
-def student_records(teacher: Teacher, train: pd.DataFrame, quality_loss: str, decode_sensitive: str = "source",
-                    lam: float | None = None) -> pd.DataFrame:
-    """Train the student of ``quality_loss`` on the teacher; one record D(E'(x, s), s) per training record."""
+def student_records(teacher: Teacher, train: pd.DataFrame, quality_loss: str, construction: str = "random_group",
+                    categorical_decoding: str = "sample", lam: float | None = None) -> pd.DataFrame:
+    """Train the student of ``quality_loss`` on the teacher; one record D(E'(x, s), s') per training record."""
     teacher.model.fit_student(teacher.x, teacher.s, quality_loss=quality_loss, lam=lam)
-    return teacher.back(teacher.model.transform(teacher.view(train), decode_sensitive=decode_sensitive))
+    return decoded_records(teacher, train, construction, categorical_decoding)
+
+
+def decoded_records(teacher: Teacher, train: pd.DataFrame, construction: str = "random_group",
+                    categorical_decoding: str = "sample") -> pd.DataFrame:
+    """The current student's records of ``train`` (after ``student_records``), built as asked: the same
+    codes (same seed) decoded under another construction or categorical decoding, for the ablations."""
+    return teacher.back(teacher.model.transform(teacher.view(train), construction=construction,
+                                                categorical_decoding=categorical_decoding))
 
 
 @torch.no_grad()
@@ -293,7 +327,8 @@ class Study:
 
 def beta_sweep(dataset: str, sensitive: str, beta_exponents: Sequence[int], epochs: int, seeds: Sequence[int],
                fit_rows: int = 0, batch_size: int = 2048, dcov_estimator: str = "posterior", classifier: str = "random_forest",
-               positive_label: str = "favourable", device: str = "cpu", decode_sensitive: str = "source") -> Study:
+               positive_label: str = "favourable", device: str = "cpu", construction: str = "random_group",
+               categorical_decoding: str = "sample") -> Study:
     """Stage 1 alone: for each β exponent and seed, train FairDisco and score its reconstructions.
 
     The synthetic set is D(z, s), z ~ E(x, s), for every training record; it is scored like every
@@ -305,6 +340,7 @@ def beta_sweep(dataset: str, sensitive: str, beta_exponents: Sequence[int], epoc
     if positive_label not in POSITIVE_LABELS:
         raise ParameterError("positive_label", positive_label, ", ".join(POSITIVE_LABELS))
     exponents = [check_beta_exponent(b) for b in beta_exponents]
+    check_construction(construction, categorical_decoding)
     rows, histories = [], []
     for seed in seeds:
         train, test = prepare_data(dataset, sensitive, fit_rows, seed)
@@ -314,15 +350,45 @@ def beta_sweep(dataset: str, sensitive: str, beta_exponents: Sequence[int], epoc
                                            teacher_epochs=epochs, seed=seed, device=device)
             x, s = model.prepare(train, dataset=dataset, sensitive=sensitive)
             model.fit_teacher(x, s)
-            synthetic = teacher_records(Teacher(model, x, s), train, decode_sensitive)
+            synthetic = teacher_records(Teacher(model, x, s), train, construction, categorical_decoding)
             row = score_rows(synthetic, train, test, dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed,
                              features=features, source_reading=False, split=False, device=device)
             last = model.teacher_history_.iloc[-1]
             rows.append({"beta_exponent": exponent, "seed": seed, **row.codings[positive_label], **row.quality,
+                         **latent_dependence(model, train, test, seed),
                          "degenerate": row.degenerate, "degenerate_reason": row.reason, "fairness": last["fairness"],
                          "reconstruction": last["reconstruction"], "seconds": model.timings_["teacher_seconds"]})
             histories.append(model.teacher_history_.assign(beta_exponent=exponent, seed=seed))
     return Study(pd.DataFrame(rows), pd.concat(histories, ignore_index=True))
+
+
+LATENT_DEPENDENCE = ("latent_dcov2", "auc_sampled", "auc_mean")
+
+
+@torch.no_grad()
+def latent_dependence(model: FairLatentDistillation, train: pd.DataFrame, test: pd.DataFrame, seed: int,
+                      max_rows: int = 2000) -> dict[str, float]:
+    """Where a teacher's fairness comes from, on held-out rows: ``latent_dcov2``, the exact squared distance
+    covariance between sampled codes z ~ q(z | x, s) and the one-hot group (``fairnb.metrics.dcov.dcov2``, at
+    most ``max_rows`` seeded test rows); ``auc_sampled`` and ``auc_mean``, the ROC AUC of predicting the
+    group from the sampled codes and from the posterior means (``fairnb.metrics.latent.group_auc``; a
+    classifier fitted on the training rows' codes). 0.5 is no group information."""
+    from fairnb.metrics.dcov import dcov2
+    from fairnb.metrics.latent import group_auc
+
+    codes = {}
+    for part, frame in (("train", train), ("test", test)):
+        x, s = model._inputs(frame)
+        mean, logvar = model.teacher_.encode(x, s)
+        torch.manual_seed(seed + 11)
+        sampled = mean + torch.randn_like(mean) * (0.5 * logvar).exp()
+        codes[part] = (mean.cpu().numpy(), sampled.cpu().numpy(), s)
+    (mean_train, sampled_train, s_train), (mean_test, sampled_test, s_test) = codes["train"], codes["test"]
+    rows = np.random.default_rng(seed).permutation(len(s_test))[:max_rows]
+    dependence = dcov2(torch.as_tensor(sampled_test[rows], dtype=torch.float64),
+                       torch.nn.functional.one_hot(torch.as_tensor(s_test[rows]), 2).to(torch.float64))
+    return {"latent_dcov2": float(dependence), "auc_sampled": group_auc(sampled_train, s_train, sampled_test, s_test, seed),
+            "auc_mean": group_auc(mean_train, s_train, mean_test, s_test, seed)}
 
 
 def distillation_study(dataset: str, sensitive: str, teacher_epochs: int, student_epochs: int, seed: int = 0,
@@ -372,8 +438,9 @@ def _tidy(scores: dict[tuple[str, int], RowScore], positive_labels: Sequence[str
 def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_epochs: int, seeds: Sequence[int],
                     fit_rows: int = 0, batch_size: int = 2048, beta_exponent: int = 7, lam: float = 1.0,
                     quality_losses: Sequence[str] = QUALITY_LOSSES, classifier: str = "random_forest",
-                    positive_labels: Sequence[str] = POSITIVE_LABELS, device: str = "cpu", decode_sensitive: str = "source",
-                    quality_rows: int = 10_000, encoding: str = "standard") -> Study:
+                    positive_labels: Sequence[str] = POSITIVE_LABELS, device: str = "cpu", construction: str = "random_group",
+                    categorical_decoding: str = "sample", quality_rows: int = 10_000, encoding: str = "standard",
+                    ablations: bool = True) -> Study:
     """Stage 3, the Table-1 rows: per seed, one teacher (``fit_teacher``) and one student per quality loss.
 
     Methods: ``original`` (the real training part itself), ``fairdisco`` (teacher reconstructions),
@@ -388,6 +455,7 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
     """
     single_thread_on_cpu(device)
     check_lam(lam)
+    check_construction(construction, categorical_decoding)
     for label in positive_labels:
         if label not in POSITIVE_LABELS:
             raise ParameterError("positive_label", label, ", ".join(POSITIVE_LABELS))
@@ -400,9 +468,13 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
         teacher = fit_teacher(train, dataset, sensitive, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
                               seed=seed, batch_size=batch_size, beta_exponent=beta_exponent, lam=lam, encoding=encoding,
                               device=device)
-        synthetic = {"fairdisco": teacher_records(teacher, train, decode_sensitive)}
+        synthetic = {"fairdisco": teacher_records(teacher, train, construction, categorical_decoding)}
+        variants = {}
         for loss in quality_losses:
-            synthetic[loss] = student_records(teacher, train, loss, decode_sensitive)
+            synthetic[loss] = student_records(teacher, train, loss, construction, categorical_decoding)
+            if ablations and loss == quality_losses[0]:
+                variants = {ablation_method(loss, c, d): decoded_records(teacher, train, c, d) for c, d in ABLATIONS
+                            if (c, d) != (construction, categorical_decoding)}
             timings.append({"seed": seed, "quality_loss": loss, "teacher_seconds": teacher.model.timings_["teacher_seconds"],
                             "student_seconds": teacher.model.timings_["student_seconds"],
                             **{f"teacher_{k}": v for k, v in ending_metrics(teacher.model.teacher_history_,
@@ -419,18 +491,21 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
         scores[(REPRESENTATION, seed)] = representation_score(teacher, train, test, dataset, sensitive, classifier, seed)
         for loss in quality_losses:
             scores[(loss, seed)] = score_rows(synthetic[loss], train, test, **common)
+        for method, records in variants.items():
+            scores[(method, seed)] = score_rows(records, train, test, **common)
     return Study(_tidy(scores, positive_labels), extras={"scores": scores, "synthetic": frames, "synthetic_by_seed": by_seed,
                                                          "timings": pd.DataFrame(timings)})
 
 
 def lambda_sweep(dataset: str, sensitive: str, lams: Sequence[float], teacher_epochs: int, student_epochs: int,
                  seeds: Sequence[int], fit_rows: int = 0, batch_size: int = 2048, beta_exponent: int = 7, quality_loss: str = "l1",
-                 classifier: str = "random_forest", positive_label: str = "favourable", device: str = "cpu", decode_sensitive: str = "source",
-                 encoding: str = "standard") -> Study:
+                 classifier: str = "random_forest", positive_label: str = "favourable", device: str = "cpu",
+                 construction: str = "random_group", categorical_decoding: str = "sample", encoding: str = "standard") -> Study:
     """Stage 2–3 for each KL weight λ (one teacher per seed): fairness, utility and quality per λ,
     scored like every Table-1 row (``score_rows``; class 1 = ``positive_label``)."""
     single_thread_on_cpu(device)
     lams = [check_lam(lam) for lam in lams]
+    check_construction(construction, categorical_decoding)
     scores: dict[tuple[str, int], RowScore] = {}
     if positive_label not in POSITIVE_LABELS:
         raise ParameterError("positive_label", positive_label, ", ".join(POSITIVE_LABELS))
@@ -442,7 +517,7 @@ def lambda_sweep(dataset: str, sensitive: str, lams: Sequence[float], teacher_ep
         teacher = fit_teacher(train, dataset, sensitive, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
                               seed=seed, batch_size=batch_size, beta_exponent=beta_exponent, encoding=encoding, device=device)
         for lam in lams:
-            synthetic = student_records(teacher, train, quality_loss, decode_sensitive, lam=lam)
+            synthetic = student_records(teacher, train, quality_loss, construction, categorical_decoding, lam=lam)
             row = score_rows(synthetic, train, test, dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed,
                              features=features, source_reading=False, split=False, device=device)
             rows.append({"lam": lam, "seed": seed, **row.codings[positive_label], **row.quality,
@@ -505,10 +580,30 @@ def synthesis_table(study: Study, positive_label: str, protocol: str = "syntheti
     """Mean ± std per method of ``columns`` under one label coding and protocol; rows with degenerate
     repetitions say so in their name (for the stage-3 page)."""
     metrics = study.metrics
-    part = metrics[(metrics.protocol == protocol) & (metrics.positive_label == positive_label)]
+    part = metrics[(metrics.protocol == protocol) & (metrics.positive_label == positive_label)
+                   & ~metrics.method.map(is_ablation)]
     table = summary_table(part, ["method"], columns)
     table.index = [_label(metrics, m) for m in table.index]
     table.index.name = f"method ({positive_label} coding)"
+    return table
+
+
+def ablation_table(study: Study, positive_label: str, quality_loss: str = "l1",
+                   columns: Sequence[str] = ("dpr", "eor", "accuracy", "recall", "coverage")) -> pd.DataFrame:
+    """The stage-3 ablations of ``quality_loss``'s student (``ABLATIONS``: construction × categorical decoding,
+    the same codes decoded four ways), next to the original data; mean ± std, headline protocol, class 1 =
+    ``positive_label``. Rows in ``ABLATIONS`` order (the book's choice first); empty without ablations."""
+    metrics = study.metrics
+    part = metrics[(metrics.protocol == "synthetic_real") & (metrics.positive_label == positive_label)]
+    names = {ablation_method(quality_loss, c, d): ablation_label(quality_loss, c, d) for c, d in ABLATIONS}
+    present = [m for m in names if m in set(part.method)]
+    if len(present) < 2:
+        return pd.DataFrame()
+    table = summary_table(part[part.method.isin(present + ["original"])], ["method"], columns)
+    table = table.loc[["original"] + present]
+    flags = {m: _label(metrics, m).removeprefix(METHOD_LABELS.get(m, m)) for m in ["original"] + present}
+    table.index = [METHOD_LABELS["original"] + flags["original"]] + [names[m] + flags[m] for m in present]
+    table.index.name = f"records ({positive_label} coding)"
     return table
 
 
@@ -516,7 +611,7 @@ def fidelity_table(study: Study) -> pd.DataFrame:
     """Density and coverage per method: against held-out real rows, and against the training rows the
     records were made from (``source_*``, the reference setup's reading), mean ± std."""
     metrics = study.metrics
-    part = metrics[metrics.protocol == "synthetic_real"].drop_duplicates(["method", "seed"])
+    part = metrics[(metrics.protocol == "synthetic_real") & ~metrics.method.map(is_ablation)].drop_duplicates(["method", "seed"])
     table = summary_table(part, ["method"], [c for c in FIDELITY if c in part.columns])
     table = table[[c for c in table.columns]].loc[[m for m in table.index if m != REPRESENTATION]]
     table.index = [_label(metrics, m) for m in table.index]

@@ -2,9 +2,10 @@
 
 Both start from the stage-1 teacher of our own pipeline, ``fairnb.models.FairDisco`` (β = 1e7):
 
-- ``FairDiscoGenerator`` ("FairDisco" row of Table 1): a synthetic record is the teacher's
-  reconstruction x = D(z, s) with z ~ q(z | x, s) of a (seeded) training record; the record's
-  sensitive value and target are copied, as in our method's stage 3.
+- ``FairDiscoGenerator`` ("FairDisco" row of Table 1): a synthetic record is decoded by the teacher
+  from z ~ q(z | x, s) of a (seeded) training record, built as our method's stage 3 builds its records
+  (``fairnb.paper000.construction.decode_records``: by default decoded as a random group written into
+  the sensitive column, the source's label kept).
 - ``FLDGM`` ("FLDGMs (DM)" row): a 1-D Gaussian diffusion model (DDPM, Ho et al. 2020) is
   trained on the teacher's latent codes of the training records and new codes are sampled from
   it, then decoded by the teacher's fair decoder. Following the authors' ``run-FLDGM-dm.py``:
@@ -13,9 +14,10 @@ Both start from the stage-1 teacher of our own pipeline, ``fairnb.models.FairDis
   one hidden block is applied twice, as in the original), Adam 1e-4, betas (0.9, 0.99), batch
   2048, x₀ clipped to [−1, 1] while sampling. Sampling uses 50 of the 1000 steps (respaced
   ancestral sampling, Nichol & Dhariwal 2021) to keep CPU time small. A generated code has no
-  source record, but the decoder needs s and the evaluation needs a label: each code takes
-  the sensitive value and target of the training record whose teacher code is nearest
-  (Euclidean) — our choice, the authors' code stops at the latent samples.
+  source record, but the evaluation needs a label: each code takes the target of the training
+  record whose teacher code is nearest (Euclidean) — our choice, the authors' code stops at the
+  latent samples — and is decoded by the same construction as every other paper-000 row (a random
+  group by default; the nearest record's group in the ``source_group`` ablation).
 
 Hyper-parameters: ``fairnb.paper000.baselines.hyperparameters.HYPERPARAMETERS["fldgm"]``.
 """
@@ -33,6 +35,7 @@ from torch import nn
 
 import fairnb.data
 from fairnb.paper000.baselines import hyperparameters as hp
+from fairnb.paper000.construction import check_construction, decode_records
 from fairnb.nn.device import generator_for, resolve_device
 from fairnb.nn import losses as losses_module, train as train_module
 from fairnb.nn.store import ModelStore, array_checksum
@@ -57,6 +60,8 @@ class FairDiscoGenerator(Settings):
         seed, device: as everywhere.
         patience, min_delta, validation_fraction: the teacher's stopping rule (``FairDisco``; None:
             ``fairnb.nn.train.training_defaults()``, set by a run from its profile).
+        construction, categorical_decoding: how a record is built from a code
+            (``fairnb.paper000.construction``; defaults: ``random_group``, ``sample``).
 
     Always trains afresh (timing studies rely on it); ``FairLatentDistillation`` reuses stored teachers.
 
@@ -70,9 +75,11 @@ class FairDiscoGenerator(Settings):
     name = "fairdisco"
 
     def __init__(self, epochs: int = 1000, beta_exponent: int = 7, batch_size: int = 2048, seed: int = 0, device: str = "auto",
-                 patience: int | None = None, min_delta: float | None = None, validation_fraction: float | None = None):
+                 patience: int | None = None, min_delta: float | None = None, validation_fraction: float | None = None,
+                 construction: str = "random_group", categorical_decoding: str = "sample"):
         self.epochs, self.beta_exponent, self.batch_size, self.seed, self.device = epochs, beta_exponent, batch_size, seed, device
         self.patience, self.min_delta, self.validation_fraction = patience, min_delta, validation_fraction
+        self.construction, self.categorical_decoding = construction, categorical_decoding
 
     def _check_params(self) -> None:
         from fairnb.paper000.fairdisco import check_beta_exponent
@@ -81,6 +88,7 @@ class FairDiscoGenerator(Settings):
         check_epochs("batch_size", self.batch_size)
         check_beta_exponent(self.beta_exponent)
         check_seed(self.seed)
+        check_construction(self.construction, self.categorical_decoding)
         self.rule_, self.validation_fraction_ = resolve_stopping(self.epochs, self.patience, self.min_delta, self.validation_fraction)
 
     def fit(self, frame: pd.DataFrame, *, dataset: TabularDataset | str, sensitive: str) -> "FairDiscoGenerator":
@@ -109,15 +117,16 @@ class FairDiscoGenerator(Settings):
         torch.manual_seed(self.seed + 2)
         return self.teacher_.sample_latent(self.x_, self.s_).cpu().numpy()
 
-    def decode(self, z: np.ndarray, rows: np.ndarray) -> pd.DataFrame:
-        """Decode codes z (n, z_dim) with the s of training ``rows`` (n,); s and target are copied."""
+    def decode(self, z: np.ndarray, rows: np.ndarray, *, seed: int, construction: str | None = None,
+               categorical_decoding: str | None = None) -> pd.DataFrame:
+        """Records decoded from codes z (n, z_dim), with the target of training ``rows`` (n,)
+        (``fairnb.paper000.construction.decode_records``, seeded by ``seed``; None: this model's settings)."""
         require_fitted(self, "teacher_")
-        source = self.frame_.iloc[rows].reset_index(drop=True)
-        decoded = self.encoder_.inverse_transform(self.teacher_.decode(torch.as_tensor(z, dtype=torch.float32), self.s_[rows]))
-        out = source.copy()
-        for column in decoded.columns:
-            out[column] = decoded[column].to_numpy()
-        return restore_schema(out, self.dataset_)
+        records = decode_records(self.teacher_, self.encoder_, z, self.frame_.iloc[rows], self.frame_, dataset=self.dataset_,
+                                 sensitive=self.sensitive_, construction=construction or self.construction,
+                                 categorical_decoding=categorical_decoding or self.categorical_decoding,
+                                 seed=seed)
+        return restore_schema(records, self.dataset_)
 
     @torch.no_grad()
     def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
@@ -130,7 +139,7 @@ class FairDiscoGenerator(Settings):
         rows = np.random.default_rng(seed).integers(0, len(self.frame_), size=n)
         torch.manual_seed(seed)
         z = self.teacher_.sample_latent(self.x_[rows], self.s_[rows]).cpu().numpy()
-        return self.decode(z, rows)
+        return self.decode(z, rows, seed=seed)
 
 
 def timestep_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -289,6 +298,8 @@ class FLDGM(Settings):
         reuse: take the trained diffusion model from the trained-model store when one was trained before
             on the same teacher codes with the same settings and code (None: ``training_defaults()["reuse"]``,
             set by a run from its profile; off outside runs).
+        construction, categorical_decoding: how a sampled code becomes a record
+            (``fairnb.paper000.construction``; defaults: ``random_group``, ``sample``).
 
     Fitted attributes: ``teacher_`` (the ``FairDiscoGenerator`` used), ``codes_`` (its latent
     codes of the training rows), ``diffusion_`` (the ``LatentDiffusion``), ``history_`` (last loss
@@ -302,17 +313,20 @@ class FLDGM(Settings):
 
     def __init__(self, epochs: int = 5000, teacher_epochs: int = 1000, teacher: FairDiscoGenerator | None = None,
                  teacher_batch_size: int = 2048, seed: int = 0, device: str = "auto", patience: int | None = None,
-                 min_delta: float | None = None, validation_fraction: float | None = None, reuse: bool | None = None):
+                 min_delta: float | None = None, validation_fraction: float | None = None, reuse: bool | None = None,
+                 construction: str = "random_group", categorical_decoding: str = "sample"):
         self.epochs, self.teacher_epochs, self.teacher = epochs, teacher_epochs, teacher
         self.teacher_batch_size, self.seed, self.device = teacher_batch_size, seed, device
         self.patience, self.min_delta, self.validation_fraction = patience, min_delta, validation_fraction
         self.reuse = reuse
+        self.construction, self.categorical_decoding = construction, categorical_decoding
 
     def _check_params(self) -> None:
         check_epochs("epochs", self.epochs)
         check_epochs("teacher_epochs", self.teacher_epochs)
         check_epochs("teacher_batch_size", self.teacher_batch_size)
         check_seed(self.seed)
+        check_construction(self.construction, self.categorical_decoding)
         self.rule_, self.validation_fraction_ = resolve_stopping(self.epochs, self.patience, self.min_delta, self.validation_fraction)
         if self.teacher is not None and not isinstance(self.teacher, FairDiscoGenerator):
             raise ParameterError("teacher", type(self.teacher).__name__, "None or a fitted FairDiscoGenerator", "wrong type")
@@ -384,9 +398,10 @@ class FLDGM(Settings):
 
     @torch.no_grad()
     def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
-        """``n`` records: sampled codes decoded with the s (and target) of the nearest training code."""
+        """``n`` records: sampled codes decoded with the target of the nearest training code (module doc)."""
         z = self.sample_codes(n, seed=seed)
         codes = torch.as_tensor(self.codes_, dtype=torch.float32, device=self.device_)
         rows = torch.cat([torch.cdist(torch.as_tensor(z[i:i + 4096], device=self.device_), codes).argmin(dim=1)
                           for i in range(0, len(z), 4096)]).cpu().numpy()
-        return self.teacher_.decode(z, rows)
+        return self.teacher_.decode(z, rows, seed=sampling_seed(self, seed, 5), construction=self.construction,
+                                    categorical_decoding=self.categorical_decoding)
