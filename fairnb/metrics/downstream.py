@@ -97,12 +97,19 @@ class FeatureMap:
     Categories and numeric scaling come from the whole dataset, so the map is the same for every
     row of a table, whatever ``frames`` it is built with: they are only checked, and a category
     the dataset does not have raises (no generator of the book can produce one).
-    ``sensitive`` names the audited attribute; every protected column is a feature either way.
+    ``sensitive`` names the audited attribute; every protected column is a feature either way, unless
+    ``exclude`` names it (an ablation: the book's tables never exclude a column).
     """
 
-    def __init__(self, dataset: fairnb.data.TabularDataset, sensitive: str, frames: Sequence[pd.DataFrame] = ()):
+    def __init__(self, dataset: fairnb.data.TabularDataset, sensitive: str, frames: Sequence[pd.DataFrame] = (),
+                 exclude: Sequence[str] = ()):
         self.dataset, self.sensitive = dataset, dataset.check_sensitive(sensitive)
         categorical, numeric = feature_columns(dataset)
+        unknown = [c for c in exclude if c not in categorical + numeric]
+        if unknown:
+            raise ParameterError("exclude", unknown, "feature or protected columns of " + dataset.name)
+        categorical = [c for c in categorical if c not in exclude]
+        numeric = [c for c in numeric if c not in exclude]
         self.encoder = fairnb.data.TabularEncoder(categorical, numeric, dataset.integer, scaling="standard")
         self.encoder.fit(dataset.frame[categorical + numeric])
         for frame in frames:

@@ -87,6 +87,9 @@ PARAMS: dict[str, Param] = {
     "classifier": Param(str, "downstream classifier: random_forest (paper) or xgboost (reference code)", choices=("random_forest", "xgboost")),
     "construction": Param(str, "paper 000: how a fair record is built from its code: random_group (decoded as a group drawn with the data's shares, written into the sensitive column; the paper's reading) or source_group (the source's group decoded and copied; ablation)", choices=("random_group", "source_group")),
     "categorical_decoding": Param(str, "paper 000: a decoded categorical column: sample (from the decoder's softmax) or argmax", choices=("sample", "argmax")),
+    "departures": Param(list, "paper 000 departures page: the settings measured one at a time against the book's choice (training_rows trains on every row: slow)",
+                        item=Param(str, "a departure", choices=("construction", "categorical_decoding", "label_coding", "teacher_encoding",
+                                                                 "feature_set", "classifier", "protocol", "training_rows"))),
     "teacher_encoding": Param(str, "paper 000: FairDisco's input encoding: standard (numeric columns standardised) or binned (the reference code's bins); None: binned under the paper profile, standard otherwise", choices=("standard", "binned"), optional=True),
     "positive_label": Param(str, "which outcome is class 1 for recall/F1/DPR: favourable (e.g. Adult >50K) or unfavourable (the reference code's Adult coding, <=50K)", choices=("favourable", "unfavourable")),
     # --- paper 000 comparison with the baselines (0 = the publication's training length for the dataset)
