@@ -401,3 +401,292 @@ def test_clean_keeps_results_and_clean_all_keeps_only_the_snapshot(store, monkey
     assert (results / "a.json").exists() and not (store / "book" / "runs").exists()
     assert main(["clean", "--all"]) == 0
     assert [p.relative_to(results).as_posix() for p in results.rglob("*")] == ["snapshot", "snapshot/a.json"]
+
+
+# ================================================================== issue 22: the dry run, errors outside a cell
+
+
+@pytest.fixture
+def rooted_store(store, monkeypatch):
+    """``store`` that is also the repository root, so ``results/...`` inputs resolve to the store however they are read."""
+    monkeypatch.setattr(execute, "ROOT", store)
+    return store
+
+
+def summary_of_probes() -> Run:
+    """A page that reads the probes' records (as table1 reads the comparison records)."""
+    return Run("summary", "summary", {"seed": 1}, ("probe",), TEMPLATES / "probe.md", ("results/probe-*.json",))
+
+
+def fake_runner(job: execute.Job, threads: int | None = None) -> tuple[dict, bool]:
+    """What ``run_job`` does, with ``fake_execution`` instead of a kernel; each execution's record differs."""
+    with execute.run_lock(job.outputs, job.run.id):
+        if execute.is_cached(job):
+            execute.forget_failure(job)
+            return execute.read_record(job.run.id, job.outputs.results), True
+        return fake_execution(job, answer=float(time.time_ns() % 10**9)), False
+
+
+def test_a_failure_record_of_an_input_leaves_the_reading_page_cached(rooted_store):
+    """Bug 4: a failed attempt of a run a summary page reads must not change the page's key (its glob matched
+    ``*.failed.json``): the dry run said "cached", and the run then executed the page."""
+    runs = [probe(0), summary_of_probes()]
+    execute.run_jobs(execute.prepare(runs, "smoke"), progress=quiet, runner=fake_runner, log=False)
+    before = execute.prepare([summary_of_probes()], "smoke")[0].key
+    execute.record_failure(execute.prepare([probe(2, run_id="probe-0")], "smoke")[0], "RuntimeError: broken on purpose")
+    assert (rooted_store / "results" / "probe-0.failed.json").exists()
+    assert execute.prepare([summary_of_probes()], "smoke")[0].key == before
+    jobs = execute.prepare(runs, "smoke")
+    assert all("[cached;" in line for line in execute.dry_run(jobs))
+    summaries = execute.run_jobs(jobs, progress=quiet, runner=fake_runner, log=False)
+    assert [s["cache_hit"] for s in summaries] == [True, True]
+
+
+STORE_STATES = {
+    "empty": lambda store: None,
+    "complete": lambda store: None,
+    "failed attempt of an input": lambda store: execute.record_failure(
+        execute.prepare([probe(2, run_id="probe-0")], "smoke")[0], "RuntimeError: broken on purpose"),
+    "truncated page": lambda store: (store / "book" / "runs" / "probe-1.ipynb").write_text("{"),
+    "unreadable record": lambda store: (store / "results" / "probe-0.json").write_text("{\"run\": "),
+    "summary record gone": lambda store: (store / "results" / "summary.json").unlink(),
+    "input re-run with other parameters": lambda store: fake_execution(
+        execute.prepare([probe(1, run_id="probe-0")], "smoke")[0], 7.0),
+    "summary page replaced": lambda store: (store / "book" / "runs" / "summary.ipynb").write_text("{}"),
+}
+
+
+@pytest.mark.parametrize("state", list(STORE_STATES))
+def test_dry_run_cached_list_is_what_the_run_then_skips(rooted_store, state):
+    """For each store state, the runs the dry run calls cached are exactly the runs the real run then skips."""
+    runs = [probe(0), probe(1), summary_of_probes()]
+    if state != "empty":
+        execute.run_jobs(execute.prepare(runs, "smoke"), progress=quiet, runner=fake_runner, log=False)
+    STORE_STATES[state](rooted_store)
+    jobs = execute.prepare(runs, "smoke")
+    said = {line.split()[0] for line in execute.dry_run(jobs) if "[cached;" in line}
+    skipped = {s["run"] for s in execute.run_jobs(jobs, progress=quiet, runner=fake_runner, log=False) if s["cache_hit"]}
+    assert said == skipped
+    expected = {"empty": set(), "complete": {"probe-0", "probe-1", "summary"},
+                "failed attempt of an input": {"probe-0", "probe-1", "summary"}, "truncated page": {"probe-0"},
+                "unreadable record": {"probe-1"}, "summary record gone": {"probe-0", "probe-1"},
+                "input re-run with other parameters": {"probe-1"},  # probe-0 is made again; the summary reads it
+                "summary page replaced": {"probe-0", "probe-1"}}[state]
+    assert said == expected
+
+
+def test_an_explicit_default_is_the_plain_run(store):
+    """``-p seed 0`` where the template's default is 0 is the manifest's run: same parameters, same key."""
+    from fairnb.runs.manifest import load_manifest
+
+    run = next(r for r in load_manifest() if r.id == "datasets-adult")
+    plain, explicit = execute.prepare([run], "smoke")[0], execute.prepare([run], "smoke", {"seed": 0})[0]
+    assert explicit.parameters == plain.parameters and explicit.key == plain.key
+    assert execute.prepare([run], "smoke", {"seed": 1})[0].key != plain.key
+
+
+def test_a_damaged_vendored_file_is_not_served_from_the_cache(store, tmp_path, monkeypatch):
+    """A cache hit checks the sums of the vendored files its run read: damaged data is never served."""
+    import shutil
+
+    from fairnb.data import tabular
+    from fairnb.runs.manifest import load_manifest
+
+    copy = tmp_path / "datafiles"
+    shutil.copytree(tabular.DATA_DIR, copy)
+    monkeypatch.setattr(tabular, "DATA_DIR", copy)
+    tabular.vendored.cache_clear()
+    run = next(r for r in load_manifest() if r.id == "datasets-german")
+    job = execute.prepare([run], "smoke")[0]
+    fake_execution(job)
+    assert execute.is_cached(job)
+    damaged = copy / "german" / "german.data.gz"
+    damaged.write_bytes(damaged.read_bytes()[:-10])
+    tabular.vendored.cache_clear()
+    try:
+        assert not execute.is_cached(job)
+        assert "german.data.gz" in execute.damaged_data(job)
+        assert "[to run;" in execute.dry_run([job])[0]
+    finally:
+        tabular.vendored.cache_clear()
+
+
+def test_workers_have_an_upper_bound(capsys):
+    from fairnb.cli import _workers, max_workers
+
+    assert _workers(str(max_workers())) == max_workers()
+    with pytest.raises(ParameterError, match=r"workers=100000: not allowed; allowed: auto .* or an integer from 1 to"):
+        _workers("100000")
+
+
+@pytest.mark.slow
+def test_a_dead_kernel_names_the_cell_it_died_in(store):
+    """Bug 5: the FAILED line names the cell the kernel died in, not the template's last cell."""
+    run = Run("dies-3", "dies", {"seed": 3}, (), TEMPLATES / "dies.md")
+    record = execute.execute(execute.prepare([run], "smoke")[0])
+    assert record["status"] == "failed"
+    assert "the kernel died in the cell starting '# the cell that kills its kernel'" in record["error"], record["error"]
+
+
+# ------------------------------------------------------------------ --scheduler that is not a Dask scheduler
+
+
+def _server(greeting: bytes | None) -> tuple[str, threading.Event]:
+    """A TCP server on a free port that sends ``greeting`` to each connection (``None``: waits, as an HTTP
+    server waits for a request); returns its address and an event that stops it."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve():
+        held = []
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                continue
+            if greeting is not None:
+                connection.sendall(greeting)
+            held.append(connection)
+        for connection in held:
+            connection.close()
+        listener.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"tcp://127.0.0.1:{listener.getsockname()[1]}", stop
+
+
+@pytest.mark.parametrize("greeting, problem", [
+    (None, "no Dask handshake within 2 s"),  # the dashboard's port or any HTTP server: it waits for a request
+    (b"SSH-2.0-OpenSSH_9.6\r\n", "not a message length"),  # a service that sends a banner
+])
+def test_scheduler_that_is_not_dask_is_one_line_in_seconds(monkeypatch, capsys, greeting, problem):
+    monkeypatch.setattr(execute, "SCHEDULER_TIMEOUT", 2.0)
+    address, stop = _server(greeting)
+    try:
+        started = time.perf_counter()
+        assert main(["run", "--scheduler", address, "--only", "datasets-adult", "--profile", "smoke"]) == 2
+        assert time.perf_counter() - started < 10
+    finally:
+        stop.set()
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"fairnb: error: parameter scheduler='{address}': not a Dask scheduler") and problem in err
+    assert "\n" not in err and "Traceback" not in err and "MemoryError" not in err
+
+
+def test_a_dask_scheduler_passes_the_check():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster:
+        execute.check_scheduler(cluster.scheduler_address, timeout=5)
+
+
+# ------------------------------------------------------------------ broken templates and manifests
+
+
+def _notebooks(tmp_path: Path, template: str, manifest: str = "runs:\n  - template: broken\n") -> Path:
+    folder = tmp_path / "notebooks"
+    (folder / "data").mkdir(parents=True)
+    (folder / "data" / "01_broken.md").write_text(template)
+    (folder / "manifest.yml").write_text(manifest)
+    return folder
+
+
+def _cli_error(capsys, *argv: str) -> str:
+    assert main(list(argv)) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("fairnb: error: ") and "\n" not in err and "Traceback" not in err
+    return err
+
+
+def test_a_broken_template_or_manifest_is_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
+    import fairnb.runs.manifest as manifest
+
+    good = (TEMPLATES / "probe.md").read_text()
+    folder = _notebooks(tmp_path, good.replace('seed = 0 ', 'seed = = 0 '))
+    monkeypatch.setattr(manifest, "MANIFEST", folder / "manifest.yml")
+    line = good.splitlines().index(next(l for l in good.splitlines() if l.startswith("seed = 0 "))) + 1
+    err = _cli_error(capsys, "run", "--dry-run", "--profile", "smoke")
+    assert f"{folder / 'data' / '01_broken.md'}, line {line}: the parameters cell is not valid Python" in err
+
+    (folder / "data" / "01_broken.md").write_text(good.replace("  text_representation:", "  text_representation: [", 1))
+    err = _cli_error(capsys, "run", "--dry-run", "--profile", "smoke")
+    assert f"{folder / 'data' / '01_broken.md'}, line " in err and "not valid YAML" in err
+
+    (folder / "data" / "01_broken.md").write_text(good)
+    (folder / "manifest.yml").write_text("runs:\n  - template: broken\n    matrix: {seed: [0, 1]\n")
+    err = _cli_error(capsys, "list")
+    assert f"{folder / 'manifest.yml'}, line " in err and "not valid YAML" in err
+    (folder / "manifest.yml").write_text("runs:\n  - template: broken\n    matrix: [seed]\n")
+    assert "entry 1 of runs (broken): 'matrix' must be a mapping" in _cli_error(capsys, "list")
+
+
+# ------------------------------------------------------------------ a full disk, an unreadable record
+
+
+def test_a_full_disk_is_one_failed_run_that_keeps_the_earlier_result(store, monkeypatch):
+    """No space left under results/: the run is one failed summary naming the path and "no space left", the
+    earlier page and record stay, and nothing raises (no traceback)."""
+    import errno
+
+    import papermill
+
+    job = execute.prepare([probe(0)], "smoke")[0]
+    fake_execution(job, 42.0)
+    page, record_path = store / "book" / "runs" / "probe-0.ipynb", store / "results" / "probe-0.json"
+    before = page.read_bytes(), record_path.read_bytes()
+
+    def executed(notebook, output_path, **_):  # papermill without a kernel: the template's cells, a metrics output
+        nbformat.write(notebook, output_path)
+
+    def full(path, data):
+        if Path(path).parent == store / "results" or Path(path).parent.name == "_invocation":
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        with open(path, "wb") as handle:
+            handle.write(data)
+
+    monkeypatch.setattr(papermill, "execute_notebook", executed)
+    monkeypatch.setattr(execute, "_write_durable", full)
+    changed = execute.prepare([probe(1, run_id="probe-0")], "smoke")[0]
+    said = []
+    summaries = execute.run_jobs([changed], progress=said.append, runner=execute.run_job)
+    assert summaries[0]["status"] == "failed"
+    error = summaries[0]["error"]
+    assert "no space left on device" in error and str(store / "results") in error and "\n" not in error
+    assert (page.read_bytes(), record_path.read_bytes()) == before
+    assert any(line.startswith("warning: the invocation log was not updated") for line in said)
+
+
+def test_an_unreadable_record_is_named_once_and_the_run_executes_again(store):
+    job = execute.prepare([probe(0)], "smoke")[0]
+    fake_execution(job)
+    path = store / "results" / "probe-0.json"
+    path.write_text(path.read_text()[:40])
+    said = []
+    summaries = execute.run_jobs([job], progress=said.append, runner=fake_runner)
+    warnings = [line for line in said if line.startswith("warning:")]
+    assert len(warnings) == 1 and str(path) in warnings[0] and "unreadable" in warnings[0] and "probe-0 runs again" in warnings[0]
+    assert summaries[0]["cache_hit"] is False and summaries[0]["status"] == "ok"
+    assert execute.read_record("probe-0", store / "results")["status"] == "ok"
+
+
+# ------------------------------------------------------------------ a book with pages missing
+
+
+def test_a_strict_book_with_runs_missing_says_which_and_builds_nothing(store, monkeypatch, capsys):
+    """The README's `fairnb book --only 'datasets-*' --profile smoke` on a store without the other runs: one line
+    naming the missing runs before anything runs, no book built (no partial _build/html)."""
+    import fairnb.book
+
+    monkeypatch.setattr(fairnb.book, "build", lambda **_: pytest.fail("the book must not be built"))
+    monkeypatch.setattr(execute, "run_jobs", lambda *a, **k: pytest.fail("nothing may run"))
+    err = _cli_error(capsys, "book", "--only", "datasets-*", "--profile", "smoke")
+    assert "the book needs a page of every run of the manifest" in err and "fair_translation-adult-sex" in err
+    assert "datasets-adult" not in err and "--no-strict" in err
+    fake_execution(execute.prepare([probe(0)], "smoke")[0])  # some run exists: --no-run gets as far as the check
+    err = _cli_error(capsys, "book", "--no-run")
+    assert "datasets-adult" in err

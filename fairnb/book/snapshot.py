@@ -413,11 +413,12 @@ def reduced_toc(toc: dict[str, Any], keep_runs: Iterable[str] = SUMMARY_TEMPLATE
     return reduced, kept, dangling
 
 
-def write_build_files(provenance: dict[str, Any], folder: Path = SNAPSHOT_SOURCE, root: Path = ROOT,
+def write_build_files(provenance: dict[str, Any], folder: Path | None = None, root: Path = ROOT,
                       current: str | None = None, source: Path | None = None) -> tuple[Path, Path]:
     """Write ``_toc.yml`` (``root``'s, reduced to the pages of ``source``, default ``root``) and ``_config.yml``
     (``root``'s, plus the announcement and the dangling ``{doc}`` links silenced one by one) into ``folder`` for
     the snapshot build; returns their paths."""
+    folder = folder or SNAPSHOT_SOURCE
     toc, _, dangling = reduced_toc(yaml.safe_load((root / "_toc.yml").read_text()), root=source or root)
     config = yaml.safe_load((root / "_config.yml").read_text())
     sphinx = config.setdefault("sphinx", {}).setdefault("config", {})
@@ -449,11 +450,13 @@ def snapshot_outputs() -> Outputs:
     return Outputs(SNAPSHOT_PAGES, SNAPSHOT_BUILD / "results", SNAPSHOT_BUILD / "failed")
 
 
-def write_source_tree(folder: Path = SNAPSHOT_SOURCE, pages: Path = SNAPSHOT_PAGES, root: Path = ROOT) -> Path:
+def write_source_tree(folder: Path | None = None, pages: Path | None = None, root: Path = ROOT) -> Path:
     """Make ``folder`` the source tree of the snapshot build: a link to each of the repository's top-level
     files and folders (``book/``'s entries one by one) except the build output, the results and ``book/runs``,
     which links to ``pages``. Hidden entries and the table of contents and configuration (written for this
-    build) are left out. Returns ``folder``."""
+    build) are left out. ``folder`` and ``pages`` default to ``SNAPSHOT_SOURCE`` and ``SNAPSHOT_PAGES``. Returns
+    ``folder``."""
+    folder, pages = folder or SNAPSHOT_SOURCE, pages or SNAPSHOT_PAGES
     shutil.rmtree(folder, ignore_errors=True)  # removes the links, never what they point to
     (folder / "book").mkdir(parents=True)
     pages.mkdir(parents=True, exist_ok=True)
@@ -493,10 +496,12 @@ def build_from_snapshot(folder: Path = SNAPSHOT, *, strict: bool = True, quiet: 
     for summary in failed:
         error = str(summary.get("error") or "").strip().splitlines()
         say(f"FAILED {summary['run']}: {(error[0] if error else 'unknown error')[:300]}")
-    source = write_source_tree()
+    # The generated pages (status, lectures' tables) are rewritten from the snapshot in book/generated, which
+    # every build of the book rewrites from its own records first; written before the links, so they exist.
     write_pages(results=folder, records=snapshot_records,
                 status_note=f"These are the runs of the results snapshot of {str(provenance['date'])[:10]} "
                             f"(`results/snapshot/`, {provenance['profile']} profile), not runs made on this machine.")
+    source = write_source_tree()
     write_build_files(provenance, folder=source, current=current, source=source)
     code = jupyter_book_in(source, SNAPSHOT_BUILD, strict=strict, quiet=quiet)
     built = SNAPSHOT_BUILD / "_build" / "html"
