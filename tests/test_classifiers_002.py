@@ -231,3 +231,15 @@ def test_fair_method_moves_its_target_against_the_unmitigated_learner(method):
         assert mitigated < unmitigated - 0.01, (mitigated, unmitigated)
     else:
         assert mitigated > unmitigated + 0.01, (mitigated, unmitigated)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fitting_twice_and_a_pickle_round_trip_give_the_same_predictions(name, data, fitted):
+    import pickle
+
+    (x, y, a), (xt, _, at) = data
+    model = FACTORIES[name](0)
+    first = model.fit(x, y, sensitive_features=a, validation=data[1]).predict(xt, sensitive_features=at)
+    np.testing.assert_array_equal(model.fit(x, y, sensitive_features=a, validation=data[1]).predict(xt, sensitive_features=at), first)
+    restored = pickle.loads(pickle.dumps(fitted[name]))
+    np.testing.assert_array_equal(restored.predict(xt, sensitive_features=at), fitted[name].predict(xt, sensitive_features=at))

@@ -262,3 +262,32 @@ def test_tabfairgdt_relabelling_reduces_the_parity_gap():
     plain = fit(make("tabfairgdt", lamda=0.0)).sample(2000)
     fair = fit(make("tabfairgdt", lamda=1.0)).sample(2000)
     assert abs(signed_gap(fair)) < abs(signed_gap(plain)) - 0.1
+
+
+# ---------------------------------------------------------------------------------------------- estimator checks
+@pytest.mark.parametrize("name", NAMES)
+def test_clone_is_an_unfitted_copy_with_the_same_settings(name):
+    from sklearn.base import clone
+
+    model = fitted(name)
+    copy = clone(model)
+    assert type(copy) is type(model) and copy.get_params() == model.get_params()
+    assert not [a for a in vars(copy) if a.endswith("_")]
+    with pytest.raises(ParameterError, match="unknown setting"):
+        copy.set_params(no_such_setting=1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_fitting_twice_gives_the_same_model(name):
+    model = make(name)
+    first = fit(model).sample(40, seed=3)
+    pd.testing.assert_frame_equal(fit(model).sample(40, seed=3), first)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_fitted_generator_survives_a_pickle_round_trip(name):
+    import pickle
+
+    model = fitted(name)
+    restored = pickle.loads(pickle.dumps(model))
+    pd.testing.assert_frame_equal(restored.sample(40, seed=4), model.sample(40, seed=4))

@@ -107,6 +107,10 @@ def test_pipeline_runs_and_is_seeded(digits):
     assert "quality" in first.student_history.columns
     counts = first.parameter_counts()
     assert counts["student_encoder"] < counts["teacher_encoder"]
+    import pickle
+
+    restored = pickle.loads(pickle.dumps(first))  # a fitted pipeline survives a round trip
+    np.testing.assert_array_equal(restored.generate(x, s), generated)
 
 
 def test_grids_for_every_subgroup(digits):

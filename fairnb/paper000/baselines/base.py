@@ -71,10 +71,20 @@ class FairPredictor(Protocol):
 class Settings:
     """``get_params`` and ``repr`` from the ``__init__`` signature (settings are stored as given)."""
 
-    def get_params(self) -> dict[str, Any]:
-        """The settings, as passed to ``__init__`` (name → value)."""
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The settings, as passed to ``__init__`` (name → value); ``deep`` is accepted for scikit-learn's
+        ``clone`` (settings hold no nested estimators to expand)."""
         names = [p for p in inspect.signature(type(self).__init__).parameters if p != "self"]
         return {name: getattr(self, name) for name in names}
+
+    def set_params(self, **params: Any) -> "Settings":
+        """Change settings by name (scikit-learn's convention); an unknown name raises ``ParameterError``."""
+        known = self.get_params()
+        for name, value in params.items():
+            if name not in known:
+                raise ParameterError(name, value, "a setting of " + type(self).__name__ + ": " + ", ".join(known), "unknown setting")
+            setattr(self, name, value)
+        return self
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_params().items())})"
