@@ -49,31 +49,19 @@ from fairnb.paper000.baselines.decaf import Decaf
 from fairnb.paper000.baselines.fldgm import FLDGM, FairDiscoGenerator
 from fairnb.paper000.baselines.tabfairgan import TabFairGAN
 from fairnb.paper000.baselines.tabfairgdt import TabFairGDT
-from fairnb.paper000.distill import QUALITY_LOSSES
+from fairnb.paper000 import names
+from fairnb.paper000.names import BEYOND_PAPER, GENERATORS, OURS, PREDICTORS, REPRESENTATION, ROWS
 from fairnb.data import TabularDataset
 from fairnb.errors import ParameterError, one_of
 from fairnb.nn.train import ending_metrics
 
 # the baselines of the paper's Table 1 (and the original data)
 METHODS = ("tabfairgan", "decaf", "fldgm", "fairdisco", "correlation_remover", "threshold_optimizer", "original")
-# generators the paper does not compare with: same evaluation path, shown apart, never in the paper's Table 1 or claims
-BEYOND_PAPER = ("tabfairgdt",)
-GENERATORS = ("tabfairgan", "decaf", "fldgm", "fairdisco")
-PREDICTORS = ("correlation_remover", "threshold_optimizer")
-REPRESENTATION = "fairdisco_representation"
-OURS = tuple(f"ours_{loss}" for loss in QUALITY_LOSSES)
-# every row a comparison can have, in table order; the representation row comes with "fairdisco"
-ROWS = ("tabfairgan", "decaf", "fldgm", "fairdisco", REPRESENTATION, "correlation_remover", "threshold_optimizer",
-        "original") + OURS + BEYOND_PAPER
+# BEYOND_PAPER (fairnb.paper000.names): generators the paper does not compare with — same evaluation path, shown
+# apart, never in the paper's Table 1 or claims. ROWS: every row a comparison can have, in table order.
 TEACHER_ROWS = ("fairdisco", REPRESENTATION, "fldgm") + OURS
 METRICS = ("dpr", "eor", "accuracy", "recall", "f1", "density", "coverage", "fit_seconds")
-LABELS = {
-    "tabfairgan": "TabFairGAN", "decaf": "Decaf", "fldgm": "FLDGMs (DM)", "fairdisco": "FairDisco",
-    REPRESENTATION: "FairDisco (representation)",
-    "correlation_remover": "CorrelationRemover", "threshold_optimizer": "ThresholdOptimizer", "original": "Original data",
-    "ours_l1": "Ours L1-KL", "ours_huber": "Ours Huber-KL", "ours_mse": "Ours MSE-KL", "ours_mean_difference": "Ours MD-KL",
-    "tabfairgdt": "TabFairGDT (not in the paper)",
-}
+LABELS = names.METHOD_LABELS
 ROW_GROUPS = ("paper", "beyond")
 
 

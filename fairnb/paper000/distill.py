@@ -29,8 +29,8 @@ from torch import nn
 from fairnb.errors import ParameterError, one_of
 from fairnb.paper000.fairdisco import MLPEncoder
 from fairnb.nn.train import gaussian_kl, reparameterise, train_loop
+from fairnb.paper000.names import QUALITY_LOSSES
 
-QUALITY_LOSSES = ("l1", "mse", "huber", "mean_difference")
 TEACHER_TARGETS = ("sample", "mean")
 
 

@@ -48,30 +48,16 @@ import pandas as pd
 
 from fairnb.metrics.agreement import PAPER_000_FLOOR, tolerance
 from fairnb.metrics.downstream import COLLAPSED_COVERAGE, NEAR_CONSTANT_RATE, degeneracy
+from fairnb.paper000 import names
+from fairnb.paper000.names import (CODING_LABELS, CODINGS, HEADLINE_CODING, METHOD_LABELS, METRIC_LABELS, OURS, QUALITY_LOSSES,
+                                   REFERENCE_CODING, REPRESENTATION)
 from fairnb.records import read_records
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "table1.csv"
 METRICS = ("dpr", "eor", "accuracy", "recall", "f1", "density", "coverage")
 CODED = ("dpr", "eor", "accuracy", "recall", "f1")  # depend on which outcome is class 1
 QUALITY = ("density", "coverage")
-METRIC_LABELS = {"dpr": "DPR", "eor": "EOR", "accuracy": "ACC", "recall": "Recall", "f1": "F1",
-                 "density": "Density", "coverage": "Coverage"}
-QUALITY_LOSSES = ("l1", "huber", "mse", "mean_difference")
-REPRESENTATION = "fairdisco_representation"
-OURS = tuple(f"ours_{loss}" for loss in QUALITY_LOSSES)
-METHODS = ("tabfairgan", "decaf", "fldgm", "fairdisco", REPRESENTATION, "correlation_remover", "threshold_optimizer",
-           "original") + OURS
-METHOD_LABELS = {
-    "tabfairgan": "TabFairGAN", "decaf": "Decaf", "fldgm": "FLDGMs (DM)", "fairdisco": "FairDisco",
-    REPRESENTATION: "FairDisco (representation)",
-    "correlation_remover": "CorrelationRemover", "threshold_optimizer": "ThresholdOptimizer", "original": "Original data",
-    "ours_l1": "Ours L1-KL", "ours_huber": "Ours Huber-KL", "ours_mse": "Ours MSE-KL", "ours_mean_difference": "Ours MD-KL",
-}
-HEADLINE_CODING = "favourable"
-REFERENCE_CODING = "unfavourable"
-CODINGS = (HEADLINE_CODING, REFERENCE_CODING)
-CODING_LABELS = {HEADLINE_CODING: "favourable coding (class 1 = >50K, no recidivism)",
-                 REFERENCE_CODING: "reference code's coding (class 1 = <=50K, recidivism)"}
+METHODS = tuple(m for m in names.ROWS if m not in names.BEYOND_PAPER)
 # the paper's row each of our rows is compared with (the paper has one FairDisco row, density 'n/a')
 PAPER_ROW = {REPRESENTATION: "fairdisco"}
 # the template whose record provides a row first (the other one is the fallback)

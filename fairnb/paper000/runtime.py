@@ -38,14 +38,16 @@ from fairnb.paper000.baselines.fldgm import FLDGM, FairDiscoGenerator
 from fairnb.paper000.baselines.tabfairgan import TabFairGAN
 from fairnb.paper000.baselines.tabfairgdt import TabFairGDT
 from fairnb.errors import ParameterError
+from fairnb.paper000.names import METHOD_LABELS
 
 PAPER_CLAIMS = {"fldgm": 0.23, "tabfairgan": 1.05, "decaf": 1.53}
 # the paper's generators, then those it does not compare with (no claim of the paper beside them)
 PAPER_GENERATORS = ("ours", "fldgm", "tabfairgan", "decaf")
 BEYOND_PAPER = ("tabfairgdt",)
 GENERATORS = PAPER_GENERATORS + BEYOND_PAPER
-LABELS = {"ours": "Ours (teacher + student)", "fldgm": "FLDGMs (teacher + diffusion)", "tabfairgan": "TabFairGAN", "decaf": "Decaf",
-          "tabfairgdt": "TabFairGDT (not in the paper)"}
+# what is timed, labelled from the one names module (ours: the teacher and the L1-KL student)
+LABELS = {"ours": "Ours (teacher + student)", "fldgm": f"{METHOD_LABELS['fldgm']}, teacher + diffusion",
+          **{m: METHOD_LABELS[m] for m in ("tabfairgan", "decaf", "tabfairgdt")}}
 STAGES = {"ours": ("teacher", "student"), "fldgm": ("teacher", "diffusion"), "tabfairgan": ("gan",), "decaf": ("gan",),
           "tabfairgdt": ("trees",)}
 

@@ -36,14 +36,15 @@ from fairnb.metrics.density import encoded_records, tabular_density_coverage
 from fairnb.metrics.downstream import POSITIVE_LABELS, UTILITY_FAIRNESS, FeatureMap, RowScore, score_features, score_synthetic
 from fairnb.data.encoder import CATEGORICAL_DECODINGS
 from fairnb.paper000.construction import CONSTRUCTION_LABELS, CONSTRUCTIONS, DECODING_LABELS, check_construction
+from fairnb.paper000 import names
 from fairnb.paper000.distill import QUALITY_LOSSES, check_lam
 from fairnb.paper000.fairdisco import check_beta_exponent
 from fairnb.paper000.pipeline import FairLatentDistillation
 
-REPRESENTATION = "fairdisco_representation"
+REPRESENTATION = names.REPRESENTATION
 LAMBDA_SWEEP = "lambda_sweep"  # our λ sweep's values in a record: lambda_sweep/<λ>/<metric>
-METHOD_LABELS = {"original": "Original data", "fairdisco": "FairDisco", REPRESENTATION: "FairDisco (representation)",
-                 "l1": "Ours L1-KL", "huber": "Ours Huber-KL", "mse": "Ours MSE-KL", "mean_difference": "Ours MD-KL"}
+# the stage-3 study's method names (a student by its loss) and their labels, from the one names module
+METHOD_LABELS = {m: names.method_label(m) for m in ("original", "fairdisco", REPRESENTATION) + names.QUALITY_LOSSES}
 FIDELITY = ("density", "coverage", "source_density", "source_coverage")
 # the stage-3 ablations: (construction, categorical decoding), the book's choice first
 ABLATIONS = tuple((c, d) for c in CONSTRUCTIONS for d in CATEGORICAL_DECODINGS)
