@@ -72,16 +72,18 @@ def _check(classifier: str, positive_label: str) -> None:
         raise ParameterError("positive_label", positive_label, one_of(POSITIVE_LABELS))
 
 
-def make_classifier(classifier: str, seed: int):
-    """An unfitted classifier: sklearn RandomForest (defaults) or XGBoost (binary:logistic)."""
+def make_classifier(classifier: str, seed: int = 0, threads: int | None = 1):
+    """An unfitted downstream classifier, seeded: sklearn ``RandomForestClassifier()`` defaults (the paper's
+    choice) or ``XGBClassifier(objective='binary:logistic')`` (the reference code's), on ``threads`` threads
+    (None: all; the result does not depend on it)."""
     if classifier == "random_forest":
         from sklearn.ensemble import RandomForestClassifier
 
-        return RandomForestClassifier(random_state=seed, n_jobs=1)
+        return RandomForestClassifier(random_state=seed, n_jobs=threads)
     if classifier == "xgboost":
         from xgboost import XGBClassifier
 
-        return XGBClassifier(objective="binary:logistic", random_state=seed, n_jobs=1)
+        return XGBClassifier(objective="binary:logistic", random_state=seed, n_jobs=threads)
     raise ParameterError("classifier", classifier, one_of(CLASSIFIERS))
 
 

@@ -30,8 +30,7 @@ from fairnb.paper000.baselines.base import (Settings, check_n, check_seed, check
                                             sampling_seed, stopwatch)
 from fairnb.data import TabularDataset, TabularEncoder
 from fairnb.errors import ParameterError, one_of
-
-CLASSIFIERS = ("random_forest", "xgboost")
+from fairnb.metrics.downstream import CLASSIFIERS, feature_columns, make_classifier
 
 
 def _xgb_float64(seed: int, threads: int | None = None) -> ClassifierMixin:
@@ -49,28 +48,9 @@ def _xgb_float64(seed: int, threads: int | None = None) -> ClassifierMixin:
     return XGBFloat64(objective="binary:logistic", random_state=seed, n_jobs=threads)
 
 
-def make_classifier(name: str, seed: int = 0, threads: int | None = None) -> ClassifierMixin:
-    """A fresh downstream classifier: sklearn ``RandomForestClassifier()`` defaults (the paper's
-    choice) or ``XGBClassifier(objective='binary:logistic')`` (FairX's), seeded."""
-    if name == "random_forest":
-        from sklearn.ensemble import RandomForestClassifier
-
-        return RandomForestClassifier(random_state=seed, n_jobs=threads)
-    if name == "xgboost":
-        from xgboost import XGBClassifier
-
-        return XGBClassifier(objective="binary:logistic", random_state=seed, n_jobs=threads)
-    raise ParameterError("classifier", name, one_of(CLASSIFIERS))
-
-
-def model_features(dataset: TabularDataset) -> tuple[list[str], list[str]]:
-    """(categorical, numeric) model inputs: every feature and every sensitive column, no target."""
-    return list(dataset.categorical) + list(dataset.sensitive), list(dataset.numeric)
-
-
 def onehot_features(dataset: TabularDataset, frame: pd.DataFrame) -> TabularEncoder:
     """A one-hot + standardised encoder of the model inputs, fitted on ``frame``."""
-    categorical, numeric = model_features(dataset)
+    categorical, numeric = feature_columns(dataset)
     # Fit on the union of domains so test rows never carry an unseen category.
     domain = pd.concat([frame, dataset.frame], ignore_index=True)
     return TabularEncoder(categorical, numeric, scaling="standard").fit(domain)
@@ -138,7 +118,7 @@ class CorrelationRemoverBaseline(Settings):
         return float(alpha)
 
     def _ordinal(self, frame: pd.DataFrame) -> pd.DataFrame:
-        categorical, numeric = model_features(self.dataset_)
+        categorical, numeric = feature_columns(self.dataset_)
         codes = self.ordinal_encoder_.transform(frame[categorical].astype(str))
         out = pd.DataFrame(codes, columns=categorical, index=frame.index)
         for column in numeric:
@@ -155,12 +135,12 @@ class CorrelationRemoverBaseline(Settings):
         dataset = check_training_input(frame, dataset, sensitive)
         self.dataset_, self.sensitive_ = dataset, sensitive
         with stopwatch(self):
-            categorical, _ = model_features(dataset)
+            categorical, _ = feature_columns(dataset)
             self.ordinal_encoder_ = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1)
             self.ordinal_encoder_.fit(dataset.frame[categorical].astype(str))
             ordinal = self._ordinal(frame)
             self.remover_ = CorrelationRemover(sensitive_feature_ids=[sensitive], alpha=self.alpha_).fit(ordinal)
-            model = self.classifier() if callable(self.classifier) else make_classifier(self.classifier, self.seed)
+            model = self.classifier() if callable(self.classifier) else make_classifier(self.classifier, self.seed, threads=None)
             self.model_ = model.fit(self.remover_.transform(ordinal), frame[dataset.target].to_numpy(dtype=np.int64))
         return self
 
