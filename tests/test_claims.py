@@ -364,12 +364,18 @@ def test_full_ledger_on_an_empty_folder_and_the_tables(tmp_path):
     counts = ledger_page.counts(frame)
     assert counts["not_evaluated"] == counts["rows"] == len(frame) and counts["supported"] == 0
     table = ledger_page.verdict_table(frame)
-    assert list(table.columns) == ["claim", "verdicts", "reference coding", "profile"]
+    assert list(table.columns) == ["verdicts", "claim", "reference coding", "profile"]  # the verdicts first
     assert len(table) == 15 and table.claim.iloc[0].startswith("000-1: ")
     assert len(ledger_page.detail_table(frame)) == len(frame)
     html = ledger_page.styled(ledger_page.detail_table(frame)).to_html()
     assert "min-width" in html
     assert ledger_page.degenerate_rows(tmp_path).empty
+    # the page: one compact table of claims, verdicts in its first column; every ledger row folded under its claim
+    compact = ledger_page.verdict_html(frame)
+    assert re.search(r"<thead><tr><th>verdicts</th><th>claim</th>", compact) and compact.count("<tr>") == 16
+    folded = ledger_page.ledger_html(frame)
+    assert folded.count("<details") == 15 and folded.count('<td class="fairnb-verdict-cell') == len(frame)
+    assert re.search(r"<thead><tr><th>verdict</th>", folded)
 
 
 def test_claims_template_is_a_thin_page_without_outputs():
@@ -514,3 +520,58 @@ def test_a_generator_that_ran_out_of_budget_is_noted_and_the_verdict_unchanged(t
     note = after[pick].note.iloc[0]
     assert "fairdisco in fair_synthesis-adult-sex: training ran out of its budget at 2 of 3 seeds" in note
     assert "l1 in fair_synthesis-adult-sex: training ran out" not in note
+
+
+def test_the_ledger_says_each_note_once(tmp_path):
+    # every seed of both sides is near-constant (recall ~0, no group rates) under both label codings
+    methods = {m: {"dpr": [0.9, 0.8, 0.7], "eor": [0.9, 0.8, 0.7], "recall": [0.001] * 3,
+                   "favourable_dpr": [0.5, 0.6, 0.7], "favourable_eor": [0.5, 0.6, 0.7], "favourable_recall": [0.001] * 3}
+               for m in ("l1", "fairdisco")}
+    write(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis",
+          {f"{m}/{k}": v for m, values in methods.items() for k, v in values.items()})
+    frame = ledger_page.evaluate(tmp_path, rows(["000-1.dpr", "000-1.eor"]))
+    sex = frame[frame.scope == "adult/sex"]
+    assert set(sex.verdict) == {rule.DEGENERATE} and len(sex) == 4
+    for note in sex.note:  # both sides and both codings in one sentence
+        assert note.count("near-constant classifier") == 1 and "l1 and fairdisco in fair_synthesis-adult-sex" in note
+        assert "(both label codings)" in note and "excluded at 3 of 3 seeds" in note
+    folded = ledger_page.ledger_html(frame)
+    assert folded.count("near-constant classifier") == 1
+    assert folded.count(html_escape(sex.note.iloc[0])) == 1  # four rows, one note
+    assert folded.count('href="#note-000-1-1"') == 4
+
+
+def html_escape(text):
+    import html
+
+    return html.escape(text)
+
+
+def test_landing_page_table1_and_ledger_flag_degenerate_rows_by_one_rule(tmp_path):
+    from fairnb.book import overview
+    from fairnb.paper000 import reproduction
+
+    # no group rates recorded: the ledger's rule reads the recall (near-constant at one of three seeds)
+    write(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis", {
+        "l1/dpr": [0.99, 0.98, 0.97], "l1/accuracy": [0.76, 0.75, 0.76], "l1/recall": [0.001, 0.5, 0.5],
+        "original/dpr": [0.30, 0.31, 0.29], "original/accuracy": [0.84, 0.85, 0.84], "original/recall": [0.5, 0.5, 0.5]},
+        parameters={"positive_label": "favourable"})
+    write(tmp_path, "fair_classifier-adult-sex", "fair_classifier", {
+        "baseline/abs_eq_opp": [0.1, 0.1, 0.1], "baseline/positive_rate_privileged": [0.001, 0.3, 0.3],
+        "baseline/positive_rate_unprivileged": [0.001, 0.2, 0.2],
+        "ours/abs_eq_opp": [0.02, 0.03, 0.02], "ours/positive_rate_privileged": [0.3] * 3,
+        "ours/positive_rate_unprivileged": [0.25] * 3})
+    listed = ledger_page.degenerate_rows(tmp_path)
+    assert set(zip(listed.run, listed.method)) == {("fair_synthesis-adult-sex", "l1"), ("fair_classifier-adult-sex", "baseline")}
+    table = ledger_page.table1(tmp_path)
+    assert list(table.columns) == list(reproduction.table1(tmp_path).columns)
+    flagged = table[table.degenerate].drop_duplicates(["method", "attribute"])
+    assert list(flagged.method) == ["ours_l1"] and set(flagged.degenerate_seeds) == {"1 of 3"}
+    assert "recall" in flagged.reason.iloc[0]
+    cells = overview.compared_cells(tmp_path)
+    assert cells[cells.degenerate].groupby("paper_id").method.unique().map(list).to_dict() == {"000": ["ours_l1"],
+                                                                                               "002": ["baseline"]}
+    headline = overview.headline_table(tmp_path).set_index("claim")
+    assert headline.loc["plain classifier: equal-opportunity gap", "ours"] == "degenerate (1 of 3 repetitions)"
+    assert headline.loc["L1-KL synthetic data: DPR close to 1", "ours"] == "degenerate (1 of 3 repetitions)"
+    assert headline.loc["fair classifier: smaller equal-opportunity gap", "ours"].startswith("0.023 ± ")

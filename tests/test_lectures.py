@@ -76,6 +76,8 @@ def test_tables_put_every_run_side_by_side(tmp_path):
             {"baseline/balanced_accuracy": (0.66, 0.01)}, seconds=50.0)
     lectures.write_lectures(out, results)
     table = (out / "fair_classifier-table.md").read_text()
+    assert "0.790 ±\u00a00.020" in table  # never broken between ± and the std
+    table = table.replace("\u00a0", " ")
     assert "0.790 ± 0.020" in table and "0.030 ± 0.005" in table and "0.660 ± 0.010" in table
     assert "compas" in table and "adult" in table and "profile: smoke" in table
     assert (out / "fair_classifier.png").exists()

@@ -33,6 +33,7 @@ called by ``ledger`` and ``evaluate``), and ``degenerate_rows`` does not list th
 from __future__ import annotations
 
 import functools
+import html
 import math
 import re
 from collections import Counter
@@ -337,6 +338,44 @@ def _degenerate_seeds(record: dict[str, Any], template: str, prefix: str, coding
     return found
 
 
+def row_degeneracy(record: dict[str, Any], template: str, prefix: str) -> tuple[int, int, str]:
+    """(degenerate repetitions, repetitions, reasons) of method ``prefix`` (``l1/``) of ``record`` by the ledger's
+    rule (``degenerate_seeds``, every label coding the record reports): the one rule by which the ledger, the
+    landing page (``fairnb.book.overview``) and Table 1 (``table1``) flag a degenerate row."""
+    found = degenerate_seeds(record, template, prefix)
+    metrics = record.get("metrics") or {}
+    n = max((len(_per_seed(metrics[k])) for k in metrics if k.startswith(prefix)), default=0)
+    reasons = dict.fromkeys(part for r in found.values() for part in _split(r))
+    return len(found), max(n, len(found)), "; ".join(reason for reason, _ in _merged(dict.fromkeys(reasons, 1), sides=False))
+
+
+def _per_seed(entry: Any) -> list[Any]:
+    if not isinstance(entry, dict):
+        return []
+    values = entry.get("values")
+    return list(values) if values is not None else ([entry["mean"]] if entry.get("mean") is not None else [])
+
+
+def table1(results: Path | str | None = None, datasets: Iterable[str] = ("adult", "compas")) -> pd.DataFrame:
+    """Paper 000's Table 1 (``fairnb.paper000.reproduction.table1``, same columns) with its degenerate rows found
+    by the ledger's rule (``row_degeneracy``), so that a row is degenerate on the Table 1 page, on the landing
+    page and in the ledger alike. ``results``: the records' folder (default ``results/``)."""
+    from fairnb.paper000 import reproduction
+
+    values = reproduction.ours(results)
+    store = Store(results)
+    records = {r.get("run"): r for template in set(values.template) for r in store.records(template)}
+    flags = {}
+    for run, template, method in values[["run", "template", "method"]].drop_duplicates().itertuples(index=False):
+        record = records.get(run)
+        prefixes = {name.rpartition("/")[0] for name in (record or {}).get("metrics") or {} if "/" in name}
+        prefix = next((p for p in sorted(prefixes) if reproduction._method(template, p) == method), None)
+        flags[(run, method)] = row_degeneracy(record, template, prefix + "/") if prefix else (0, 0, "")
+    values[["degenerate_seeds", "n_seeds", "reason"]] = [list(flags[(r, m)]) for r, m in zip(values.run, values.method)]
+    values = values.astype({"degenerate_seeds": int, "n_seeds": int})
+    return reproduction.build_table(reproduction._paper_values(), values, datasets)
+
+
 def _side(store: Store, ref: Ref, scope: str, metric: str, coding: str | None) -> Side:
     record = store.find(ref.template, scope)
     plain = plain_coding(record, ref.template)
@@ -376,10 +415,77 @@ def _split(reasons: str) -> list[str]:
     return [part for part in reasons.split("; ") if part]
 
 
+_CODING_SUFFIX = re.compile(r" \((?P<coding>" + "|".join(CODINGS) + r") coding\)$")
+
+
+def _merged(counted: dict[str, int], sides: bool = True) -> list[tuple[str, int]]:
+    """Reasons ``"<method> in <run>: <why>[ (<coding> coding)]"`` (``sides=False``: ``"<why>[ (<coding> coding)]"``)
+    with their counts, said once each: the codings of one side that share a reason and a count are named together,
+    then the sides that share a reason, its codings and its count
+    (``"l1 and fairdisco in fair_synthesis-adult-sex: <why> (both label codings)"``)."""
+    by_side: dict[tuple[str, str, int], list[str]] = {}
+    for part, count in counted.items():
+        side, sep, why = part.partition(": ") if sides else ("", "", part)
+        if not sep:
+            side, why = "", part
+        match = _CODING_SUFFIX.search(why)
+        coding = match.group("coding") if match else ""
+        why = why[:match.start()] if match else why
+        by_side.setdefault((side, why, count), []).append(coding)
+    by_reason: dict[tuple[str, tuple[str, ...], int], list[str]] = {}
+    for (side, why, count), codings in by_side.items():
+        by_reason.setdefault((why, tuple(sorted(set(codings))), count), []).append(side)
+    out = []
+    for (why, codings, count), sides in by_reason.items():
+        codings = tuple(c for c in codings if c)
+        suffix = (" (both label codings)" if len(codings) == len(CODINGS) else f" ({codings[0]} coding)" if codings else "")
+        runs: dict[str, list[str]] = {}
+        for side in sides:
+            method, sep, run = side.rpartition(" in ")
+            runs.setdefault(run if sep else "", []).append(method if sep else side)
+        together: dict[tuple[str, ...], list[str]] = {}  # the same methods in several runs: named once
+        for run, methods in runs.items():
+            together.setdefault(tuple(dict.fromkeys(methods)), []).append(run)
+        who = "; ".join(_listed(list(methods)) + (" in " + _listed([r for r in where if r]) if any(where) else "")
+                        for methods, where in together.items())
+        out.append(((f"{who}: " if who else "") + why + suffix, count))
+    return out
+
+
+def _listed(words: list[str]) -> str:
+    words = list(dict.fromkeys(words))
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+_EXCLUDED = re.compile(r"^degenerate, excluded at (?P<count>\d+) of (?P<total>\d+) seeds: (?P<reason>.*)$")
+
+
 def _exclusions(reasons: dict[int, list[str]], total: int) -> list[str]:
-    """One note per distinct reason: which side, why, at how many of the seeds with values."""
+    """One note per distinct reason: which side, why, at how many of the seeds with values (``_said_once``
+    later names the sides and codings that share a reason together)."""
     counted = Counter(part for found in reasons.values() for reason in found for part in _split(reason))
     return [f"degenerate, excluded at {count} of {total} seeds: {reason}" for reason, count in counted.items()]
+
+
+def _said_once(notes: list[str]) -> list[str]:
+    """``notes`` without repetition: each distinct note once, and the exclusion notes of ``_exclusions`` (from
+    every comparison of a row) merged where they share a reason, its count and the seeds they count in, so a
+    side excluded in three comparisons, or under both label codings, is named once."""
+    notes = list(dict.fromkeys(notes))
+    found = [(i, _EXCLUDED.match(n)) for i, n in enumerate(notes)]
+    found = [(i, m) for i, m in found if m]
+    if not found:
+        return notes
+    by_total: dict[int, dict[str, int]] = {}
+    for _, m in found:
+        parts = by_total.setdefault(int(m["total"]), {})
+        parts[m["reason"]] = max(parts.get(m["reason"], 0), int(m["count"]))
+    merged = [f"degenerate, excluded at {count} of {total} seeds: {reason}"
+              for total, parts in by_total.items() for reason, count in _merged(parts)]
+    first = found[0][0]
+    skip = {i for i, _ in found}
+    return [n for i, n in enumerate(notes[:first]) if i not in skip] + merged + [
+        n for i, n in enumerate(notes) if i > first and i not in skip]
 
 
 def _pairs(a: Side, b: Side, label: str) -> tuple[list[float | None], list[float | None], list[str], bool]:
@@ -426,7 +532,8 @@ def _trend(sides: list[tuple[float, Side]], label: str, direction: str, threshol
     runs = {s.run: s.profile for _, s in sides}
     if excluded:
         reasons = sorted({f"{s.label}: {part}" for _, s in sides for r in s.degenerate.values() for part in _split(r)})
-        notes.append(f"degenerate, {excluded} (setting, seed) points excluded: " + "; ".join(reasons))
+        notes.append(f"degenerate, {excluded} (setting, seed) points excluded: "
+                     + "; ".join(reason for reason, _ in _merged(dict.fromkeys(reasons, 1))))
     if not slopes and lost:
         return Outcome(rule.DEGENERATE, None, label, notes + [f"{label}: no seed keeps two settings"], runs)
     interval = rule.t_interval(slopes)
@@ -453,7 +560,7 @@ def _combine(outcomes: list[Outcome]) -> Outcome:
     elif scored:
         shown = min(scored, key=lambda o: (o.interval.low if math.isfinite(o.interval.low) else -math.inf,
                                            o.interval.mean if math.isfinite(o.interval.mean) else -math.inf))
-    notes = list(dict.fromkeys(n for o in outcomes for n in o.notes))
+    notes = _said_once([n for o in outcomes for n in o.notes])
     left_out = [o.label for o in outcomes if o.verdict == rule.DEGENERATE]
     if left_out and len(outcomes) > 1:
         notes.insert(0, "left out as degenerate: " + ", ".join(left_out))
@@ -564,27 +671,37 @@ def _count_text(verdicts: Iterable[str]) -> str:
 
 
 def verdict_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The compact table for the landing page: one row per claim, with the verdicts of its ledger
-    rows counted under the headline (favourable) label coding and, where it matters, under the
-    reference code's coding; and the profile of the records."""
+    """The compact table: one row per claim, the verdicts first (its ledger rows counted under the headline,
+    favourable, label coding), then the claim, the counts under the reference code's coding where it matters,
+    and the profile of the records."""
     rows = []
-    frame = frame.assign(group=frame["id"].str.split(".").str[0])
-    for group, part in frame.groupby("group", sort=False):
+    for group, part in _claim_groups(frame):
         headline = part[part.label_coding.isin([HEADLINE_CODING, NO_CODING])]
         reference = part[part.label_coding == "unfavourable"]
         profiles = sorted(p for p in set(part.profile) if p != "—")
-        rows.append({"claim": f"{group}: {part.claim.iloc[0]}", "verdicts": _count_text(headline.verdict),
+        rows.append({"verdicts": _count_text(headline.verdict), "claim": f"{group}: {part.claim.iloc[0]}",
                      "reference coding": _count_text(reference.verdict) if len(reference) else "—",
                      "profile": ", ".join(profiles) or "—"})
-    return pd.DataFrame(rows, columns=["claim", "verdicts", "reference coding", "profile"])
+    return pd.DataFrame(rows, columns=VERDICT_COLUMNS)
+
+
+VERDICT_COLUMNS = ["verdicts", "claim", "reference coding", "profile"]
+
+
+def _claim_groups(frame: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The ledger rows of each claim (``000-1`` of ``000-1.dpr``), in ledger order."""
+    frame = frame.assign(group=frame["id"].str.split(".").str[0])
+    return list(frame.groupby("group", sort=False))
 
 
 def _format_interval(row: pd.Series) -> str:
+    """``+0.012 [−0.034, +0.058]``, the mean alone when the interval is undefined, ``—`` when nothing was
+    compared. No break inside the bracket (non-breaking spaces): it wraps, if at all, before it."""
     if row.verdict == rule.NOT_EVALUATED or not math.isfinite(row.mean_difference):
         return "—"
     if not (math.isfinite(row.low) and math.isfinite(row.high)):
         return f"{row.mean_difference:+.3f}"
-    return f"{row.mean_difference:+.3f} [{row.low:+.3f}, {row.high:+.3f}]"
+    return f"{row.mean_difference:+.3f} [{row.low:+.3f},\u00a0{row.high:+.3f}]"
 
 
 def detail_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -597,6 +714,96 @@ def detail_table(frame: pd.DataFrame) -> pd.DataFrame:
         "θ": frame["threshold"].map(lambda v: f"{v:+g}" if v else "0"), "verdict": frame["verdict"], "profile": frame["profile"],
         "note": frame["note"],
     })
+
+
+def _verdict_badges(verdicts: Iterable[str]) -> str:
+    """``2 inconclusive, 6 degenerate`` as coloured badges (``fairnb.css``), each unbreakable."""
+    found = Counter(verdicts)
+    badges = [f'<span class="fairnb-verdict fairnb-{v.replace(" ", "-")}">{found[v]}\u00a0{html.escape(v)}</span>'
+              for v in rule.VERDICTS if found.get(v)]
+    return " ".join(badges) or "—"
+
+
+def _cell(text: Any, css: str = "") -> str:
+    return f'<td class="{css}">{html.escape(str(text))}</td>' if css else f"<td>{html.escape(str(text))}</td>"
+
+
+def _table(head: list[str], rows: list[str], css: str) -> str:
+    header = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    return (f'<table class="fairnb-table {css}"><thead><tr>{header}</tr></thead><tbody>'
+            + "".join(f"<tr>{row}</tr>" for row in rows) + "</tbody></table>")
+
+
+def verdict_html(frame: pd.DataFrame) -> str:
+    """``verdict_table`` as HTML for the page: one row per claim, the verdicts first as coloured badges (favourable
+    label coding; the reference code's coding in its own column), then the claim; fits the text column."""
+    rows = []
+    for (group, part), shown in zip(_claim_groups(frame), verdict_table(frame).itertuples(index=False)):
+        headline = part[part.label_coding.isin([HEADLINE_CODING, NO_CODING])]
+        reference = part[part.label_coding == "unfavourable"]
+        rows.append(f'<td class="fairnb-verdicts">{_verdict_badges(headline.verdict)}</td>'
+                    f'<td><a href="#claim-{html.escape(group)}"><strong>{html.escape(group)}</strong></a> '
+                    f"{html.escape(str(part.claim.iloc[0]))}</td>"
+                    f'<td class="fairnb-verdicts">{_verdict_badges(reference.verdict) if len(reference) else "—"}</td>'
+                    + _cell(shown.profile, "fairnb-nowrap"))
+    return _table(["verdicts", "claim", "reference coding", "profile"], rows, "fairnb-ledger-claims")
+
+
+NOWRAP = ("id", "where", "coding", "interval", "profile", "θ", "n", "seeds", "claim")
+
+
+def table_html(table: pd.DataFrame, fold: str = "") -> str:
+    """A table of this module as HTML for the page (class ``fairnb-table``): as wide as the text column, long
+    text wrapping, short columns (``NOWRAP``) unbroken, verdict cells coloured. ``fold``: the table goes into
+    a ``<details>`` fold with this summary."""
+    rows = []
+    for values in table.itertuples(index=False):
+        cells = []
+        for column, value in zip(table.columns, values):
+            if column == "verdict":
+                cells.append(f'<td class="fairnb-verdict-cell fairnb-{str(value).replace(" ", "-")}">{html.escape(str(value))}</td>')
+            else:
+                cells.append(_cell("" if value is None or value != value else value, "fairnb-nowrap" if column in NOWRAP else ""))
+        rows.append("".join(cells))
+    out = _table([str(c) for c in table.columns], rows, "fairnb-ledger-plain")
+    return f'<details class="fairnb-claim"><summary>{html.escape(fold)}</summary>{out}</details>' if fold else out
+
+
+def ledger_html(frame: pd.DataFrame) -> str:
+    """Every ledger row, folded per claim: one ``<details>`` per claim whose summary shows its verdicts (headline
+    label coding, as ``verdict_html``) and its sentence; inside, where the paper says it and how the ledger compares, then one compact row per (where,
+    metric, label coding) — verdict first, the difference with its 95 % interval, n, θ — and the notes, each said
+    once (rows with the same note point to the same number)."""
+    blocks = []
+    for group, part in _claim_groups(frame):
+        notes: dict[str, int] = {}
+        rows = []
+        for row in part.itertuples(index=False):
+            number = notes.setdefault(row.note, len(notes) + 1) if row.note else None
+            interval = _format_interval(pd.Series(row._asdict()))
+            kind = " (Welch, unpaired)" if str(row.interval_kind).startswith("Welch") and interval != "—" else ""
+            rows.append(f'<td class="fairnb-verdict-cell fairnb-{row.verdict.replace(" ", "-")}">{html.escape(row.verdict)}</td>'
+                        + _cell(row.scope, "fairnb-nowrap") + _cell(row.metric) + _cell(row.label_coding, "fairnb-nowrap")
+                        + _cell(interval + kind, "fairnb-number") + _cell(row.n, "fairnb-number")
+                        + _cell(f"{row.threshold:+g}" if row.threshold else "0", "fairnb-number")
+                        + (f'<td><a href="#note-{group}-{number}">{number}</a></td>' if number else "<td></td>"))
+        profiles = sorted(p for p in set(part.profile) if p != "—")
+        how = "; ".join(dict.fromkeys(h for h in part.how if h))
+        about = (f"<p><strong>Source:</strong> {html.escape(str(part.source.iloc[0]))}. "
+                 + (f"<strong>Compared:</strong> {html.escape(how)}. " if how else "")
+                 + f"<strong>Profile of the records:</strong> {html.escape(', '.join(profiles) or 'none (no record)')}.</p>")
+        listed = "".join(f'<li id="note-{group}-{number}">{html.escape(note)}</li>' for note, number in notes.items())
+        headline = part[part.label_coding.isin([HEADLINE_CODING, NO_CODING])]
+        blocks.append(
+            f'<details class="fairnb-claim" id="claim-{html.escape(group)}"><summary>'
+            f'<span class="fairnb-verdicts">{_verdict_badges(headline.verdict)}</span> '
+            f"<strong>{html.escape(group)}</strong> {html.escape(str(part.claim.iloc[0]))}</summary>"
+            + about
+            + _table(["verdict", "where", "metric", "coding", "difference [95 % CI]", "n", "θ", "note"], rows,
+                     "fairnb-ledger-rows")
+            + (f'<ol class="fairnb-notes">{listed}</ol>' if listed else "")
+            + "</details>")
+    return "\n".join(blocks)
 
 
 def sources_table(claims: pd.DataFrame | None = None) -> pd.DataFrame:

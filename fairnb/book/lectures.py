@@ -9,9 +9,11 @@ built from the results records of all its runs (every dataset × sensitive attri
 - ``<stage>-time.md``: the stage's compute time (sum and range of the runs' wall-clock seconds).
 
 A lecture page includes these files, so none of its numbers is typed by hand. A stage without
-records gets a short note that says which command creates them. A method with a degenerate repetition
-(its ``<method>/degenerate`` values) is named "⚠ degenerate k/n" in the table, so its ratios are not
-read as fair. Methods the paper does not compare (TabFairGDT) come last, labelled "(not in the paper)".
+records gets a short note that says which command creates them. A method with a degenerate repetition is named
+"⚠ degenerate k/n" in the table, so its ratios are not read as fair: by the claims ledger's rule
+(``fairnb.book.claims.row_degeneracy``) for the stages that score a classifier, elsewhere by the run's own
+``<method>/degenerate`` values. A mean ± std may break before its ± only, and the figures are drawn at the width
+of the book's text column, so their labels print at their size. Methods the paper does not compare (TabFairGDT) come last, labelled "(not in the paper)".
 
 ``write_pareto`` writes the Pareto lecture's files from the ``pareto``, ``comparison``,
 ``fair_synthesis`` and ``runtime`` records (``fairnb.paper000.pareto``): ``pareto-figure.md`` and
@@ -85,8 +87,15 @@ def _run_label(record: dict[str, Any]) -> tuple[str, str]:
     return str(parameters.get("dataset", "")), str(parameters.get("sensitive", ""))
 
 
-def _degenerate_flag(metrics: dict[str, Any], method: str) -> str:
-    """" ⚠ degenerate k/n" when the record flags k of the method's n repetitions degenerate, else empty."""
+def _degenerate_flag(metrics: dict[str, Any], method: str, record: dict[str, Any] | None = None,
+                     template: str = "") -> str:
+    """" ⚠ degenerate k/n" when k of the method's n repetitions are degenerate, else empty: the claims ledger's
+    rule for a ``record`` of a template that scores a classifier, otherwise the run's own flags."""
+    from fairnb.book import claims
+
+    if record is not None and method and template in claims.CLASSIFIER_TEMPLATES:
+        bad, n, _ = claims.row_degeneracy(record, template, f"{method}/")
+        return f" ⚠ degenerate {bad}/{n}" if bad else ""
     entry = metrics.get(f"{method}/degenerate") if method else metrics.get("degenerate")
     values = (entry or {}).get("values") if isinstance(entry, dict) else None
     if not values:
@@ -103,7 +112,7 @@ def stage_table(stage: Stage, records: list[dict[str, Any]]) -> pd.DataFrame:
         dataset, sensitive = _run_label(record)
         metrics = record.get("metrics", {})
         for method, method_label in stage.methods:
-            flag = _degenerate_flag(metrics, method)
+            flag = _degenerate_flag(metrics, method, record, stage.template)
             for metric in stage.metrics:
                 value = metrics.get(f"{method}/{metric}" if method else metric)
                 if value is None:
@@ -119,7 +128,8 @@ def display_table(stage: Stage, tidy: pd.DataFrame) -> pd.DataFrame:
     degenerate repetitions in a run says so in its name."""
     if tidy.empty:
         return pd.DataFrame()
-    tidy = tidy.assign(cell=[mean_std(m, s) for m, s in zip(tidy["mean"], tidy["std"])])
+    # "0.724 ±\u00a00.000": a narrow column breaks it before the ± only, never between ± and the std
+    tidy = tidy.assign(cell=[mean_std(m, s).replace(" ± ", " ±\u00a0") for m, s in zip(tidy["mean"], tidy["std"])])
     keys = ["dataset", "sensitive", "method"]
     wide = tidy.pivot_table(index=keys, columns="metric", values="cell", aggfunc="first", sort=False)
     # runs in record order, methods in the stage's order within each run
@@ -140,7 +150,7 @@ def stage_figure(stage: Stage, tidy: pd.DataFrame):
     """The stage's first headline metric found, per run (x) and method (marker), mean ± std."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    fig, ax = plt.subplots(figsize=(5.0, 2.8))  # at 110 dpi, with its legend, about the text column's width: drawn 1:1
     metric = next((m for m in stage.metrics if m in set(tidy["metric"])), None)
     if metric is None:
         plt.close(fig)

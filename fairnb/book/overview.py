@@ -4,10 +4,10 @@ Both come from the two reproduction modules (which read ``_build/results``), so 
 typed by hand: ``headline_table`` picks the cells that carry each paper's main claim and
 ``agreement_figure`` plots every compared cell, paper value against ours.
 
-A cell of a **degenerate** row (paper 000: a near-constant classifier or collapsed records in some
-repetition, ``fairnb.paper000.reproduction``) is not a result: the headline table says
-"degenerate" instead of a value and a difference, the figure draws it hollow and grey, and the
-share within tolerance leaves it out. Only the papers' own rows are read (generators the book adds
+A cell of a **degenerate** row (a near-constant classifier or collapsed records in some repetition) is not a
+result: the headline table says "degenerate" instead of a value and a difference, the figure draws it hollow
+and grey, and the share within tolerance leaves it out. Degenerate rows are found by the claims ledger's rule
+(``fairnb.book.claims.row_degeneracy``), for both papers, so this page, Table 1 and the ledger flag the same rows. Only the papers' own rows are read (generators the book adds
 beyond a paper, such as TabFairGDT, are not cells of its tables).
 """
 
@@ -17,9 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from fairnb.book import claims
 from fairnb.metrics.agreement import FLOORS, within
-
-from fairnb.paper000 import reproduction as paper000
 from fairnb.paper002 import reproduction as paper002
 
 # (paper, dataset, method, attribute, metric, claim) — the cells behind each headline claim.
@@ -41,15 +40,32 @@ def compared_cells(results: Path | str | None = None) -> pd.DataFrame:
     """Every cell with a paper value, from both papers: paper, dataset, method, attribute, metric, paper,
     ours, ours_std, degenerate (True for a cell of a degenerate row, whose value is not a result) and
     degenerate_seeds ("k of n")."""
-    first = paper000.table1(results).assign(paper_id="000")
-    second = paper002.comparison(results).rename(columns={"sensitive": "attribute"}).assign(
-        paper_id="002", degenerate=False, degenerate_seeds="")
+    first = claims.table1(results).assign(paper_id="000")
+    second = _flag_002(paper002.comparison(results), results).rename(columns={"sensitive": "attribute"}).assign(paper_id="002")
     columns = ["paper_id", "dataset", "method", "attribute", "metric", "paper", "ours", "ours_std", "degenerate",
                "degenerate_seeds"]
     cells = pd.concat([first[columns], second[columns]], ignore_index=True)
     cells["degenerate"] = cells["degenerate"].fillna(False).astype(bool)
     cells["degenerate_seeds"] = cells["degenerate_seeds"].fillna("")
     return cells.dropna(subset=["paper"]).reset_index(drop=True)
+
+
+def _flag_002(table: pd.DataFrame, results: Path | str | None) -> pd.DataFrame:
+    """Paper 002's cells with ``degenerate`` and ``degenerate_seeds`` by the ledger's rule, applied to the
+    ``fair_classifier`` record of the cell's dataset and attribute (FID cells come from the translator: no
+    classifier, never degenerate)."""
+    store = claims.Store(results)
+    flags = []
+    for dataset, sensitive, method, metric in table[["dataset", "sensitive", "method", "metric"]].itertuples(index=False):
+        bad = n = 0
+        if metric != "fid":
+            try:
+                bad, n, _ = claims.row_degeneracy(store.find("fair_classifier", f"{dataset}/{sensitive}"),
+                                                  "fair_classifier", f"{method}/")
+            except claims.Missing:
+                pass
+        flags.append((bad > 0, f"{bad} of {n}" if bad else ""))
+    return table.assign(degenerate=[f[0] for f in flags], degenerate_seeds=[f[1] for f in flags])
 
 
 def headline_table(results: Path | str | None = None) -> pd.DataFrame:
@@ -76,6 +92,20 @@ def headline_table(results: Path | str | None = None) -> pd.DataFrame:
                      "paper value": paper, "ours": shown,
                      "difference": None if ours is None or paper is None or degenerate else round(ours - paper, 3)})
     return pd.DataFrame(rows)
+
+
+def styled(table: pd.DataFrame):
+    """``headline_table`` for the page, narrow enough for the text column at 1280 px: the paper's id leads the
+    claim, dataset and attribute are one column (``adult/sex``), three decimals, "–" where there is no value, and a
+    mean ± std never broken inside (non-breaking spaces)."""
+    shown = pd.DataFrame({
+        "claim": table["paper"] + ": " + table["claim"], "where": table["dataset"] + "/" + table["sensitive"],
+        "metric": table["metric"], "paper": table["paper value"],
+        "ours": table["ours"].str.replace(" ± ", "\u00a0±\u00a0", regex=False), "difference": table["difference"]})
+    style = shown.style.format({"paper": "{:.3f}", "difference": "{:+.3f}"}, na_rep="–").hide(axis="index")
+    style = style.set_properties(subset=["claim"], **{"min-width": "11em", "text-align": "left"})
+    style = style.set_properties(subset=["metric"], **{"overflow-wrap": "anywhere"})
+    return style.set_properties(subset=["where", "paper", "difference"], **{"white-space": "nowrap"})
 
 
 def agreement_figure(results: Path | str | None = None):

@@ -261,3 +261,62 @@ def build(strict: bool = True, quiet: bool = True) -> int:
     """
     write_pages()
     return jupyter_book(strict, quiet)
+
+
+# ------------------------------------------------------------------ Sphinx: links to pages a partial book lacks
+
+
+def full_book_pages(root: Path = ROOT) -> set[str]:
+    """Docnames of the full book: every file of ``_toc.yml`` and the run page of every manifest run."""
+    import yaml
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+
+    def files(entries: list[dict[str, Any]]) -> list[str]:
+        found = []
+        for entry in entries:
+            if "file" in entry:
+                found.append(re.sub(r"\.(md|ipynb)$", "", entry["file"]))
+            for key in ("parts", "chapters", "sections"):
+                found += files(entry.get(key, []))
+        return found
+
+    return {re.sub(r"\.(md|ipynb)$", "", toc["root"]), *files([toc]), *(f"book/runs/{run.id}" for run in load_manifest())}
+
+
+def page_title(docname: str, root: Path = ROOT) -> str:
+    """A page's ``# title`` from its markdown source; a run page is named by its run id."""
+    if docname.startswith("book/runs/"):
+        return f"the run page {docname.rsplit('/', 1)[-1]}"
+    path = root / f"{docname}.md"
+    if path.is_file():
+        found = _HEADING.search(path.read_text())
+        if found:
+            return found.group(1)
+    return docname
+
+
+def _in_the_full_book(app, env, node, contnode):
+    """Sphinx ``missing-reference`` hook: in a book built from another table of contents than ``_toc.yml`` (the
+    ``--from-snapshot`` book), a ``{doc}`` link to a page of the full book that this book does not hold reads
+    "<the page's title> (in the full book)" instead of its raw target (``../appendix/...``). Other missing
+    references are left to Sphinx (a warning)."""
+    from docutils import nodes
+    from sphinx.util import docname_join
+
+    if node.get("refdomain") != "std" or node.get("reftype") != "doc":
+        return None
+    toc = getattr(app.config, "external_toc_path", None)
+    if not toc or (Path(app.srcdir) / toc).resolve() == (ROOT / "_toc.yml").resolve():
+        return None  # the full book: a missing page is an error
+    docname = docname_join(node.get("refdoc", ""), re.sub(r"\.(md|ipynb)$", "", node.get("reftarget", "")))
+    if docname not in full_book_pages():
+        return None
+    title = contnode.astext() if node.get("refexplicit") else page_title(docname)
+    return nodes.inline("", "", nodes.emphasis(title, title), nodes.Text(" (in the full book)"), classes=["fairnb-full-book"])
+
+
+def setup(app) -> dict[str, Any]:
+    """The book's Sphinx extension (``_config.yml``, ``extra_extensions``): ``_in_the_full_book``."""
+    app.connect("missing-reference", _in_the_full_book)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -128,11 +128,13 @@ def summarise(values: Any) -> dict[str, float]:
             "values": [float(v) if math.isfinite(v) else None for v in array]}
 
 
-def report(metrics: Mapping[str, Any], title: str = "Results") -> pd.DataFrame:
-    """Show the run's headline metrics and attach them to the output for the results record.
+def report(metrics: Mapping[str, Any], title: str = "Results") -> None:
+    """Show the run's headline metrics (one table, displayed once) and attach them to that output for the
+    results record.
 
     ``metrics``: name → number, or list of per-repetition numbers. The runner reads the
-    ``fairnb_metrics`` metadata of this output into ``results/<run>.json``.
+    ``fairnb_metrics`` metadata of this output into ``results/<run>.json``. Returns nothing, so a cell that
+    ends with ``report(...)`` shows the table once, not a second time as the cell's value.
     """
     from IPython.display import display
 
@@ -144,4 +146,3 @@ def report(metrics: Mapping[str, Any], title: str = "Results") -> pd.DataFrame:
     table.index.name = "metric"
     display(table.style.format({"mean": "{:.3f}", "std": "{:.3f}", "n": "{:.0f}"}, na_rep="n/a").set_caption(title),
             metadata={METRICS_KEY: json.loads(json.dumps(summary))})
-    return table
