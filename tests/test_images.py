@@ -202,6 +202,7 @@ def _outputs(notebook: nbformat.NotebookNode) -> str:
                      for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", []))
 
 
+@pytest.mark.slow
 def test_notebook_on_celeba_fixture(tmp_path, celeba_dir):
     notebook = _papermill(tmp_path, "-p", "dataset", "celeba", "-p", "data_path", str(celeba_dir))
     metrics = [o["metadata"]["fairnb_metrics"] for cell in notebook.cells if cell.cell_type == "code"
@@ -211,6 +212,7 @@ def test_notebook_on_celeba_fixture(tmp_path, celeba_dir):
     assert "Data not available" not in _outputs(notebook)
 
 
+@pytest.mark.slow
 def test_notebook_without_celeba_shows_the_box(tmp_path):
     notebook = _papermill(tmp_path, "-p", "dataset", "celeba", "-p", "data_path", str(tmp_path / "absent"))
     text = _outputs(notebook)

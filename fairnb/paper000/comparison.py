@@ -36,7 +36,7 @@ runs (``fairnb.paper000.study.report_metrics``): ``<metric>`` under the headline
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import numpy as np
@@ -221,13 +221,6 @@ def teacher_generator(teacher) -> FairDiscoGenerator:
     generator.s_ = np.asarray(teacher.s).astype(np.int64)
     generator.fit_seconds_ = float(model.timings_["teacher_seconds"])
     return generator
-
-
-def score_predictor(model, test: pd.DataFrame, dataset: TabularDataset, sensitive: str, positive_label: str) -> dict[str, float]:
-    """Utility and fairness of a fair predictor's predictions on real test records, class 1 = ``positive_label``."""
-    from fairnb.metrics.downstream import score_predictions
-
-    return score_predictions(model.predict(test), test, dataset.name, sensitive).codings[positive_label]
 
 
 def evaluate_generated(records: pd.DataFrame, test: pd.DataFrame, settings: ComparisonSettings, dataset: TabularDataset,
@@ -447,11 +440,6 @@ class ComparisonResult:
         frame.index.name = "method"
         return frame.dropna(how="all")
 
-    def statistics(self, names: Iterable[str] = METRICS) -> pd.DataFrame:
-        """Numeric mean and std per (method, metric): index method, columns (stat, metric)."""
-        stats = self.table[self.table.metric.isin(list(names))].groupby(["method", "metric"])["value"].agg(["mean", "std"])
-        return stats.unstack("metric").reindex(self._methods())
-
 
 def run_comparison(settings: ComparisonSettings, seeds: Iterable[int], keep_synthetic: bool = False,
                    progress: Callable[[str], None] | None = None) -> ComparisonResult:
@@ -469,11 +457,6 @@ def run_comparison(settings: ComparisonSettings, seeds: Iterable[int], keep_synt
         if keep_synthetic:
             kept[int(seed)] = synthetic
     return ComparisonResult(settings, pd.DataFrame(rows, columns=["method", "seed", "metric", "value"]), kept, scores, curves)
-
-
-def with_methods(settings: ComparisonSettings, methods: Iterable[str]) -> ComparisonSettings:
-    """The same settings restricted to ``methods``."""
-    return replace(settings, methods=tuple(methods))
 
 
 def settings_from_config(config) -> ComparisonSettings:

@@ -12,7 +12,7 @@ The networks follow the FairDisco reference image model (``FairDisCoImage``, Liu
   ``sigmoid(logits)``. The reference applies the sigmoid inside and uses ``binary_cross_entropy``;
   ``bce_reconstruction`` computes the same loss from logits, which is numerically safer.
 - The distilled student (``student_encoder``) is a ``ConvEncoder`` with half the widths and a
-  64-channel head: about 1/8 of the teacher encoder's parameters.
+  64-channel head: about a sixth of the teacher encoder's parameters (6.0× fewer at 64×64 RGB).
 
 Images enter the networks as float tensors (n, channels, size, size) in [0, 1]; ``size`` is a power
 of two ≥ 8 (the reference: 64). ``prepare_images`` turns a dataset's uint8 images into that form.

@@ -5,7 +5,7 @@ From the shell: ``fairnb run``, ``fairnb book`` (see ``fairnb.cli``).
 """
 
 from fairnb.runs.config import Config, report, resolve, seed_everything, summarise
-from fairnb.runs.params import PARAMS, Param, register, validate
+from fairnb.runs.params import PARAMS, Param, validate
 from fairnb.runs.profiles import PROFILES
 
-__all__ = ["Config", "PARAMS", "PROFILES", "Param", "register", "report", "resolve", "seed_everything", "summarise", "validate"]
+__all__ = ["Config", "PARAMS", "PROFILES", "Param", "report", "resolve", "seed_everything", "summarise", "validate"]

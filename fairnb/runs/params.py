@@ -136,13 +136,6 @@ PARAMS: dict[str, Param] = {
 }
 
 
-def register(name: str, param: Param) -> None:
-    """Add a parameter definition (modules defining a stage register their own names)."""
-    if name in PARAMS and PARAMS[name] != param:
-        raise ValueError(f"parameter {name!r} is already defined differently")
-    PARAMS[name] = param
-
-
 def validate(name: str, value: Any) -> Any:
     """Return ``value`` converted to the parameter's type, or raise ``ParameterError``."""
     if name not in PARAMS:
