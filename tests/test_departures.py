@@ -5,13 +5,14 @@ import pytest
 
 from fairnb.errors import ParameterError
 from fairnb.paper000 import departures
+from fairnb.paper000.settings import StudySettings
 
 
 @pytest.fixture(scope="module")
 def effects():
-    return departures.departures_study(dataset="compas", sensitive="sex", seeds=[0, 1], teacher_epochs=2, student_epochs=2,
-                                       fit_rows=300, batch_size=128, departures=("construction", "label_coding", "protocol",
-                                                                                  "feature_set"))
+    settings = StudySettings(dataset="compas", sensitive="sex", seeds=(0, 1), teacher_epochs=2, student_epochs=2, fit_rows=300,
+                             batch_size=128, device="cpu")
+    return departures.departures_study(settings, departures=("construction", "label_coding", "protocol", "feature_set"))
 
 
 def test_each_departure_is_a_paired_difference_under_both_codings(effects):
@@ -39,5 +40,6 @@ def test_effects_table_and_record_values(effects):
 
 def test_unknown_departure_is_refused_before_any_training():
     with pytest.raises(ParameterError, match="departures"):
-        departures.departures_study(dataset="compas", sensitive="sex", seeds=[0], teacher_epochs=1, student_epochs=1,
-                                    departures=("epochs",))
+        settings = StudySettings(dataset="compas", sensitive="sex", seeds=(0,), teacher_epochs=1, student_epochs=1, fit_rows=100,
+                                 batch_size=64, device="cpu")
+        departures.departures_study(settings, departures=("epochs",))

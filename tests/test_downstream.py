@@ -63,9 +63,12 @@ def test_shap_importance_one_entry_per_column(split):
 
 
 def test_synthesis_study_names_and_seeding():
-    kwargs = dict(fit_rows=200, batch_size=100, quality_losses=("l1",), device="cpu")
-    a = synthesis_study("german", "sex", 1, 1, [0], **kwargs)
-    b = synthesis_study("german", "sex", 1, 1, [0], **kwargs)
+    from fairnb.paper000.settings import StudySettings
+
+    settings = StudySettings(dataset="german", sensitive="sex", seeds=(0,), teacher_epochs=1, student_epochs=1, fit_rows=200,
+                             batch_size=100, device="cpu")
+    a = synthesis_study(settings, quality_losses=("l1",))
+    b = synthesis_study(settings, quality_losses=("l1",))
     pd.testing.assert_frame_equal(a.metrics, b.metrics)
     names = report_metrics(a, "favourable")
     assert {"original/dpr", "l1/dpr", "l1/eor", "l1/accuracy", "l1/recall", "l1/f1", "l1/density", "l1/coverage",

@@ -19,15 +19,16 @@ from fairnb.metrics import claims as ledger_rule
 from fairnb.metrics.downstream import (COLLAPSED_COVERAGE, NEAR_CONSTANT_RATE, FeatureMap, degeneracy, feature_columns,
                                        score_predictions, score_synthetic)
 from fairnb.paper000 import comparison, study
+from fairnb.paper000.settings import StudySettings
 
 SETTINGS = dict(max_rows=300, fairdisco_epochs=1, distill_epochs=1, fldgm_epochs=1, batch_size=100)
+STAGE3 = StudySettings(dataset="adult", sensitive="sex", seeds=(0,), teacher_epochs=1, student_epochs=1, fit_rows=300,
+                       batch_size=100, device="cpu")
 
 
 @pytest.fixture(scope="module")
 def both_paths():
-    stage3 = study.synthesis_study("adult", "sex", SETTINGS["fairdisco_epochs"], SETTINGS["distill_epochs"], [0],
-                                   fit_rows=SETTINGS["max_rows"], batch_size=SETTINGS["batch_size"], quality_losses=("l1",),
-                                   device="cpu")
+    stage3 = study.synthesis_study(STAGE3, quality_losses=("l1",))
     settings = comparison.ComparisonSettings("adult", "sex", methods=("fairdisco", "fldgm", "original", "ours_l1"), **SETTINGS)
     return stage3, comparison.run_comparison(settings, [0])
 
@@ -168,8 +169,7 @@ def test_shap_share_and_lambda_sweep_are_recorded_per_seed(both_paths):
     assert study.shap_share(pd.Series({"age": 3.0, "sex": 1.0}), "sex") == 0.25
     with pytest.raises(Exception, match="methods"):
         study.shap_shares(stage3, "adult", "sex", methods=("huber",))
-    sweep = study.lambda_sweep("adult", "sex", [1.0, 10.0], SETTINGS["fairdisco_epochs"], SETTINGS["distill_epochs"], [0, 1],
-                               fit_rows=SETTINGS["max_rows"], batch_size=SETTINGS["batch_size"], device="cpu")
+    sweep = study.lambda_sweep(STAGE3.with_(seeds=(0, 1)), lams=[1.0, 10.0])
     values = study.sweep_metrics(sweep)
     assert {"lambda_sweep/1/dpr", "lambda_sweep/10/accuracy", "lambda_sweep/10/unfavourable_dpr",
             "lambda_sweep/1/degenerate", "lambda_sweep/1/positive_rate_privileged"} <= set(values)

@@ -256,25 +256,33 @@ def score_features(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
     return _finish(_both_codings(y_pred, test, fairnb.data.load(dataset), sensitive), single)
 
 
-def score_synthetic(train: pd.DataFrame, test: pd.DataFrame, reference: pd.DataFrame | None = None, *, dataset: str,
-                    sensitive: str, classifier: str = "random_forest", seed: int = 0, features: FeatureMap | None = None,
-                    source: pd.DataFrame | None = None, split: bool = True, quality_rows: int = 10_000,
-                    device: str = "cpu") -> RowScore:
+@dataclass(frozen=True)
+class Reference:
+    """Real rows that density and coverage (k = 5) are measured against, with how: at most ``max_rows``
+    seeded rows of each set, distances on ``device``."""
+
+    rows: pd.DataFrame
+    max_rows: int = 10_000
+    device: str = "cpu"
+
+
+def score_synthetic(train: pd.DataFrame, test: pd.DataFrame, reference: Reference | pd.DataFrame | None = None, *,
+                    dataset: str, sensitive: str, classifier: str = "random_forest", seed: int = 0,
+                    features: FeatureMap | None = None, source: Reference | pd.DataFrame | None = None,
+                    split: bool = True) -> RowScore:
     """Score one row of a table: the rows ``train`` (synthetic records or the original data).
 
     Args:
         train: the rows a classifier is trained on (features, protected columns, target).
         test: held-out real rows the classifier predicts (the same for every row of a table).
-        reference: held-out real rows for density and coverage (``None``: not measured, e.g. for
-            the original data itself). Never the rows the records were made from.
+        reference: held-out real rows for density and coverage (a ``Reference``, or a frame with its defaults;
+            ``None``: not measured, e.g. for the original data itself). Never the rows the records were made from.
         dataset, sensitive: dataset name and audited attribute.
         classifier, seed: the downstream classifier and its seed (the same for every row).
         features: a ``FeatureMap`` (one per table; default: a new one, identical by construction).
         source: the real rows the records were made from, for the old density/coverage reading
             (``source_density``/``source_coverage``); ``None``: not measured.
         split: also score the reference's protocol (train and test on a 70/30 split of ``train``).
-        quality_rows: at most this many seeded rows of each set for density/coverage.
-        device: torch device of the density/coverage distances.
 
     Returns:
         ``RowScore`` (both codings, the split protocol, quality, degeneracy).
@@ -287,10 +295,13 @@ def score_synthetic(train: pd.DataFrame, test: pd.DataFrame, reference: pd.DataF
     y_train = labels(train, ds, "favourable")
     y_pred, single = _fit_predict(classifier, seed, features(train), y_train, features(test))
     codings = _both_codings(y_pred, test, ds, sensitive)
-    quality = ({} if reference is None else
-               tabular_density_coverage(reference, train, dataset, max_rows=quality_rows, seed=seed, device=device))
-    source_quality = ({} if source is None else
-                      tabular_density_coverage(source, train, dataset, max_rows=quality_rows, seed=seed, device=device))
+    def density(against: Reference | pd.DataFrame | None) -> dict[str, float]:
+        if against is None:
+            return {}
+        against = against if isinstance(against, Reference) else Reference(against)
+        return tabular_density_coverage(against.rows, train, dataset, max_rows=against.max_rows, seed=seed, device=against.device)
+
+    quality, source_quality = density(reference), density(source)
     split_scores: dict[str, dict[str, float]] = {}
     if split:
         from sklearn.model_selection import train_test_split

@@ -147,6 +147,18 @@ class ComparisonSettings:
         if lamda is not None and (isinstance(lamda, bool) or not isinstance(lamda, (int, float)) or not 0.0 <= lamda <= 1.0):
             raise ParameterError("tabfairgdt_lamda", lamda, "None or a float in [0, 1]")
 
+    def study_settings(self, seeds: Iterable[int]) -> "StudySettings":
+        """The stage-3 study's settings of the same teacher, students and scoring (``fairnb.paper000.settings``)."""
+        from fairnb.paper000.settings import StudySettings
+
+        return StudySettings(dataset=self.dataset, sensitive=self.sensitive, seeds=tuple(seeds),
+                             teacher_epochs=self.epochs("fairdisco"), student_epochs=self.epochs("distill"),
+                             fit_rows=self.max_rows, batch_size=self.batch_size, device=self.device,
+                             beta_exponent=self.beta_exponent, lam=self.lam, classifier=self.classifier,
+                             positive_label=self.positive_label, construction=self.construction,
+                             categorical_decoding=self.categorical_decoding, encoding=self.teacher_encoding,
+                             quality_rows=self.quality_rows)
+
     def epochs(self, method: str) -> int:
         """The epoch count a method trains for (publication's length when the setting is 0)."""
         value = getattr(self, f"{method}_epochs")
@@ -258,8 +270,8 @@ def score_repetition(settings: ComparisonSettings, seed: int,
     dataset = fairnb.data.load(settings.dataset)
     train, test = comparison_split(dataset, settings.sensitive, seed, settings.max_rows)
     features = FeatureMap(dataset, settings.sensitive, [train, test])
-    common = dict(dataset=settings.dataset, sensitive=settings.sensitive, classifier=settings.classifier, seed=seed,
-                  features=features, quality_rows=settings.quality_rows, device=settings.device)
+    common = dict(features=features, classifier=settings.classifier, seed=seed, quality_rows=settings.quality_rows,
+                  device=settings.device)
     scores, seconds, synthetic, curves = {}, {}, {}, {}
     methods = [m for m in ROWS if m in settings.methods]
     if "fairdisco" in methods and REPRESENTATION not in methods:
@@ -268,10 +280,7 @@ def score_repetition(settings: ComparisonSettings, seed: int,
     if any(m in TEACHER_ROWS for m in methods):
         if progress:
             progress(f"seed {seed}: FairDisco teacher")
-        teacher = study.fit_teacher(train, settings.dataset, settings.sensitive, teacher_epochs=settings.epochs("fairdisco"),
-                                    student_epochs=settings.epochs("distill"), seed=seed, batch_size=settings.batch_size,
-                                    beta_exponent=settings.beta_exponent, lam=settings.lam,
-                                    encoding=settings.teacher_encoding, device=settings.device)
+        teacher = study.fit_teacher(train, settings.study_settings([seed]), seed)
     for method in methods:
         if progress:
             progress(f"seed {seed}: {method}")

@@ -30,6 +30,7 @@ from fairnb.metrics.claims import t_interval
 from fairnb.metrics.downstream import CLASSIFIERS, POSITIVE_LABELS, FeatureMap, RowScore
 from fairnb.nn.device import single_thread_on_cpu
 from fairnb.paper000 import study as stage3
+from fairnb.paper000.settings import StudySettings
 
 METRICS = ("dpr", "eor", "accuracy")
 BOOK = "book"
@@ -90,54 +91,48 @@ def _values(row: RowScore, coding: str, protocol: str = "synthetic_real") -> dic
     return {m: float(by_coding[coding][m]) for m in METRICS}
 
 
-def departures_study(*, dataset: str, sensitive: str, seeds: Sequence[int], teacher_epochs: int, student_epochs: int,
-                     fit_rows: int = 0, batch_size: int = 2048, beta_exponent: int = 7, lam: float = 1.0,
-                     quality_loss: str = "l1", classifier: str = "random_forest", departures: Sequence[str] = MEASURED,
-                     device: str = "cpu") -> pd.DataFrame:
-    """Score ``quality_loss``'s records with the book's choices and with each departure, per seed.
+def departures_study(settings: StudySettings, *, quality_loss: str = "l1", departures: Sequence[str] = MEASURED) -> pd.DataFrame:
+    """Score ``quality_loss``'s records with the book's choices (``settings``) and with each departure, per seed.
 
     Returns a tidy frame: one row per (departure, seed, coding) with ``book_<metric>`` and ``alternative_<metric>``
     for ``METRICS``, ``difference_<metric>`` (alternative − book) and ``degenerate`` (either side degenerate,
     ``fairnb.metrics.downstream``'s rule). The book's side is the row of ``fairnb.paper000.study`` with the same
     seed: same split, teacher (from the trained-model store when a run trained it) and classifier seed.
     """
-    single_thread_on_cpu(device)
+    single_thread_on_cpu(settings.device)
     departures = check_departures(departures)
-    if classifier not in CLASSIFIERS:
-        raise ParameterError("classifier", classifier, one_of(CLASSIFIERS))
-    ds = fairnb.data.load(dataset)
-    other_classifier = next(c for c in CLASSIFIERS if c != classifier)
+    ds = fairnb.data.load(settings.dataset)
+    other_classifier = next(c for c in CLASSIFIERS if c != settings.classifier)
+    decoding = (settings.construction, settings.categorical_decoding)
     rows = []
-    for seed in seeds:
-        train, test = stage3.prepare_data(dataset, sensitive, fit_rows, seed)
-        features = FeatureMap(ds, sensitive, [train, test])
-        common = dict(dataset=dataset, sensitive=sensitive, seed=seed, source_reading=False, device=device)
-        settings = dict(teacher_epochs=teacher_epochs, student_epochs=student_epochs, seed=seed, batch_size=batch_size,
-                        beta_exponent=beta_exponent, lam=lam, device=device)
-        teacher = stage3.fit_teacher(train, dataset, sensitive, **settings)
-        records = stage3.student_records(teacher, train, quality_loss)
-        book = stage3.score_rows(records, train, test, classifier=classifier, features=features, **common)
+    for seed in settings.seeds:
+        train, test = stage3.prepare_data(settings.dataset, settings.sensitive, settings.fit_rows, seed)
+        features = FeatureMap(ds, settings.sensitive, [train, test])
+        common = dict(seed=seed, source_reading=False, quality_rows=settings.quality_rows, device=settings.device)
+        teacher = stage3.fit_teacher(train, settings, seed)
+        records = stage3.student_records(teacher, train, quality_loss, *decoding)
+        book = stage3.score_rows(records, train, test, classifier=settings.classifier, features=features, **common)
 
         def score(frame: pd.DataFrame, rows_: pd.DataFrame = train, **changes) -> RowScore:
-            options = {"classifier": classifier, "features": features, "split": False, **changes}
+            options = {"classifier": settings.classifier, "features": features, "split": False, **changes}
             return stage3.score_rows(frame, rows_, test, **common, **options)
 
         for name in departures:
             if name == "construction":
-                alternative = score(stage3.decoded_records(teacher, train, "source_group", "sample"))
+                alternative = score(stage3.decoded_records(teacher, train, "source_group", settings.categorical_decoding))
             elif name == "categorical_decoding":
-                alternative = score(stage3.decoded_records(teacher, train, "random_group", "argmax"))
+                alternative = score(stage3.decoded_records(teacher, train, settings.construction, "argmax"))
             elif name == "teacher_encoding":
-                binned = stage3.fit_teacher(train, dataset, sensitive, encoding="binned", **settings)
-                alternative = score(stage3.student_records(binned, train, quality_loss))
+                binned = stage3.fit_teacher(train, settings, seed, encoding="binned")
+                alternative = score(stage3.student_records(binned, train, quality_loss, *decoding))
             elif name == "feature_set":
-                alternative = score(records, features=FeatureMap(ds, sensitive, [train, test], exclude=[sensitive]))
+                alternative = score(records, features=FeatureMap(ds, settings.sensitive, [train, test], exclude=[settings.sensitive]))
             elif name == "classifier":
                 alternative = score(records, classifier=other_classifier)
             elif name == "training_rows":
-                every, _ = stage3.prepare_data(dataset, sensitive, 0, seed)
-                whole = stage3.fit_teacher(every, dataset, sensitive, **settings)
-                alternative = score(stage3.student_records(whole, every, quality_loss), every)
+                every, _ = stage3.prepare_data(settings.dataset, settings.sensitive, 0, seed)
+                whole = stage3.fit_teacher(every, settings, seed)
+                alternative = score(stage3.student_records(whole, every, quality_loss, *decoding), every)
             else:  # label_coding and protocol read the book's own classifier another way
                 alternative = book
             for coding in POSITIVE_LABELS:

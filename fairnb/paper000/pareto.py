@@ -111,9 +111,8 @@ def tabfairgdt_sweep(dataset: str, sensitive: str, lamdas: Sequence[float], seed
             key = (f"{SWEEP}/{setting_name(lamda)}", seed)
             model = TabFairGDT(lamda=lamda, seed=seed).fit(train, dataset=ds, sensitive=sensitive)
             seconds[key] = float(model.fit_seconds_)
-            scores[key] = study.score_rows(model.sample(len(train)), train, test, dataset=dataset, sensitive=sensitive,
-                                           classifier=classifier, seed=seed, features=features, quality_rows=quality_rows,
-                                           device=device)
+            scores[key] = study.score_rows(model.sample(len(train)), train, test, features=features, classifier=classifier,
+                                           seed=seed, quality_rows=quality_rows, device=device)
     return Sweep(dataset, sensitive, lamdas, seeds, scores, seconds)
 
 

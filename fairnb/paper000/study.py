@@ -33,13 +33,15 @@ from fairnb.errors import ParameterError
 from fairnb.nn.device import single_thread_on_cpu
 from fairnb.nn.train import ending_metrics
 from fairnb.metrics.density import encoded_records, tabular_density_coverage
-from fairnb.metrics.downstream import POSITIVE_LABELS, UTILITY_FAIRNESS, FeatureMap, RowScore, score_features, score_synthetic
+from fairnb.metrics.downstream import (POSITIVE_LABELS, UTILITY_FAIRNESS, FeatureMap, Reference, RowScore, score_features,
+                                       score_synthetic)
 from fairnb.data.encoder import CATEGORICAL_DECODINGS
-from fairnb.paper000.construction import CONSTRUCTION_LABELS, CONSTRUCTIONS, DECODING_LABELS, check_construction
+from fairnb.paper000.construction import CONSTRUCTION_LABELS, CONSTRUCTIONS, DECODING_LABELS
 from fairnb.paper000 import names
 from fairnb.paper000.distill import QUALITY_LOSSES, check_lam
 from fairnb.paper000.fairdisco import check_beta_exponent
 from fairnb.paper000.pipeline import FairLatentDistillation
+from fairnb.paper000.settings import TEACHER_ENCODINGS, StudySettings, teacher_encoding  # noqa: F401 (the studies' settings)
 
 REPRESENTATION = names.REPRESENTATION
 LAMBDA_SWEEP = "lambda_sweep"  # our λ sweep's values in a record: lambda_sweep/<λ>/<metric>
@@ -97,7 +99,6 @@ def quality(real: pd.DataFrame, synthetic: pd.DataFrame, dataset: str, max_rows:
 
 # --------------------------------------------------------------------------- FairDisco's input encoding
 
-TEACHER_ENCODINGS = ("standard", "binned")
 # The FairDisco reference code's binning of numeric columns (its utils.loadAdult / loadCompas / loadGerman):
 # ("cut", k) k equal-width bins over the whole dataset; ("median", None) 1[x > median]; ("clip", c) min(x, c) as
 # a category. Any other integer column with few values is a category of its own values (as the reference keeps
@@ -109,16 +110,6 @@ REFERENCE_BINS = {
     "german": {"duration": ("cut", 5), "credit_amount": ("cut", 5), "age": ("cut", 5)},
 }
 FEW_VALUES = 20
-
-
-def teacher_encoding(value: str | None, profile: str | None = None) -> str:
-    """The teacher's input encoding: ``value``, or for ``None`` the profile's choice (``binned``, the
-    reference code's, under the ``paper`` profile; ``standard`` otherwise)."""
-    if value is None:
-        return "binned" if profile == "paper" else "standard"
-    if value not in TEACHER_ENCODINGS:
-        raise ParameterError("teacher_encoding", value, ", ".join(TEACHER_ENCODINGS))
-    return value
 
 
 class ReferenceBinning:
@@ -207,23 +198,22 @@ class Teacher:
         return self.binning.unbin(frame) if self.binning else frame
 
 
-def fit_teacher(train: pd.DataFrame, dataset: str, sensitive: str, *, teacher_epochs: int, student_epochs: int,
-                seed: int, batch_size: int = 2048, beta_exponent: int = 7, lam: float = 1.0, encoding: str = "standard",
-                device: str = "cpu") -> Teacher:
-    """The FairDisco teacher of one repetition.
+def fit_teacher(train: pd.DataFrame, settings: StudySettings, seed: int, *, encoding: str | None = None) -> Teacher:
+    """The FairDisco teacher of one repetition (``seed``) under ``settings``.
 
     The stage-3 study and the comparison both call this, so with the same seed, split and settings
     their FairDisco rows, FairDisco-representation rows, FLDGMs and our students share one teacher.
-    ``encoding``: ``standard`` (numeric columns standardised and reconstructed by a squared error)
-    or ``binned`` (the reference code's bins, ``ReferenceBinning``).
+    ``encoding`` (default ``settings.encoding``): ``standard`` (numeric columns standardised and
+    reconstructed by a squared error) or ``binned`` (the reference code's bins, ``ReferenceBinning``).
     """
-    if encoding not in TEACHER_ENCODINGS:
-        raise ParameterError("teacher_encoding", encoding, ", ".join(TEACHER_ENCODINGS))
-    model = FairLatentDistillation(batch_size=batch_size, beta_exponent=beta_exponent, teacher_epochs=teacher_epochs,
-                                   student_epochs=student_epochs, lam=lam, seed=seed, device=device)
-    binning = ReferenceBinning(fairnb.data.load(dataset)) if encoding == "binned" else None
-    x, s = model.prepare(binning.bin(train) if binning else train, dataset=binning.dataset if binning else dataset,
-                         sensitive=sensitive)
+    encoding = teacher_encoding(settings.encoding if encoding is None else encoding)
+    model = FairLatentDistillation(batch_size=settings.batch_size, beta_exponent=settings.beta_exponent,
+                                   teacher_epochs=settings.teacher_epochs, student_epochs=settings.require("student_epochs"),
+                                   lam=settings.lam, seed=seed, device=settings.device, construction=settings.construction,
+                                   categorical_decoding=settings.categorical_decoding)
+    binning = ReferenceBinning(fairnb.data.load(settings.dataset)) if encoding == "binned" else None
+    x, s = model.prepare(binning.bin(train) if binning else train, dataset=binning.dataset if binning else settings.dataset,
+                         sensitive=settings.sensitive)
     model.fit_teacher(x, s)
     return Teacher(model, x, s, binning)
 
@@ -273,16 +263,17 @@ def representation_score(teacher: Teacher, train: pd.DataFrame, test: pd.DataFra
                           sensitive, classifier, seed)
 
 
-def score_rows(frame: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, *, dataset: str, sensitive: str,
-               classifier: str, seed: int, features: FeatureMap, source_reading: bool = True, split: bool = True,
-               quality_rows: int = 10_000, device: str = "cpu") -> RowScore:
+def score_rows(frame: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, *, features: FeatureMap, classifier: str,
+               seed: int, source_reading: bool = True, split: bool = True, quality_rows: int = 10_000,
+               device: str = "cpu") -> RowScore:
     """``score_synthetic`` as every paper-000 table calls it: the classifier predicts the held-out
     ``test`` rows and density/coverage compare ``frame`` with them; ``source_reading`` adds the old
     reading against the ``train`` rows the records were made from (``source_density``/``source_coverage``;
-    off for the original data, which are those rows); ``split`` adds the reference's protocol."""
-    return score_synthetic(frame, test, test, dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed,
-                           features=features, source=train if source_reading else None, split=split,
-                           quality_rows=quality_rows, device=device)
+    off for the original data, which are those rows); ``split`` adds the reference's protocol. The
+    dataset and the audited attribute are the feature map's."""
+    return score_synthetic(frame, test, Reference(test, quality_rows, device), dataset=features.dataset.name,
+                           sensitive=features.sensitive, classifier=classifier, seed=seed, features=features,
+                           source=Reference(train, quality_rows, device) if source_reading else None, split=split)
 
 
 def record_metrics(scores: dict[tuple[str, int], RowScore], headline: str, protocol: str = "synthetic_real",
@@ -326,36 +317,30 @@ class Study:
     extras: dict = field(default_factory=dict)
 
 
-def beta_sweep(dataset: str, sensitive: str, beta_exponents: Sequence[int], epochs: int, seeds: Sequence[int],
-               fit_rows: int = 0, batch_size: int = 2048, dcov_estimator: str = "posterior", classifier: str = "random_forest",
-               positive_label: str = "favourable", device: str = "cpu", construction: str = "random_group",
-               categorical_decoding: str = "sample") -> Study:
-    """Stage 1 alone: for each β exponent and seed, train FairDisco and score its reconstructions.
+def beta_sweep(settings: StudySettings, *, beta_exponents: Sequence[int], dcov_estimator: str = "posterior") -> Study:
+    """Stage 1 alone: for each β exponent and seed of ``settings``, train FairDisco and score its records.
 
-    The synthetic set is D(z, s), z ~ E(x, s), for every training record; it is scored like every
-    Table-1 row (``score_rows``; class 1 = ``positive_label``). Returns metrics per
-    (beta_exponent, seed) with density, coverage, the degeneracy flag, the final training dCov² and
-    the stage-1 histories.
+    The synthetic set is one record D(z, s'), z ~ E(x, s), per training record, built as every Table-1 row is
+    (``settings.construction``) and scored like one (``score_rows``; class 1 = ``settings.positive_label``).
+    Returns metrics per (beta_exponent, seed) with density, coverage, where the fairness comes from
+    (``latent_dependence``), the degeneracy flag, the final training dCov² and the stage-1 histories.
     """
-    single_thread_on_cpu(device)
-    if positive_label not in POSITIVE_LABELS:
-        raise ParameterError("positive_label", positive_label, ", ".join(POSITIVE_LABELS))
+    single_thread_on_cpu(settings.device)
     exponents = [check_beta_exponent(b) for b in beta_exponents]
-    check_construction(construction, categorical_decoding)
     rows, histories = [], []
-    for seed in seeds:
-        train, test = prepare_data(dataset, sensitive, fit_rows, seed)
-        features = FeatureMap(fairnb.data.load(dataset), sensitive, [train, test])
+    for seed in settings.seeds:
+        train, test = prepare_data(settings.dataset, settings.sensitive, settings.fit_rows, seed)
+        features = FeatureMap(fairnb.data.load(settings.dataset), settings.sensitive, [train, test])
         for exponent in exponents:
-            model = FairLatentDistillation(batch_size=batch_size, beta_exponent=exponent, dcov_estimator=dcov_estimator,
-                                           teacher_epochs=epochs, seed=seed, device=device)
-            x, s = model.prepare(train, dataset=dataset, sensitive=sensitive)
+            model = FairLatentDistillation(batch_size=settings.batch_size, beta_exponent=exponent, dcov_estimator=dcov_estimator,
+                                           teacher_epochs=settings.teacher_epochs, seed=seed, device=settings.device)
+            x, s = model.prepare(train, dataset=settings.dataset, sensitive=settings.sensitive)
             model.fit_teacher(x, s)
-            synthetic = teacher_records(Teacher(model, x, s), train, construction, categorical_decoding)
-            row = score_rows(synthetic, train, test, dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed,
-                             features=features, source_reading=False, split=False, device=device)
+            synthetic = teacher_records(Teacher(model, x, s), train, settings.construction, settings.categorical_decoding)
+            row = score_rows(synthetic, train, test, features=features, classifier=settings.classifier, seed=seed,
+                             source_reading=False, split=False, quality_rows=settings.quality_rows, device=settings.device)
             last = model.teacher_history_.iloc[-1]
-            rows.append({"beta_exponent": exponent, "seed": seed, **row.codings[positive_label], **row.quality,
+            rows.append({"beta_exponent": exponent, "seed": seed, **row.codings[settings.positive_label], **row.quality,
                          **latent_dependence(model, train, test, seed),
                          "degenerate": row.degenerate, "degenerate_reason": row.reason, "fairness": last["fairness"],
                          "reconstruction": last["reconstruction"], "seconds": model.timings_["teacher_seconds"]})
@@ -392,20 +377,20 @@ def latent_dependence(model: FairLatentDistillation, train: pd.DataFrame, test: 
             "auc_mean": group_auc(mean_train, s_train, mean_test, s_test, seed)}
 
 
-def distillation_study(dataset: str, sensitive: str, teacher_epochs: int, student_epochs: int, seed: int = 0,
-                       fit_rows: int = 0, batch_size: int = 2048, beta_exponent: int = 7, lam: float = 1.0,
-                       quality_losses: Sequence[str] = QUALITY_LOSSES, device: str = "cpu") -> Study:
-    """Stage 2: one teacher, one student per quality loss.
+def distillation_study(settings: StudySettings, *, quality_losses: Sequence[str] = QUALITY_LOSSES) -> Study:
+    """Stage 2 on the first seed of ``settings``: one teacher, one student per quality loss.
 
     Returns final distillation metrics per loss (``distance`` = mean ‖z − z'‖ on the test part),
     the stage-2 histories, and in ``extras``: teacher/student codes of the test part per loss,
     the test frame's group codes and the parameter counts.
     """
-    single_thread_on_cpu(device)
-    train, test = prepare_data(dataset, sensitive, fit_rows, seed)
-    model = FairLatentDistillation(batch_size=batch_size, beta_exponent=beta_exponent, teacher_epochs=teacher_epochs,
-                                   student_epochs=student_epochs, lam=lam, seed=seed, device=device)
-    x, s = model.prepare(train, dataset=dataset, sensitive=sensitive)
+    single_thread_on_cpu(settings.device)
+    seed = settings.seeds[0]
+    train, test = prepare_data(settings.dataset, settings.sensitive, settings.fit_rows, seed)
+    model = FairLatentDistillation(batch_size=settings.batch_size, beta_exponent=settings.beta_exponent,
+                                   teacher_epochs=settings.teacher_epochs, student_epochs=settings.require("student_epochs"),
+                                   lam=settings.lam, seed=seed, device=settings.device)
+    x, s = model.prepare(train, dataset=settings.dataset, sensitive=settings.sensitive)
     model.fit_teacher(x, s)
     rows, histories, latents = [], [], {}
     for loss in quality_losses:
@@ -436,46 +421,41 @@ def _tidy(scores: dict[tuple[str, int], RowScore], positive_labels: Sequence[str
     return pd.DataFrame(rows)
 
 
-def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_epochs: int, seeds: Sequence[int],
-                    fit_rows: int = 0, batch_size: int = 2048, beta_exponent: int = 7, lam: float = 1.0,
-                    quality_losses: Sequence[str] = QUALITY_LOSSES, classifier: str = "random_forest",
-                    positive_labels: Sequence[str] = POSITIVE_LABELS, device: str = "cpu", construction: str = "random_group",
-                    categorical_decoding: str = "sample", quality_rows: int = 10_000, encoding: str = "standard",
-                    ablations: bool = True) -> Study:
-    """Stage 3, the Table-1 rows: per seed, one teacher (``fit_teacher``) and one student per quality loss.
+def synthesis_study(settings: StudySettings, *, quality_losses: Sequence[str] = QUALITY_LOSSES,
+                    positive_labels: Sequence[str] | None = None, ablations: bool = True) -> Study:
+    """Stage 3, the Table-1 rows: per seed of ``settings``, one teacher (``fit_teacher``) and one student per quality loss.
 
-    Methods: ``original`` (the real training part itself), ``fairdisco`` (teacher reconstructions),
+    Methods: ``original`` (the real training part itself), ``fairdisco`` (the teacher's records),
     ``fairdisco_representation`` (a classifier on the teacher's codes), and each quality loss
-    (``x_fair = D(E'(x, s), s)``). Every row is scored by ``score_rows`` (module doc): both label
+    (``x_fair = D(E'(x, s), s')``). Every row is scored by ``score_rows`` (module doc): both label
     codings of one classifier, both protocols, density and coverage against the held-out test rows
     (and, for generated records, against the training rows they came from), the degeneracy check.
-    ``encoding``: the teacher's input encoding (``fit_teacher``). Returns one row per (method, seed,
-    protocol, positive_label in ``positive_labels``);
-    ``extras``: ``scores`` ((method, seed) → ``RowScore``), ``synthetic`` (the first seed's
-    frames, with ``real``), ``synthetic_by_seed`` (seed → the same frames for every seed), ``timings``.
+    ``ablations``: also score the first loss's codes decoded the other ways (``ABLATIONS``).
+    ``positive_labels`` (default: the headline coding, then the other) are the codings of the tidy table.
+    Returns one row per (method, seed, protocol, positive_label); ``extras``: ``scores`` ((method, seed) →
+    ``RowScore``), ``synthetic`` (the first seed's frames, with ``real``), ``synthetic_by_seed`` (seed → the
+    same frames for every seed), ``timings``.
     """
-    single_thread_on_cpu(device)
-    check_lam(lam)
-    check_construction(construction, categorical_decoding)
+    single_thread_on_cpu(settings.device)
+    positive_labels = tuple(positive_labels or (settings.positive_label, settings.other_label))
     for label in positive_labels:
         if label not in POSITIVE_LABELS:
             raise ParameterError("positive_label", label, ", ".join(POSITIVE_LABELS))
-    ds = fairnb.data.load(dataset)
+    ds = fairnb.data.load(settings.dataset)
+    decoding = (settings.construction, settings.categorical_decoding)
     scores: dict[tuple[str, int], RowScore] = {}
     frames, by_seed, timings = {}, {}, []
-    for seed in seeds:
-        train, test = prepare_data(dataset, sensitive, fit_rows, seed)
-        features = FeatureMap(ds, sensitive, [train, test])
-        teacher = fit_teacher(train, dataset, sensitive, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
-                              seed=seed, batch_size=batch_size, beta_exponent=beta_exponent, lam=lam, encoding=encoding,
-                              device=device)
-        synthetic = {"fairdisco": teacher_records(teacher, train, construction, categorical_decoding)}
+    for seed in settings.seeds:
+        train, test = prepare_data(settings.dataset, settings.sensitive, settings.fit_rows, seed)
+        features = FeatureMap(ds, settings.sensitive, [train, test])
+        teacher = fit_teacher(train, settings, seed)
+        synthetic = {"fairdisco": teacher_records(teacher, train, *decoding)}
         variants = {}
         for loss in quality_losses:
-            synthetic[loss] = student_records(teacher, train, loss, construction, categorical_decoding)
+            synthetic[loss] = student_records(teacher, train, loss, *decoding)
             if ablations and loss == quality_losses[0]:
                 variants = {ablation_method(loss, c, d): decoded_records(teacher, train, c, d) for c, d in ABLATIONS
-                            if (c, d) != (construction, categorical_decoding)}
+                            if (c, d) != decoding}
             timings.append({"seed": seed, "quality_loss": loss, "teacher_seconds": teacher.model.timings_["teacher_seconds"],
                             "student_seconds": teacher.model.timings_["student_seconds"],
                             **{f"teacher_{k}": v for k, v in ending_metrics(teacher.model.teacher_history_,
@@ -483,13 +463,14 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
                             **{f"student_{k}": v for k, v in ending_metrics(teacher.model.student_history_,
                                                                             teacher.model.student_convergence_).items()}})
         by_seed[seed] = {"real": train, **synthetic}
-        if seed == seeds[0]:
+        if seed == settings.seeds[0]:
             frames = by_seed[seed]
-        common = dict(dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed, features=features,
-                      quality_rows=quality_rows, device=device)
+        common = dict(features=features, classifier=settings.classifier, seed=seed, quality_rows=settings.quality_rows,
+                      device=settings.device)
         scores[("original", seed)] = score_rows(train, train, test, source_reading=False, **common)
         scores[("fairdisco", seed)] = score_rows(synthetic["fairdisco"], train, test, **common)
-        scores[(REPRESENTATION, seed)] = representation_score(teacher, train, test, dataset, sensitive, classifier, seed)
+        scores[(REPRESENTATION, seed)] = representation_score(teacher, train, test, settings.dataset, settings.sensitive,
+                                                              settings.classifier, seed)
         for loss in quality_losses:
             scores[(loss, seed)] = score_rows(synthetic[loss], train, test, **common)
         for method, records in variants.items():
@@ -498,33 +479,27 @@ def synthesis_study(dataset: str, sensitive: str, teacher_epochs: int, student_e
                                                          "timings": pd.DataFrame(timings)})
 
 
-def lambda_sweep(dataset: str, sensitive: str, lams: Sequence[float], teacher_epochs: int, student_epochs: int,
-                 seeds: Sequence[int], fit_rows: int = 0, batch_size: int = 2048, beta_exponent: int = 7, quality_loss: str = "l1",
-                 classifier: str = "random_forest", positive_label: str = "favourable", device: str = "cpu",
-                 construction: str = "random_group", categorical_decoding: str = "sample", encoding: str = "standard") -> Study:
-    """Stage 2–3 for each KL weight λ (one teacher per seed): fairness, utility and quality per λ,
-    scored like every Table-1 row (``score_rows``; class 1 = ``positive_label``)."""
-    single_thread_on_cpu(device)
+def lambda_sweep(settings: StudySettings, *, lams: Sequence[float], quality_loss: str = "l1") -> Study:
+    """Stage 2–3 for each KL weight λ (one teacher per seed of ``settings``): fairness, utility and quality per
+    λ, scored like every Table-1 row (``score_rows``; class 1 = ``settings.positive_label``)."""
+    single_thread_on_cpu(settings.device)
     lams = [check_lam(lam) for lam in lams]
-    check_construction(construction, categorical_decoding)
     scores: dict[tuple[str, int], RowScore] = {}
-    if positive_label not in POSITIVE_LABELS:
-        raise ParameterError("positive_label", positive_label, ", ".join(POSITIVE_LABELS))
-    ds = fairnb.data.load(dataset)
+    ds = fairnb.data.load(settings.dataset)
     rows = []
-    for seed in seeds:
-        train, test = prepare_data(dataset, sensitive, fit_rows, seed)
-        features = FeatureMap(ds, sensitive, [train, test])
-        teacher = fit_teacher(train, dataset, sensitive, teacher_epochs=teacher_epochs, student_epochs=student_epochs,
-                              seed=seed, batch_size=batch_size, beta_exponent=beta_exponent, encoding=encoding, device=device)
+    for seed in settings.seeds:
+        train, test = prepare_data(settings.dataset, settings.sensitive, settings.fit_rows, seed)
+        features = FeatureMap(ds, settings.sensitive, [train, test])
+        teacher = fit_teacher(train, settings, seed)
         for lam in lams:
-            synthetic = student_records(teacher, train, quality_loss, construction, categorical_decoding, lam=lam)
-            row = score_rows(synthetic, train, test, dataset=dataset, sensitive=sensitive, classifier=classifier, seed=seed,
-                             features=features, source_reading=False, split=False, device=device)
-            rows.append({"lam": lam, "seed": seed, **row.codings[positive_label], **row.quality,
+            synthetic = student_records(teacher, train, quality_loss, settings.construction, settings.categorical_decoding,
+                                        lam=lam)
+            row = score_rows(synthetic, train, test, features=features, classifier=settings.classifier, seed=seed,
+                             source_reading=False, split=False, quality_rows=settings.quality_rows, device=settings.device)
+            rows.append({"lam": lam, "seed": seed, **row.codings[settings.positive_label], **row.quality,
                          "degenerate": row.degenerate, "degenerate_reason": row.reason})
             scores[(f"{LAMBDA_SWEEP}/{lam:g}", seed)] = row
-    return Study(pd.DataFrame(rows), extras={"scores": scores, "positive_label": positive_label})
+    return Study(pd.DataFrame(rows), extras={"scores": scores, "positive_label": settings.positive_label})
 
 
 def sweep_metrics(sweep: Study) -> dict[str, list[float]]:
