@@ -153,11 +153,31 @@ class Repetition:
     classifier: Any
 
 
-def run_repetition(data: ImageData, seed: int, beta_exponent: int = 7, quality_loss: str = "l1", lam: float = 1.0,
-                   teacher_epochs: int = 10, student_epochs: int = 10, classifier_epochs: int = 5,
-                   batch_size: int = 128, density_images: int = 2000, device: str = "cpu",
-                   real_classifier: Any = None, keep_images: bool = True) -> Repetition:
-    """Stages 1–3 and the evaluation for one seed.
+@dataclass(frozen=True)
+class ImageSettings:
+    """Everything one image repetition needs besides its data and seed.
+
+    Attributes:
+        beta_exponent, quality_loss, lam: the teacher's β = 10**beta_exponent, the student's quality loss and KL weight.
+        teacher_epochs, student_epochs, classifier_epochs: epochs of stage 1, stage 2 and the downstream CNN.
+        batch_size: images per mini-batch; density_images: images compared for density and coverage.
+        device: torch device.
+    """
+
+    beta_exponent: int = 7
+    quality_loss: str = "l1"
+    lam: float = 1.0
+    teacher_epochs: int = 10
+    student_epochs: int = 10
+    classifier_epochs: int = 5
+    batch_size: int = 128
+    density_images: int = 2000
+    device: str = "cpu"
+
+
+def run_repetition(data: ImageData, seed: int, settings: ImageSettings = ImageSettings(), *, real_classifier: Any = None,
+                   keep_images: bool = True) -> Repetition:
+    """Stages 1–3 and the evaluation for one seed, under ``settings``.
 
     Generated data: x_fair = D(z', s) with z' ~ E'(x) for every training image x, labelled with
     x's target. Scores (see ``fairnb.metrics.image_scores``): ``accuracy``, ``dpr``, ``eor`` of a CNN
@@ -173,10 +193,11 @@ def run_repetition(data: ImageData, seed: int, beta_exponent: int = 7, quality_l
     from fairnb.metrics import image_scores as metrics
     from fairnb.paper000.conv import ImageFairDistillation
 
+    classifier_epochs, batch_size, device = settings.classifier_epochs, settings.batch_size, settings.device
     model = ImageFairDistillation(data.x_train.shape[1], data.x_train.shape[-1], s_dim=len(data.sensitive_labels),
-                                  beta_exponent=beta_exponent, quality_loss=quality_loss, lam=lam,
-                                  teacher_epochs=teacher_epochs, student_epochs=student_epochs, batch_size=batch_size,
-                                  seed=seed, device=device).fit(data.x_train, data.sensitive_train)
+                                  beta_exponent=settings.beta_exponent, quality_loss=settings.quality_loss, lam=settings.lam,
+                                  teacher_epochs=settings.teacher_epochs, student_epochs=settings.student_epochs,
+                                  batch_size=batch_size, seed=seed, device=device).fit(data.x_train, data.sensitive_train)
     started = time.perf_counter()
     generated = model.generate(data.x_train, data.sensitive_train, seed=seed)
     classifier = metrics.train_classifier(generated, data.target_train, data.n_classes, classifier_epochs,
@@ -192,7 +213,7 @@ def run_repetition(data: ImageData, seed: int, beta_exponent: int = 7, quality_l
                                               data.sensitive_test)
     scores |= {f"random_s/{name}": value for name, value in random_scores.items()}
     if real_classifier is not None:
-        scores |= metrics.embedding_density_coverage(real_classifier, data.x_test, generated, n=density_images,
+        scores |= metrics.embedding_density_coverage(real_classifier, data.x_test, generated, n=settings.density_images,
                                                      seed=seed, device=device)
     scores |= latent_dependence(model, data, seed=seed)
     scores |= model.timings | {"evaluation_seconds": time.perf_counter() - started}
@@ -235,17 +256,16 @@ def real_reference(data: ImageData, classifier_epochs: int = 5, batch_size: int 
     return classifier, scores
 
 
-def run(data: ImageData, seeds: list[int], **options: Any) -> tuple[list[Repetition], dict[str, float], pd.DataFrame]:
-    """``real_reference`` once (first seed), then ``run_repetition`` per seed.
+def run(data: ImageData, seeds: list[int], settings: ImageSettings = ImageSettings()) -> tuple[list[Repetition], dict[str, float], pd.DataFrame]:
+    """``real_reference`` once (first seed), then ``run_repetition`` per seed, under ``settings``.
 
     Returns:
         (repetitions, real-data scores, table with one row per source: "real" and one per seed).
     """
-    device = options.get("device", "cpu")
-    real_classifier, real_scores = real_reference(data, options.get("classifier_epochs", 5), options.get("batch_size", 128),
-                                                  seeds[0], device)
+    real_classifier, real_scores = real_reference(data, settings.classifier_epochs, settings.batch_size, seeds[0],
+                                                  settings.device)
     # only the first seed's images are shown: later seeds keep their scores and model, not their images
-    repetitions = [run_repetition(data, seed, real_classifier=real_classifier, keep_images=i == 0, **options)
+    repetitions = [run_repetition(data, seed, settings, real_classifier=real_classifier, keep_images=i == 0)
                    for i, seed in enumerate(seeds)]
     rows = [{"trained on": "real images", "seed": seeds[0], **real_scores}]
     for r in repetitions:
