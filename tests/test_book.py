@@ -267,6 +267,7 @@ PAGES = {  # page -> text it must show
     "book/runs/datasets-adult.html": "favourable-label rate",       # a dataset page
     "book/runs/fair_synthesis-adult-sex.html": "feature importance",
     "book/api.html": "api reference",                               # the API page
+    "book/runs/performance.html": "performance record",             # the benchmarks' page
 }
 WITHOUT_FIGURES = {"book/api.html", "book/runs/claims.html"}
 
@@ -367,6 +368,99 @@ def test_headless_chromium_renders_pages(tree, built_book, browser, page):
         assert browser.execute_script(CODE_JS) == 0, f"code shown unfolded on {page}"
         assert "Run configuration" in body
     browser.save_screenshot(str(tree / "_build" / (Path(page).stem + ".png")))
+
+
+# Pages a student reads at 1280 px: nothing in the text column is wider than the column or scrolls sideways (every
+# fold opened), and the ledger's verdict columns are on screen.
+FIT_JS = """
+const article = document.querySelector('article.bd-article') || document.querySelector('main');
+article.querySelectorAll('details').forEach(d => { d.open = true; });
+const style = getComputedStyle(article), box = article.getBoundingClientRect();
+const left = box.left + parseFloat(style.paddingLeft), right = box.right - parseFloat(style.paddingRight);
+const clipped = e => {
+  for (let p = e.parentElement; p && p !== article; p = p.parentElement) {
+    if (getComputedStyle(p).overflowX !== 'visible') return true;
+  }
+  return false;
+};
+const overflow = [];
+for (const e of article.querySelectorAll('*')) {
+  if (!e.getClientRects().length) continue;
+  const r = e.getBoundingClientRect();
+  if (r.width === 0 || r.height === 0) continue;
+  const sideways = ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1;
+  const out = (r.right > right + 1 || r.left < left - 1) && !clipped(e);
+  if (sideways || out) overflow.push({what: sideways ? 'scrolls sideways' : 'sticks out of the column',
+    tag: e.tagName.toLowerCase(), width: Math.round(Math.max(r.width, e.scrollWidth)), text: e.textContent.trim().slice(0, 60)});
+}
+const verdicts = Array.from(article.querySelectorAll('th')).filter(th => /^verdicts?$/.test(th.textContent.trim())).map(th => {
+  const r = th.getBoundingClientRect(), row = Array.from(th.parentElement.children);
+  return {first: row.indexOf(th) === 0, visible: r.left >= left - 1 && r.right <= Math.min(right, window.innerWidth) + 1};
+});
+return {column: Math.round(right - left), overflow: overflow.slice(0, 10), verdicts: verdicts};
+"""
+FITTED_PAGES = ("book/runs/claims.html", "book/runs/table1.html", "book/runs/performance.html")
+
+
+def _fits(browser, page: Path) -> dict:
+    browser.set_window_size(1280, 900)
+    browser.get(page.as_uri())
+    time.sleep(1)
+    found = browser.execute_script(FIT_JS)
+    assert not found["overflow"], f"wider than the {found['column']} px text column at 1280 px on {page.name}: {found['overflow']}"
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.parametrize("page", FITTED_PAGES)
+def test_pages_fit_the_text_column_at_1280_px(tree, built_book, browser, page):
+    """The claims ledger, Table 1 and the performance record at 1280 px, every fold open: no table, code block or
+    figure wider than the text column, none in a sideways scroll box; the ledger's verdicts come first, on screen."""
+    html = tree / "_build" / "html" / page
+    assert html.exists(), f"{page} was not built"
+    found = _fits(browser, html)
+    if page == "book/runs/claims.html":
+        assert found["verdicts"], "no verdict column on the claims ledger"
+        assert all(v["first"] and v["visible"] for v in found["verdicts"]), found["verdicts"]
+
+
+@pytest.fixture(scope="session")
+def snapshot_book(tmp_path_factory):
+    """`fairnb book --from-snapshot` in a fresh copy of the repository: (the copy, the build's result)."""
+    from fairnb.book import snapshot
+
+    if not (snapshot.SNAPSHOT / snapshot.PROVENANCE).exists():
+        pytest.skip("no results snapshot committed")
+    copy = copy_repository(tmp_path_factory.mktemp("snapshot") / "repo")
+    result = subprocess.run(FAIRNB + ["book", "--from-snapshot"], cwd=copy, env=in_tree(copy), capture_output=True,
+                            text=True, timeout=900)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return copy / snapshot.SNAPSHOT_HTML.relative_to(ROOT)
+
+
+@pytest.mark.slow
+def test_snapshot_book_names_the_pages_it_lacks(snapshot_book):
+    """A hand-written chapter's link to a page the snapshot book does not hold (the appendix, run pages) reads
+    "<title> (in the full book)", never its raw target such as ../appendix/..."""
+    import re
+
+    raw, named = [], 0
+    for page in (snapshot_book / "book").rglob("*.html"):
+        text = page.read_text(errors="ignore")
+        raw += [f"{page.relative_to(snapshot_book)}: {m}" for m in re.findall(r">\.\./(?:appendix|runs|images)/[^<]*<", text)]
+        named += text.count("(in the full book)")
+    assert not raw, raw[:10]
+    assert named, "no chapter names a page of the full book"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_snapshot_chapter_fits_the_text_column_at_1280_px(snapshot_book, browser):
+    chapter = snapshot_book / "book" / "paper000" / "fair_synthesis.html"
+    assert chapter.exists()
+    _fits(browser, chapter)
+    assert "(in the full book)" in browser.find_element("tag name", "body").text
 
 
 @pytest.mark.slow

@@ -725,7 +725,11 @@ def _verdict_badges(verdicts: Iterable[str]) -> str:
 
 
 def _cell(text: Any, css: str = "") -> str:
-    return f'<td class="{css}">{html.escape(str(text))}</td>' if css else f"<td>{html.escape(str(text))}</td>"
+    """A table cell; a line may end after a comma, a slash or an underscore (a long metric name, ``mean(a,b,c)`` or
+    ``l1/favourable_positive_rate_<group>``, breaks there rather than widening the table; ``<wbr>``, so a copied
+    name has no extra character)."""
+    text = re.sub(r"([,/_])(?=\S)", r"\1<wbr>", html.escape(str(text)))
+    return f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>"
 
 
 def _table(head: list[str], rows: list[str], css: str) -> str:

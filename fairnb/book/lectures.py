@@ -13,7 +13,8 @@ records gets a short note that says which command creates them. A method with a 
 "⚠ degenerate k/n" in the table, so its ratios are not read as fair: by the claims ledger's rule
 (``fairnb.book.claims.row_degeneracy``) for the stages that score a classifier, elsewhere by the run's own
 ``<method>/degenerate`` values. A mean ± std may break before its ± only, and the figures are drawn at the width
-of the book's text column, so their labels print at their size. Methods the paper does not compare (TabFairGDT) come last, labelled "(not in the paper)".
+of the book's text column, so their labels print at their size; a table sits in a ``fairnb-lecture-table``
+container (``book/_static/fairnb.css`` sets it compact enough for the column). Methods the paper does not compare (TabFairGDT) come last, labelled "(not in the paper)".
 
 ``write_pareto`` writes the Pareto lecture's files from the ``pareto``, ``comparison``,
 ``fair_synthesis`` and ``runtime`` records (``fairnb.paper000.pareto``): ``pareto-figure.md`` and
@@ -211,12 +212,12 @@ def write_lectures(folder: Path | None = None, results: Path | None = None) -> l
             table_md = _missing(stage)
         else:
             table_md = (f"Every run of this stage (profile: {profiles}); cells are mean ± std over the n repetitions.\n\n"
-                        + table.to_markdown(index=False))
+                        "```{container} fairnb-lecture-table\n" + table.to_markdown(index=False) + "\n```")
         atomic_write(folder / f"{name}-table.md", table_md + "\n")
         figure = stage_figure(stage, tidy) if not tidy.empty else None
         if figure is not None:
             figure.savefig(folder / f"{name}.png", dpi=110, bbox_inches="tight")
-            figure_md = (f"```{{figure}} /book/generated/lectures/{name}.png\n:name: fig-lecture-{name}\n:width: 100%\n\n"
+            figure_md = (f"```{{figure}} /book/generated/lectures/{name}.png\n:name: fig-lecture-{name}\n\n"
                          f"All runs of this stage side by side (profile: {profiles}).\n```")
         else:
             figure_md = _missing(stage)
