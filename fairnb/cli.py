@@ -18,7 +18,9 @@ prints one line naming what changed and exits 1.
 Parameters given with ``-p`` apply to every selected run and are validated (name, type, range, the
 datasets a template lists, a visible GPU for ``device=cuda``) against each run's template before
 anything executes; list values are JSON (``'[0, 7]'``) or comma-separated (``0,7``). ``--dry-run``
-stops there and prints each selected run with its resolved parameters and whether it is cached.
+stops there and prints each selected run with its resolved parameters, whether it is cached and, for a run
+to execute, what it is expected to cost (``fairnb.runs.estimate``: its last record, else the performance record);
+``run`` and ``book`` first say what the whole invocation is expected to cost.
 Output is for people: one progress line, one line per failed run, a summary; bad input is one
 ``fairnb: error:`` line naming the parameter, the value and what is allowed.
 """
@@ -80,7 +82,7 @@ def _overrides(pairs: list[list[str]]) -> dict[str, Any]:
 def _workers(text: str) -> int:
     """``auto`` → the usable cores; else an integer from 1 to ``max_workers()``."""
     from fairnb.errors import ParameterError
-    from fairnb.runs.execute import usable_cores
+    from fairnb.runs.schedule import usable_cores
 
     if str(text).strip().lower() == "auto":
         return usable_cores()
@@ -97,7 +99,7 @@ def _workers(text: str) -> int:
 
 def max_workers() -> int:
     """The most worker processes ``--workers`` accepts: four per usable core, at least 8."""
-    from fairnb.runs.execute import usable_cores
+    from fairnb.runs.schedule import usable_cores
 
     return max(8, 4 * usable_cores())
 
@@ -123,7 +125,9 @@ def _timeout(text: str | None) -> int | None:
 
 def _prepare(args: argparse.Namespace):
     """Everything that can be checked before a cluster or kernel starts; returns the jobs."""
-    from fairnb.runs.execute import Outputs, check_scheduler, prepare
+    from fairnb.runs.jobs import prepare
+    from fairnb.runs.schedule import check_scheduler
+    from fairnb.runs.store import Outputs
     from fairnb.runs.manifest import load_manifest, select
 
     overrides = _overrides(args.parameter)
@@ -140,12 +144,12 @@ def _prepare(args: argparse.Namespace):
 
 
 def _run(args: argparse.Namespace) -> int:
-    from fairnb.runs.execute import dry_run, run_jobs
+    from fairnb.runs.estimate import estimate_line
+    from fairnb.runs.schedule import dry_run, plan, run_jobs, usable_cores
+    from fairnb.runs.store import store_warnings
 
     jobs, workers = _prepare(args)
     if args.dry_run:
-        from fairnb.runs.execute import store_warnings
-
         for warning in store_warnings(jobs):
             print(warning, file=sys.stderr)
         lines = dry_run(jobs)
@@ -153,6 +157,10 @@ def _run(args: argparse.Namespace) -> int:
             print(line)
         cached = sum("[cached;" in line for line in lines)
         print(f"{len(jobs)} runs: {cached} cached, {len(jobs) - cached} to run (dry run: nothing executed)")
+    to_run = [job.run.id for job, state in plan(jobs) if state != "cached"]
+    # what it will cost, before anything starts (from the runs' last records or the performance record)
+    print(estimate_line(jobs, to_run, workers, usable_cores()), flush=True)
+    if args.dry_run:
         return 0
     summaries = run_jobs(jobs, workers=workers, scheduler=args.scheduler)
     failed = [s for s in summaries if s["status"] != "ok"]
@@ -167,7 +175,7 @@ def _run(args: argparse.Namespace) -> int:
 def _book(args: argparse.Namespace) -> int:
     from fairnb.book import HTML, build
     from fairnb.errors import RunStoreError
-    from fairnb.runs.execute import BUILD, has_runs
+    from fairnb.runs.store import BUILD, has_runs
 
     if args.from_snapshot:
         return _book_from_snapshot(args)
@@ -207,7 +215,7 @@ def _check_book_pages(args: argparse.Namespace, selected: set[str]) -> None:
     ``selected`` to run now: the book's chapters show their numbers, so it would end with a warning per missing
     page and a partial book."""
     from fairnb.errors import RunStoreError
-    from fairnb.runs.execute import BOOK_RUNS
+    from fairnb.runs.store import BOOK_RUNS
     from fairnb.runs.manifest import load_manifest
 
     missing = [run.id for run in load_manifest() if run.id not in selected and not (BOOK_RUNS / f"{run.id}.ipynb").exists()]
@@ -242,7 +250,7 @@ def _book_from_snapshot(args: argparse.Namespace) -> int:
 
 def _snapshot(args: argparse.Namespace) -> int:
     from fairnb.book.snapshot import SNAPSHOT, check_snapshot, write_snapshot
-    from fairnb.runs.execute import RESULTS
+    from fairnb.runs.store import RESULTS
 
     if args.check:
         current, line = check_snapshot(SNAPSHOT)
@@ -257,7 +265,7 @@ def _snapshot(args: argparse.Namespace) -> int:
 def _clean(args: argparse.Namespace) -> int:
     from fairnb.book import GENERATED, HTML
     from fairnb.book.snapshot import SNAPSHOT_BUILD
-    from fairnb.runs.execute import BOOK_RUNS, FAILED, RESULTS, Outputs
+    from fairnb.runs.store import BOOK_RUNS, FAILED, RESULTS, Outputs
 
     targets = [BOOK_RUNS, GENERATED, HTML.parent / "jupyter_execute", HTML, HTML.parent / ".doctrees", SNAPSHOT_BUILD]
     if args.all:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import threading
 import time
@@ -285,10 +286,10 @@ def test_dry_run_validates_and_lists_without_executing(store, capsys):
     jobs = execute.prepare([probe(0), probe(1)], "smoke", {"device": "cpu"})
     lines = execute.dry_run(jobs)
     assert lines[0].startswith("probe-0  [cached; limit 900 s]") and "seed=0 device=cpu profile=smoke" in lines[0]
-    assert lines[1].startswith("probe-1  [to run; limit 900 s]")
+    assert lines[1].startswith("probe-1  [to run; limit 900 s; no history]")
     assert main(["run", "--dry-run", "--profile", "smoke", "--only", "datasets-adult", "-p", "seed", "3", "--timeout", "60"]) == 0
     out = capsys.readouterr().out
-    assert "datasets-adult  [to run; limit 60 s]" in out and "seed=3" in out and "dataset=adult" in out
+    assert "datasets-adult  [to run; limit 60 s; no history]" in out and "seed=3" in out and "dataset=adult" in out
     assert "1 runs: 0 cached, 1 to run (dry run: nothing executed)" in out
     assert not list((store / "results").glob("datasets-*"))
 
@@ -690,3 +691,52 @@ def test_a_strict_book_with_runs_missing_says_which_and_builds_nothing(store, mo
     fake_execution(execute.prepare([probe(0)], "smoke")[0])  # some run exists: --no-run gets as far as the check
     err = _cli_error(capsys, "book", "--no-run")
     assert "datasets-adult" in err
+
+
+# ================================================================== issue 23: what it costs, said before it starts
+
+
+def test_dry_run_estimates_each_run_and_the_total_from_the_last_records(store, capsys, monkeypatch):
+    """A run to execute says what its last successful record of the same profile took; the total is the wall time
+    on the workers; runs without history are named, not guessed."""
+    from fairnb.runs import estimate
+
+    monkeypatch.setattr(estimate, "BENCHMARK", store / "no-benchmark.json")
+    results = store / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    for run_id, seconds, profile in (("datasets-adult", 240.0, "smoke"), ("datasets-compas", 180.0, "smoke"),
+                                     ("datasets-german", 600.0, "default")):  # another profile is no history
+        (results / f"{run_id}.json").write_text(json.dumps({"run": run_id, "status": "ok", "profile": profile,
+                                                            "seconds": seconds, "key": "an older key"}))
+    assert main(["run", "--dry-run", "--profile", "smoke", "--only", "datasets-*", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "datasets-adult  [to run; limit 900 s; about 4 min by its last run]" in out
+    assert "datasets-compas  [to run; limit 900 s; about 3 min by its last run]" in out
+    assert "datasets-german  [to run; limit 900 s; no history]" in out
+    assert re.search(r"estimate for 6 runs to run: about 7 min (on 1 core|with 1 worker) plus 4 with no history "
+                     r"\(datasets-celeba, datasets-colour_mnist, datasets-german, datasets-meps\)", out)
+    assert main(["run", "--dry-run", "--profile", "smoke", "--only", "datasets-adult", "--only", "datasets-compas",
+                 "--workers", "2"]) == 0
+    assert re.search(r"estimate for 2 runs to run: about 4 min (on|with) 2 ", capsys.readouterr().out)  # side by side
+
+
+def test_estimate_falls_back_to_the_benchmark_and_spreads_waves_over_workers(store, tmp_path, monkeypatch):
+    from fairnb.runs import estimate
+
+    benchmark = tmp_path / "book.json"
+    benchmark.write_text(json.dumps({"measurements": [
+        {"name": "default profile, probe-1, cold model store", "value": 300.0, "unit": "s"},
+        {"name": "default profile, probe pages (4 runs), sum of the runs' seconds", "value": 800.0, "unit": "s"},
+        {"name": "default profile, cold run of the whole manifest: runs done after 5187 s (stopped)", "value": 36,
+         "unit": "runs of 50"}]}))
+    monkeypatch.setattr(estimate, "BENCHMARK", benchmark)
+    jobs = execute.prepare([probe(0), probe(1)], "default", {"device": "cpu"})
+    assert estimate.run_estimate(jobs[1]) == estimate.Estimate(300.0, "benchmark")
+    assert estimate.run_estimate(jobs[0]) == estimate.Estimate(200.0, "benchmark, per probe page")
+    assert estimate.run_estimate(execute.prepare([probe(0)], "smoke")[0]).seconds is None
+    first, second = probe(0), probe(1)
+    reader = Run("summary", "summary", {"seed": 1}, ("probe",), TEMPLATES / "probe.md")
+    waves = execute.prepare([first, second, reader], "default", {"device": "cpu"})
+    costs = {"probe-0": 300.0, "probe-1": 200.0, "summary": 50.0}
+    assert estimate.wall_seconds(waves, costs, workers=1) == 550.0
+    assert estimate.wall_seconds(waves, costs, workers=2) == 350.0  # the summary waits for both probes

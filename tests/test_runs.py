@@ -316,16 +316,3 @@ def test_paper_profile_repeats_each_paper_as_its_paper_did():
     assert jobs["fair_synthesis-german-sex"].parameters.get("repetitions") is None  # the profile's 10, filled in the notebook
     smoke = prepare([runs["fair_classifier-german-sex"]], "smoke", check_device=False)[0]
     assert smoke.parameters.get("repetitions") is None
-
-
-def test_current_phase_reads_the_last_progress_bar_of_a_kernel_log(tmp_path):
-    from fairnb.runs.execute import current_phase
-
-    log = tmp_path / "run.log"
-    assert current_phase(log) == ""  # no log yet
-    log.write_text("Decaf:   0%|          | 0/300 [00:00<?, ?it/s]\rDecaf:  13%|█▎        | 40/300 [00:20<02:10,  2.0it/s]\r")
-    assert current_phase(log) == "Decaf 40/300"
-    log.write_text("Decaf:  13%|█▎  | 40/300 [00:20<02:10]\r        \n\x1b[Astudent (l1):  50%|█████ | 2/4 [00:01<00:01]\r   \n")
-    assert current_phase(log) == "student (l1) 2/4"  # blank clearing lines and escape codes skipped
-    log.write_text("loading adult\n" + "x" * 100 + "\n")
-    assert current_phase(log, width=20) == "x" * 19 + "…"

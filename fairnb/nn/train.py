@@ -27,6 +27,7 @@ The returned history carries one row per epoch with the training terms, their ``
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import sys
@@ -309,14 +310,145 @@ def progress(iterable: Iterable, desc: str, total: int | None = None, enabled: b
 
     Inside a notebook kernel the bar goes to the kernel process's own stderr — under ``fairnb run``
     the run's kernel log (``_build/logs/<run>.log``), where a long cell's progress can be followed — and
-    never into the page, so executed pages stay clean.
+    never into the page, so executed pages stay clean. While a bar shows, the loop also reports
+    ``ProgressEvent``s to every listener (``subscribe_progress``; under ``fairnb run`` a line per event in
+    the file ``FAIRNB_PROGRESS_EVENTS`` names, which the runner reads for its progress line).
     """
     if not progress_enabled(enabled):
         return iter(iterable)
     from tqdm import tqdm
 
     stream = (_kernel_log() or sys.stderr) if _in_kernel() else sys.stderr
-    return iter(tqdm(iterable, desc=desc, total=total, leave=leave, mininterval=2.0, file=stream, dynamic_ncols=True))
+    bar = iter(tqdm(iterable, desc=desc, total=total, leave=leave, mininterval=2.0, file=stream, dynamic_ncols=True))
+    if total is None and hasattr(iterable, "__len__"):
+        total = len(iterable)  # type: ignore[arg-type]
+    return _reporting(bar, desc, total) if _listeners() else bar
+
+
+PROGRESS_EVENTS = "FAIRNB_PROGRESS_EVENTS"
+"""Environment variable: the file a process appends its progress events to, one JSON object a line
+(``ProgressEvent.to_json``); ``fairnb run`` sets it for each kernel (``_build/logs/<run>.progress.jsonl``)."""
+
+REPORT_INTERVAL = 1.0  # seconds between two step events of one loop: enough for a line redrawn every 2 s
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One report of a long loop (a fit's epochs or steps, an outer loop over repetitions).
+
+    Written as one JSON object a line with exactly these keys (``to_json``; ``from_json`` reads it back):
+
+    - ``phase``: what runs, the ``desc`` given to ``progress`` (e.g. ``"FairDisco teacher"``);
+    - ``fit``: which fit of this phase this is, from 1; ``fits``: how many the run makes when an enclosing
+      ``progress`` loop says so (its total; the fit is its current item), else ``null`` and ``fit`` counts the
+      loops of this phase started in this process;
+    - ``step``, ``total``: iterations finished in this loop and its length (a budget: a stopping rule may end
+      the loop sooner; ``null`` when unknown);
+    - ``depth``: nesting of the loop (0: outermost); ``time``: when (seconds since the epoch);
+    - ``done``: the loop ended (its last event; it comes at most ``REPORT_INTERVAL`` s after the previous one
+      or at once when the loop ends).
+
+    The first event of a loop has ``step`` 0 and its ``time`` is when the loop started.
+    """
+
+    phase: str
+    fit: int
+    fits: int | None
+    step: int
+    total: int | None
+    depth: int
+    time: float
+    done: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, line: str) -> "ProgressEvent":
+        """Read one line of an events file; ``ValueError`` when it is not an event."""
+        data = json.loads(line)
+        if not isinstance(data, dict):
+            raise ValueError(f"not a progress event: {line[:80]!r}")
+        try:
+            return cls(phase=str(data["phase"]), fit=int(data["fit"]),
+                       fits=None if data["fits"] is None else int(data["fits"]), step=int(data["step"]),
+                       total=None if data["total"] is None else int(data["total"]), depth=int(data["depth"]),
+                       time=float(data["time"]), done=bool(data.get("done", False)))
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"not a progress event ({error}): {line[:80]!r}") from None
+
+
+ProgressListener = Callable[[ProgressEvent], None]
+_LISTENERS: list[ProgressListener] = []
+_FILE_WRITERS: dict[str, ProgressListener] = {}  # events file -> its writer, opened once per process
+_ACTIVE: list["_Loop"] = []  # the loops reporting now, outermost first
+_STARTS: dict[str, int] = {}  # phase -> loops of that phase started in this process
+
+
+def subscribe_progress(listener: ProgressListener) -> Callable[[], None]:
+    """Call ``listener`` with every ``ProgressEvent`` of this process; returns the function that unsubscribes.
+    A listener that raises is ignored (progress never stops training)."""
+    _LISTENERS.append(listener)
+    return lambda: _LISTENERS.remove(listener) if listener in _LISTENERS else None
+
+
+def _listeners() -> list[ProgressListener]:
+    """The subscribed listeners, and the events file's writer when ``FAIRNB_PROGRESS_EVENTS`` names one."""
+    path = os.environ.get(PROGRESS_EVENTS)
+    if not path:
+        return list(_LISTENERS)
+    if path not in _FILE_WRITERS:
+        try:
+            handle = open(path, "a", buffering=1, encoding="utf-8")  # line-buffered: a reader sees whole lines
+        except OSError:
+            handle = None  # progress is not worth an error: the run goes on without its events
+        _FILE_WRITERS[path] = (lambda event: handle.write(event.to_json() + "\n")) if handle else (lambda event: None)
+    return [*_LISTENERS, _FILE_WRITERS[path]]
+
+
+@dataclass
+class _Loop:
+    phase: str
+    fit: int
+    fits: int | None
+    total: int | None
+    depth: int
+    step: int = 0
+
+    def event(self, done: bool = False) -> ProgressEvent:
+        return ProgressEvent(self.phase, self.fit, self.fits, self.step, self.total, self.depth, time.time(), done)
+
+
+def _report(event: ProgressEvent) -> None:
+    for listener in _listeners():
+        try:
+            listener(event)
+        except Exception:  # noqa: BLE001 - a broken listener (a full disk) never stops training
+            pass
+
+
+def _reporting(items: Iterator, phase: str, total: int | None) -> Iterator:
+    """Yield ``items`` and report the loop's events (``ProgressEvent``)."""
+    _STARTS[phase] = _STARTS.get(phase, 0) + 1
+    outer = _ACTIVE[-1] if _ACTIVE else None
+    if outer is not None and outer.total and outer.phase != phase:  # a fit inside a loop over repetitions
+        fit, fits = min(outer.step + 1, outer.total), outer.total
+    else:
+        fit, fits = _STARTS[phase], None
+    loop = _Loop(phase, fit, fits, total, len(_ACTIVE))
+    _ACTIVE.append(loop)
+    _report(loop.event())
+    reported = time.monotonic()
+    try:
+        for item in items:
+            yield item
+            loop.step += 1
+            if time.monotonic() - reported >= REPORT_INTERVAL:
+                _report(loop.event())
+                reported = time.monotonic()
+    finally:
+        _ACTIVE.remove(loop)
+        _report(loop.event(done=True))
 
 
 def _tensors(data: Data, name: str) -> list[torch.Tensor]:
@@ -406,30 +538,48 @@ def evaluate(step: Step, tensors: list[torch.Tensor], batch_size: int, seed: int
 # --------------------------------------------------------------------------- the loop
 
 
-def train_loop(parameters: Iterable[nn.Parameter], step: Step, data: Data, epochs: int, batch_size: int = 2048,
-               lr: float = 1e-3, seed: int = 0, device: str = "cpu", modules: Iterable[nn.Module] = (), *,
-               validation: Data | None = None, patience: int = 0, min_delta: float = 1e-3, min_epochs: int = 1,
-               monitor: str = "loss", progress_desc: str | None = None, show_progress: bool | None = None,
-               optimiser: torch.optim.Optimizer | None = None) -> pd.DataFrame:
-    """Optimise ``parameters`` with Adam on ``step``'s ``"loss"`` term.
+@dataclass(frozen=True)
+class Training:
+    """How ``train_loop`` trains one model: its budget, optimiser settings and stopping rule, passed as one
+    explicit object.
 
-    Args:
-        parameters: the trainable parameters (frozen modules are simply not listed).
-        step: batch (tensors on ``device``) → dict of scalar tensors; ``"loss"`` is minimised,
-            every term is logged.
-        data: a ``TensorDataset`` (or a sequence of tensors) with the training rows; it is moved to
-            ``device`` once and batches are indexed there from a seeded permutation per epoch.
+    Attributes:
         epochs: the budget (maximum number of epochs).
         batch_size, lr: optimisation settings (the reference: Adam, lr 1e-3, batch 2048).
         seed: seeds the permutations and torch's global RNG (reparameterisation noise).
         device: ``cpu`` or ``cuda`` (modules must already be there).
+        patience, min_delta, min_epochs: the stopping rule (``StoppingRule``; patience 0 = a fixed
+            budget of ``epochs``); an early rule needs validation rows.
+        monitor: the term whose validation value the rule watches (``loss``).
+    """
+
+    epochs: int
+    batch_size: int = 2048
+    lr: float = 1e-3
+    seed: int = 0
+    device: str = "cpu"
+    patience: int = 0
+    min_delta: float = 1e-3
+    min_epochs: int = 1
+    monitor: str = "loss"
+
+
+def train_loop(parameters: Iterable[nn.Parameter], step: Step, data: Data, training: Training, *,
+               modules: Iterable[nn.Module] = (), validation: Data | None = None, progress_desc: str | None = None,
+               show_progress: bool | None = None, optimiser: torch.optim.Optimizer | None = None) -> pd.DataFrame:
+    """Optimise ``parameters`` with Adam on ``step``'s ``"loss"`` term, as ``training`` says.
+
+    Args:
+        parameters: the trainable parameters (frozen modules are simply not listed).
+        step: batch (tensors on ``training.device``) → dict of scalar tensors; ``"loss"`` is minimised,
+            every term is logged.
+        data: a ``TensorDataset`` (or a sequence of tensors) with the training rows; it is moved to
+            the device once and batches are indexed there from a seeded permutation per epoch.
+        training: the budget, optimiser settings, seed, device and stopping rule (``Training``).
         modules: modules to put in training mode during the loop and back in eval mode after
             (also what the stopping rule snapshots and restores).
         validation: held-out rows with the same layout; when given, every term is evaluated on
             them after each epoch (``val_<term>``, fixed noise, eval mode).
-        patience, min_delta, min_epochs: the stopping rule (``StoppingRule``; patience 0 = a fixed
-            budget of ``epochs``); needs ``validation``.
-        monitor: the term whose validation value the rule watches (``loss``).
         progress_desc, show_progress: a progress bar over epochs (``progress``).
         optimiser: an optimiser to use instead of Adam(lr) (its parameters are ``parameters``).
 
@@ -441,6 +591,8 @@ def train_loop(parameters: Iterable[nn.Parameter], step: Step, data: Data, epoch
     Raises:
         TrainingDivergedError: a term became NaN or infinite (names the epoch, step and value).
     """
+    epochs, batch_size, lr, seed = training.epochs, training.batch_size, training.lr, training.seed
+    patience, min_delta, min_epochs, monitor = training.patience, training.min_delta, training.min_epochs, training.monitor
     _check_positive_int("epochs", epochs)
     _check_positive_int("batch_size", batch_size)
     if not isinstance(lr, (int, float)) or not lr > 0:
@@ -448,7 +600,7 @@ def train_loop(parameters: Iterable[nn.Parameter], step: Step, data: Data, epoch
     rule = stopping_rule(epochs, patience, min_delta, f"val_{monitor}", min_epochs)
     if rule.early and validation is None:
         raise ParameterError("validation", None, "held-out rows when patience > 0 (the rule watches a validation criterion)")
-    device = torch.device(device)
+    device = torch.device(training.device)
     parameters = list(parameters)
     modules = list(modules)
     tensors, resident = _resident(_tensors(data, "data"), device)
@@ -506,10 +658,9 @@ def train_loop(parameters: Iterable[nn.Parameter], step: Step, data: Data, epoch
 
 
 def train_vae(encoder: nn.Module, decoder: nn.Module, data: Data,
-              reconstruction: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+              reconstruction: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], training: Training, *,
               fairness: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-              beta: float = 0.0, epochs: int = 10, batch_size: int = 2048, lr: float = 1e-3, seed: int = 0,
-              device: str = "cpu", fairness_threshold: float = 1.0, **stopping: Any) -> pd.DataFrame:
+              beta: float = 0.0, fairness_threshold: float = 1.0, **loop: Any) -> pd.DataFrame:
     """Train a conditional VAE with a fairness penalty: loss = reconstruction + KL + β·fairness.
 
     Args:
@@ -521,7 +672,8 @@ def train_vae(encoder: nn.Module, decoder: nn.Module, data: Data,
             always logged as ``fairness``, added to the loss only when β > ``fairness_threshold``
             (the reference adds it only when β > 1, so β = 1 is the unconstrained VAE).
         beta: weight of the fairness term.
-        stopping: ``validation``, ``patience``, ``min_delta``, ``progress_desc``, … passed to ``train_loop``.
+        training: budget, optimiser settings and stopping rule (``Training``).
+        loop: ``validation``, ``progress_desc``, ``show_progress`` passed to ``train_loop``.
 
     Returns:
         Per-epoch history with columns ``loss``, ``reconstruction``, ``kl``, ``fairness`` (when
@@ -529,8 +681,8 @@ def train_vae(encoder: nn.Module, decoder: nn.Module, data: Data,
     """
     if not isinstance(beta, (int, float)) or beta < 0 or beta != beta:
         raise ParameterError("beta", beta, "a float >= 0")
-    encoder.to(device)
-    decoder.to(device)
+    encoder.to(training.device)
+    decoder.to(training.device)
     use_fairness = fairness is not None and beta > fairness_threshold
 
     def step(batch: tuple[torch.Tensor, ...]) -> dict[str, torch.Tensor]:
@@ -552,4 +704,4 @@ def train_vae(encoder: nn.Module, decoder: nn.Module, data: Data,
         return {"loss": loss, **terms}
 
     params = list(encoder.parameters()) + list(decoder.parameters())
-    return train_loop(params, step, data, epochs, batch_size, lr, seed, device, modules=(encoder, decoder), **stopping)
+    return train_loop(params, step, data, training, modules=(encoder, decoder), **loop)
