@@ -159,6 +159,33 @@ def test_note_goes_under_the_title_and_replaces_an_earlier_one(tmp_path):
     assert sources == ["# Title", "second note", "Opening paragraph.", "x"]
 
 
+def test_a_partial_book_names_the_full_books_pages_it_lacks(tmp_path):
+    """The book's Sphinx hook: built from another table of contents (the --from-snapshot book), a {doc} link to a
+    page of the full book reads "<its title> (in the full book)"; anything else is left to Sphinx."""
+    from types import SimpleNamespace
+
+    from docutils import nodes
+    from sphinx.addnodes import pending_xref
+
+    from fairnb.book import pages
+
+    def resolve(target, toc, explicit=""):
+        node = pending_xref("", refdomain="std", reftype="doc", reftarget=target, refdoc="book/paper000/fair_synthesis",
+                            refexplicit=bool(explicit))
+        app = SimpleNamespace(config=SimpleNamespace(external_toc_path=str(toc)), srcdir=str(ROOT))
+        found = pages._in_the_full_book(app, None, node, nodes.inline(explicit or target, explicit or target))
+        return None if found is None else found.astext()
+
+    partial = tmp_path / "_toc.yml"
+    title = pages.page_title("book/appendix/fair_synthesis")
+    assert title != "book/appendix/fair_synthesis"  # the appendix page's own title
+    assert resolve("../appendix/fair_synthesis", partial) == f"{title} (in the full book)"
+    assert resolve("../appendix/fair_synthesis", partial, "every run") == "every run (in the full book)"
+    assert resolve("../runs/fair_synthesis-adult-sex", partial) == "the run page fair_synthesis-adult-sex (in the full book)"
+    assert resolve("../appendix/no_such_page", partial) is None  # a broken link stays an error
+    assert resolve("../appendix/fair_synthesis", ROOT / "_toc.yml") is None  # the full book: a missing page is an error
+
+
 def test_all_records_reads_successes_and_failures_through_read_records(tmp_path, monkeypatch):
     from fairnb.runs import execute
 

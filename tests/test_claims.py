@@ -575,3 +575,4 @@ def test_landing_page_table1_and_ledger_flag_degenerate_rows_by_one_rule(tmp_pat
     assert headline.loc["plain classifier: equal-opportunity gap", "ours"] == "degenerate (1 of 3 repetitions)"
     assert headline.loc["L1-KL synthetic data: DPR close to 1", "ours"] == "degenerate (1 of 3 repetitions)"
     assert headline.loc["fair classifier: smaller equal-opportunity gap", "ours"].startswith("0.023 ± ")
+    assert "0.023\u00a0±\u00a0" in overview.styled(overview.headline_table(tmp_path)).to_html()  # never broken inside

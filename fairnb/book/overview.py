@@ -96,15 +96,15 @@ def headline_table(results: Path | str | None = None) -> pd.DataFrame:
 
 def styled(table: pd.DataFrame):
     """``headline_table`` for the page, narrow enough for the text column at 1280 px: the paper's id leads the
-    claim, dataset and attribute are one column (``adult/sex``), three decimals, "–" where there is no value, and a
-    mean ± std never broken inside (non-breaking spaces)."""
+    claim, dataset and attribute are one column (``adult/sex``), a metric name may break after an underscore, three
+    decimals, "–" where there is no value, and a mean ± std never broken inside (non-breaking spaces)."""
     shown = pd.DataFrame({
         "claim": table["paper"] + ": " + table["claim"], "where": table["dataset"] + "/" + table["sensitive"],
-        "metric": table["metric"], "paper": table["paper value"],
+        "metric": table["metric"].str.replace("_", "_\u200b", regex=False),  # may break after an underscore
+        "paper": table["paper value"],
         "ours": table["ours"].str.replace(" ± ", "\u00a0±\u00a0", regex=False), "difference": table["difference"]})
     style = shown.style.format({"paper": "{:.3f}", "difference": "{:+.3f}"}, na_rep="–").hide(axis="index")
     style = style.set_properties(subset=["claim"], **{"min-width": "11em", "text-align": "left"})
-    style = style.set_properties(subset=["metric"], **{"overflow-wrap": "anywhere"})
     return style.set_properties(subset=["where", "paper", "difference"], **{"white-space": "nowrap"})
 
 
