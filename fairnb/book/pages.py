@@ -285,9 +285,12 @@ def full_book_pages(root: Path = ROOT) -> set[str]:
 
 
 def page_title(docname: str, root: Path = ROOT) -> str:
-    """A page's ``# title`` from its markdown source; a run page is named by its run id."""
+    """A page's ``# title`` from its markdown source; a run page's is its template's, with the run id."""
     if docname.startswith("book/runs/"):
-        return f"the run page {docname.rsplit('/', 1)[-1]}"
+        run_id = docname.rsplit("/", 1)[-1]
+        run = next((r for r in load_manifest() if r.id == run_id), None)
+        found = _HEADING.search(run.template_path.read_text()) if run is not None and run.template_path.is_file() else None
+        return f"{found.group(1)} ({run_id})" if found else f"the run page {run_id}"
     path = root / f"{docname}.md"
     if path.is_file():
         found = _HEADING.search(path.read_text())
