@@ -13,7 +13,7 @@ from fairnb.errors import ParameterError
 from fairnb.metrics.collapse import collapse_check, moment_distance
 from fairnb.nn import train as train_module
 from fairnb.nn.store import ModelStore
-from fairnb.nn.train import (EarlyStopping, StoppingRule, convergence, current_rule, replay, set_training_defaults,
+from fairnb.nn.train import (EarlyStopping, StoppingRule, Training, convergence, current_rule, replay, set_training_defaults,
                              stopping_rule, train_loop, training_defaults, validation_split)
 
 
@@ -38,7 +38,8 @@ def fit(epochs: int = 30, seed: int = 0, validation: bool = True, **kwargs):
     torch.manual_seed(123)
     model = torch.nn.Linear(3, 1)
     step = lambda b: {"loss": ((model(b[0]).squeeze(1) - b[1]) ** 2).mean()}  # noqa: E731
-    history = train_loop(model.parameters(), step, (x[:200], y[:200]), epochs, batch_size=32, lr=0.05, seed=seed,
+    rule = {k: kwargs.pop(k) for k in ("patience", "min_delta", "min_epochs", "monitor") if k in kwargs}
+    history = train_loop(model.parameters(), step, (x[:200], y[:200]), Training(epochs, batch_size=32, lr=0.05, seed=seed, **rule),
                          modules=(model,), validation=(x[200:], y[200:]) if validation else None, **kwargs)
     return model, history
 

@@ -7,6 +7,7 @@ import torch
 
 import fairnb.data
 from fairnb.errors import ParameterError
+from fairnb.nn.train import Training
 from fairnb.paper000 import FairLatentDistillation, MLPEncoder, StudentEncoder, distill, quality_loss_fn
 from fairnb.paper000.study import prepare_data
 
@@ -62,7 +63,8 @@ def test_distillation_reduces_distance(loss):
     torch.manual_seed(1)
     student = StudentEncoder(6, 2, 8, 4)
     before = _distance(teacher, student, x, s)
-    history = distill(teacher, student, x, s, loss, lam=0.1, teacher_target="mean", epochs=40, batch_size=100, lr=1e-2)
+    history = distill(teacher, student, x, s, Training(epochs=40, batch_size=100, lr=1e-2), quality_loss=loss, lam=0.1,
+                      teacher_target="mean")
     assert _distance(teacher, student, x, s) < 0.5 * before
     assert history.distance.iloc[-1] < history.distance.iloc[0]
     assert all(p.requires_grad for p in teacher.parameters())  # the teacher is handed back trainable
@@ -76,7 +78,8 @@ def test_mean_difference_matches_batch_means():
     gap = lambda: float((teacher(xt, st)[0].mean(0) - student(xt, st)[0].mean(0)).abs().sum())
     with torch.no_grad():
         before = gap()
-    distill(teacher, student, x, s, "mean_difference", lam=0.1, teacher_target="mean", epochs=40, batch_size=100, lr=1e-2)
+    distill(teacher, student, x, s, Training(epochs=40, batch_size=100, lr=1e-2), quality_loss="mean_difference", lam=0.1,
+            teacher_target="mean")
     with torch.no_grad():
         assert gap() < 0.5 * before
 

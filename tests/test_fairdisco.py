@@ -9,7 +9,7 @@ from torch.utils.data import TensorDataset
 from fairnb.data import Block
 from fairnb.errors import ParameterError, TrainingDivergedError
 from fairnb.metrics import dcov2
-from fairnb.nn.train import gaussian_kl, train_loop
+from fairnb.nn.train import Training, gaussian_kl, train_loop
 from fairnb.paper000 import FairDisco, block_reconstruction
 
 
@@ -81,14 +81,14 @@ def test_nan_loss_raises_with_epoch_and_step():
         return {"loss": value if len(calls) < 2 else value * float("nan")}
 
     with pytest.raises(TrainingDivergedError, match=r"epoch 1, step 2: loss=nan"):
-        train_loop([weight], step, data, epochs=1, batch_size=4, seed=0)
+        train_loop([weight], step, data, Training(epochs=1, batch_size=4, seed=0))
 
 
 def test_training_on_simple_regression_decreases_loss():
     weight = torch.nn.Parameter(torch.zeros(1))
     x = torch.linspace(-1, 1, 64)
     history = train_loop([weight], lambda b: {"loss": ((weight * b[0] - 3 * b[0]) ** 2).mean()},
-                         TensorDataset(x), epochs=30, batch_size=16, lr=0.1)
+                         TensorDataset(x), Training(epochs=30, batch_size=16, lr=0.1))
     assert history.loss.iloc[-1] < 0.01 * history.loss.iloc[0]
 
 
@@ -102,4 +102,4 @@ def test_bad_parameters_raise(name, value):
 
 def test_bad_training_settings_raise():
     with pytest.raises(ParameterError, match="epochs"):
-        train_loop([torch.nn.Parameter(torch.ones(1))], lambda b: {}, TensorDataset(torch.ones(2)), epochs=0)
+        train_loop([torch.nn.Parameter(torch.ones(1))], lambda b: {}, TensorDataset(torch.ones(2)), Training(epochs=0))

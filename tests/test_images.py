@@ -19,7 +19,7 @@ from fairnb.paper000 import images
 from fairnb.errors import DataNotFoundError, ParameterError
 from fairnb.metrics import image_scores as image_metrics
 from fairnb.paper000 import conv
-from fairnb.nn.train import gaussian_kl, train_vae
+from fairnb.nn.train import Training, gaussian_kl, train_vae
 from fairnb.paper000.figures import real_vs_generated_figure, subgroup_grid_figure, subgroup_grids
 from fairnb.runs.manifest import read_template
 
@@ -88,7 +88,7 @@ def test_one_training_step_reduces_the_stage1_loss(digits):
 
     before = objective()
     history = train_vae(encoder, decoder, torch.utils.data.TensorDataset(x, s), conv.bce_reconstruction,
-                        None, 0.0, epochs=1, batch_size=64, seed=0)
+                        Training(epochs=1, batch_size=64, seed=0))
     assert len(history) == 1
     assert objective() < before
 

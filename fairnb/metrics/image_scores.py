@@ -35,7 +35,7 @@ from torch.utils.data import TensorDataset
 
 from fairnb.errors import ParameterError, one_of
 from fairnb.metrics.density import density_coverage
-from fairnb.nn.train import train_loop
+from fairnb.nn.train import Training, train_loop
 
 EVENTS = {"colour_mnist": "digit >= 5", "celeba": "target == 1"}
 EMBEDDING_DIM = 128
@@ -99,7 +99,8 @@ def train_classifier(x: np.ndarray, y: np.ndarray, n_classes: int, epochs: int =
         return {"loss": loss, "accuracy": (logits.argmax(1) == batch[1]).float().mean()}
 
     data = TensorDataset(torch.from_numpy(x), torch.as_tensor(y, dtype=torch.long))
-    model.history = train_loop(model.parameters(), step, data, epochs, batch_size, lr, seed, device, modules=(model,))
+    training = Training(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device)
+    model.history = train_loop(model.parameters(), step, data, training, modules=(model,))
     return model
 
 

@@ -36,7 +36,7 @@ from torch import nn
 from fairnb.errors import ParameterError
 from fairnb.paper000.distill import check_lam, distill, quality_loss_fn
 from fairnb.paper000.fairdisco import DCOV_ESTIMATORS, FairDisco, check_beta_exponent
-from fairnb.nn.train import reparameterise
+from fairnb.nn.train import Training, reparameterise
 
 TEACHER_WIDTHS = (32, 32, 64, 64)
 STUDENT_WIDTHS = (16, 16, 32, 32)
@@ -234,8 +234,10 @@ class ImageFairDistillation:
         started = time.perf_counter()
         torch.manual_seed(self.seed + 1)  # the student's initialisation
         self.student = student_encoder(self.channels, self.image_size, self.z_dim)
-        self.student_history = distill(self.teacher.encoder, self.student, x, s, self.quality_loss, self.lam, "sample",
-                                       self.student_epochs, self.batch_size, self.lr, self.seed + 1, self.device)
+        training = Training(epochs=self.student_epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed + 1,
+                            device=self.device)
+        self.student_history = distill(self.teacher.encoder, self.student, x, s, training, quality_loss=self.quality_loss,
+                                       lam=self.lam, teacher_target="sample")
         self.timings["student_seconds"] = time.perf_counter() - started
         return self
 

@@ -28,7 +28,7 @@ from torch import nn
 
 from fairnb.errors import ParameterError, one_of
 from fairnb.paper000.fairdisco import MLPEncoder
-from fairnb.nn.train import gaussian_kl, reparameterise, train_loop
+from fairnb.nn.train import Training, gaussian_kl, reparameterise, train_loop
 from fairnb.paper000.names import QUALITY_LOSSES
 
 TEACHER_TARGETS = ("sample", "mean")
@@ -62,19 +62,20 @@ class StudentEncoder(MLPEncoder):
         super().__init__(x_dim, s_dim, h_dim, z_dim)
 
 
-def distill(teacher: nn.Module, student: nn.Module, x: np.ndarray, s: np.ndarray, quality_loss: str = "l1",
-            lam: float = 1.0, teacher_target: str = "sample", epochs: int = 200, batch_size: int = 2048,
-            lr: float = 1e-3, seed: int = 0, device: str = "cpu", *, validation: tuple[np.ndarray, np.ndarray] | None = None,
-            patience: int = 0, min_delta: float = 1e-3, show_progress: bool | None = None) -> pd.DataFrame:
+def distill(teacher: nn.Module, student: nn.Module, x: np.ndarray, s: np.ndarray, training: Training, *,
+            quality_loss: str = "l1", lam: float = 1.0, teacher_target: str = "sample",
+            validation: tuple[np.ndarray, np.ndarray] | None = None, show_progress: bool | None = None) -> pd.DataFrame:
     """Train ``student`` to reproduce the frozen ``teacher``'s latent codes (Algorithm 1).
 
     Args:
         teacher, student: encoders (x, s) → (mean, logvar) with the same z_dim.
         x: features (n, x_dim); s: group codes (n,).
+        training: epochs (about 200 in the paper), batch size, learning rate, seed, device and stopping
+            rule (``fairnb.nn.train.Training``).
         quality_loss: one of ``QUALITY_LOSSES``; lam: KL weight λ > 0.
         teacher_target: ``sample`` (z ~ q(z|x,s), as Algorithm 1 says) or ``mean`` (μ, an ablation).
         validation: held-out (x, s) rows: every term is also evaluated on them after each epoch
-            (``val_*``); with ``patience`` > 0 training stops once the validation loss stops
+            (``val_*``); with ``training.patience`` > 0 training stops once the validation loss stops
             improving by ``min_delta`` (``fairnb.nn.train.StoppingRule``), keeping the best epoch.
 
     Returns:
@@ -85,8 +86,8 @@ def distill(teacher: nn.Module, student: nn.Module, x: np.ndarray, s: np.ndarray
     lam = check_lam(lam)
     if teacher_target not in TEACHER_TARGETS:
         raise ParameterError("teacher_target", teacher_target, one_of(TEACHER_TARGETS))
-    teacher.to(device).eval()
-    student.to(device)
+    teacher.to(training.device).eval()
+    student.to(training.device)
     for p in teacher.parameters():
         p.requires_grad_(False)
 
@@ -107,9 +108,9 @@ def distill(teacher: nn.Module, student: nn.Module, x: np.ndarray, s: np.ndarray
         return torch.as_tensor(np.asarray(features, dtype=np.float32)), torch.as_tensor(np.asarray(groups), dtype=torch.long)
 
     try:
-        return train_loop(student.parameters(), step, tensors(x, s), epochs, batch_size, lr, seed, device, modules=(student,),
-                          validation=tensors(*validation) if validation is not None else None, patience=patience,
-                          min_delta=min_delta, progress_desc=f"student ({quality_loss})", show_progress=show_progress)
+        return train_loop(student.parameters(), step, tensors(x, s), training, modules=(student,),
+                          validation=tensors(*validation) if validation is not None else None,
+                          progress_desc=f"student ({quality_loss})", show_progress=show_progress)
     finally:
         for p in teacher.parameters():
             p.requires_grad_(True)

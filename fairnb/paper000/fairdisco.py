@@ -25,7 +25,7 @@ from torch.utils.data import TensorDataset
 from fairnb.data import Block
 from fairnb.errors import ParameterError, one_of
 from fairnb.metrics.dcov import dcov2, posterior_dcov2
-from fairnb.nn.train import Convergence, convergence, reparameterise, resolve_stopping, train_vae, validation_split
+from fairnb.nn.train import Convergence, Training, convergence, reparameterise, resolve_stopping, train_vae, validation_split
 
 DCOV_ESTIMATORS = ("sample", "posterior")
 BETA_EXPONENTS = tuple(range(0, 11))
@@ -158,11 +158,11 @@ class FairDisco:
         s = torch.as_tensor(np.asarray(s), dtype=torch.long)
         fit_rows, held_rows = validation_split(len(x), self.validation_fraction, self.seed)
         validation = (x[held_rows], s[held_rows]) if len(held_rows) else None
-        self.history = train_vae(self.encoder, self.decoder, (x[fit_rows], s[fit_rows]), self.reconstruction,
-                                 fairness_term(self.dcov_estimator, self.s_dim, self.batch_size), beta=self.beta,
-                                 epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed, device=self.device,
-                                 validation=validation, patience=self.patience, min_delta=self.min_delta,
-                                 progress_desc="FairDisco teacher", show_progress=self.progress)
+        training = Training(epochs=self.epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed, device=self.device,
+                            patience=self.patience, min_delta=self.min_delta)
+        self.history = train_vae(self.encoder, self.decoder, (x[fit_rows], s[fit_rows]), self.reconstruction, training,
+                                 fairness=fairness_term(self.dcov_estimator, self.s_dim, self.batch_size), beta=self.beta,
+                                 validation=validation, progress_desc="FairDisco teacher", show_progress=self.progress)
         self.convergence = convergence(self.history)
         return self
 

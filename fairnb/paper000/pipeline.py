@@ -38,8 +38,8 @@ from fairnb.paper000 import distill as distill_module, fairdisco as fairdisco_mo
 from fairnb.nn.device import resolve_device
 from fairnb.metrics.collapse import CollapseReport, collapse_check
 from fairnb.nn.store import ModelStore, array_checksum
-from fairnb.nn.train import (Convergence, convergence, history_metadata, resolve_stopping, stopping_rule, training_defaults,
-                             validation_split)
+from fairnb.nn.train import (Convergence, Training, convergence, history_metadata, resolve_stopping, stopping_rule,
+                             training_defaults, validation_split)
 from fairnb.paper000.baselines.base import (Settings, check_epochs, check_float, check_n, check_seed, check_training_input,
                                             require_fitted, restore_schema, sampling_seed)
 from fairnb.paper000.distill import TEACHER_TARGETS, StudentEncoder, check_lam, distill, quality_loss_fn
@@ -232,10 +232,11 @@ class FairLatentDistillation(Settings):
         def train() -> tuple[dict, dict]:
             fit_rows, held_rows = validation_split(len(x), self.validation_fraction_, self.seed)  # the teacher's split
             trained = time.perf_counter()
-            history = distill(self.teacher_.encoder, student, x[fit_rows], s[fit_rows], quality_loss, lam,
-                              self.teacher_target, self.student_epochs, self.batch_size, self.lr, self.seed + 1,
-                              str(self.device_), validation=(x[held_rows], s[held_rows]) if len(held_rows) else None,
-                              patience=self.rule_.patience, min_delta=self.rule_.min_delta)
+            training = Training(epochs=self.student_epochs, batch_size=self.batch_size, lr=self.lr, seed=self.seed + 1,
+                                device=str(self.device_), patience=self.rule_.patience, min_delta=self.rule_.min_delta)
+            history = distill(self.teacher_.encoder, student, x[fit_rows], s[fit_rows], training, quality_loss=quality_loss,
+                              lam=lam, teacher_target=self.teacher_target,
+                              validation=(x[held_rows], s[held_rows]) if len(held_rows) else None)
             return {"student": student.state_dict()}, {**history_metadata(history), "seconds": time.perf_counter() - trained}
 
         if self.reuse_ and getattr(self, "teacher_key_", None):
