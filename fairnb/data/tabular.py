@@ -198,6 +198,15 @@ ADULT_COLUMNS = [
 ]
 
 
+def typed(frame: pd.DataFrame, integer: list[str] = (), text: list[str] = ()) -> pd.DataFrame:
+    """``frame`` with the ``integer`` columns as int64 and the ``text`` columns as strings (every loader's last step)."""
+    for column in integer:
+        frame[column] = frame[column].astype(np.int64)
+    for column in text:
+        frame[column] = frame[column].astype(str)
+    return frame
+
+
 def load_adult() -> TabularDataset:
     """UCI Adult, train + test files, AIF360 ``AdultDataset`` rules: 45,222 rows."""
     parts = []
@@ -213,10 +222,7 @@ def load_adult() -> TabularDataset:
     frame["race"] = np.where(frame["race"] == "White", "White", "Non-white")
     categorical = ["workclass", "education", "marital-status", "occupation", "relationship", "native-country"]
     numeric = ["age", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
-    for column in numeric:
-        frame[column] = frame[column].astype(np.int64)
-    for column in categorical + ["sex", "race"]:
-        frame[column] = frame[column].astype(str)
+    frame = typed(frame, integer=numeric, text=categorical + ["sex", "race"])
     return TabularDataset(
         name="adult", frame=frame, target="income", sensitive=["sex", "race"],
         privileged={"sex": "Male", "race": "White"}, categorical=categorical, numeric=numeric,
@@ -255,10 +261,7 @@ def load_compas() -> TabularDataset:
     frame["race"] = np.where(frame["race"] == "Caucasian", "Caucasian", "Not Caucasian")
     numeric = ["age", "juv_fel_count", "juv_misd_count", "juv_other_count", "priors_count"]
     categorical = ["age_cat", "c_charge_degree", "c_charge_desc"]
-    for column in numeric:
-        frame[column] = frame[column].astype(np.int64)
-    for column in categorical + ["sex", "race"]:
-        frame[column] = frame[column].astype(str)
+    frame = typed(frame, integer=numeric, text=categorical + ["sex", "race"])
     return TabularDataset(
         name="compas", frame=frame, target="no_recid", sensitive=["sex", "race"],
         privileged={"sex": "Female", "race": "Caucasian"}, categorical=categorical,
@@ -299,8 +302,7 @@ def load_german() -> TabularDataset:
         frame[column] = frame[column].map(lambda v, c=column: str(codes.get(c, {}).get(v, v)))
     numeric = ["duration", "credit_amount", "installment_rate", "present_residence_since", "age",
                "number_of_existing_credits", "number_of_people_liable_for"]
-    for column in numeric:
-        frame[column] = frame[column].astype(np.int64)
+    frame = typed(frame, integer=numeric)
     return TabularDataset(
         name="german", frame=frame, target="credit", sensitive=["sex", "age_group"],
         privileged={"sex": "male", "age_group": "over 25"}, categorical=categorical,

@@ -142,18 +142,8 @@ def _posterior_dcov2_reference(mean: torch.Tensor, logvar: torch.Tensor, group: 
                     nominal_batch: int | None = None) -> torch.Tensor:
     """The previous implementation of ``posterior_dcov2`` (full overlap matrix, then group means).
 
-    Kept as the reference the fast version is tested and benchmarked against; same arguments.
-
-    Args:
-        mean, logvar: tensors (n, d), the encoder's Gaussian posterior per row.
-        group: int tensor (n,) of group codes 0..n_groups-1.
-        n_groups: number of groups (default: max code + 1).
-        nominal_batch: the training batch size B; the result is scaled by n/B, as in the
-            reference, so a short last batch weighs less. None → no scaling.
-
-    Returns:
-        Scalar tensor Σ_{g: 0<n_g<n} (n_g/n)² [K(all, all) + K(g, g) − 2 K(g, all)], where K(A, B)
-        is the mean Gaussian overlap of the posteriors of rows A and B.
+    Kept as the reference the fast version is tested and benchmarked against: the same arguments and
+    the same value (see ``posterior_dcov2``), O(n²) memory.
     """
     if mean.shape != logvar.shape or mean.ndim != 2:
         raise ParameterError("logvar", f"shape {tuple(logvar.shape)}", f"shape {tuple(mean.shape)} (n, d), like mean", "wrong shape")

@@ -18,7 +18,9 @@ the budget page.
 
 from __future__ import annotations
 
+import csv
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -48,32 +50,16 @@ class Departure:
     reason: str
 
 
-DEPARTURES = (
-    Departure("construction", "stage-3 record construction",
-              "decoded as a group drawn independently of the record (data's shares), written into its sensitive column",
-              "decoded as the source record's group, its sensitive value and label copied (the book's earlier reading)",
-              "paper §4.3: x_fair ∼ D_θ(z'); the stage-3 code is not released",
-              "the paper decodes from the fair latent and finds the sensitive feature negligible in the records (Fig. 4); a copied value cannot be"),
-    Departure("categorical_decoding", "decoded categorical columns", "sampled from the decoder's softmax",
-              "arg-max category", "the paper is silent; FairDisco's reference code reports reconstructions",
-              "a generator samples; arg-max gives every record its column's most likely category"),
-    Departure("label_coding", "class 1 of the classifier", "the favourable outcome (AIF360's convention)",
-              "the unfavourable outcome (the reference code codes Adult's '<=50K' as 1)", "reference code utils.py",
-              "DPR and EOR are defined with the favourable outcome as positive; the same predictions are read both ways"),
-    Departure("teacher_encoding", "FairDisco's numeric inputs", "standardised, reconstructed by a squared error",
-              "binned, reconstructed by a cross-entropy (the reference code)", "reference code utils.py (bins every numeric)",
-              "records keep numeric values instead of bin medians; the paper profile uses the reference's bins"),
-    Departure("feature_set", "the classifier's features", "every feature and both protected columns",
-              "without the audited sensitive column", "the reference code includes the sensitive column, as the book does",
-              "the paper scores records as they are; the alternative shows how much the sensitive column itself moves the row"),
-    Departure("classifier", "downstream classifier", "random forest (paper §5.2)", "XGBoost (the reference code)",
-              "paper §5.2; reference code metrics/fairness", "the paper names random forests"),
-    Departure("protocol", "rows the classifier is tested on", "held-out real rows (train on synthetic, test on real)",
-              "a 70/30 split of the synthetic records themselves (the reference tutorial)", "reference tutorial notebook",
-              "a fair-data claim is about real people; a split of the synthetic set tests the generator against itself"),
-    Departure("training_rows", "training rows", "the profile's stratified sample", "every training row (the paper)",
-              "paper §5.3", "CPU time: the default profile trains on a sample so the book builds in about an hour"),
-)
+REFERENCE = Path(__file__).resolve().parent / "reference" / "departures.csv"
+
+
+def read_departures(path: Path = REFERENCE) -> tuple[Departure, ...]:
+    """The departures, one per row of ``reference/departures.csv`` (name, setting, book, alternative, source, reason)."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        return tuple(Departure(**row) for row in csv.DictReader(handle))
+
+
+DEPARTURES = read_departures()
 NAMES = tuple(d.name for d in DEPARTURES)
 MEASURED = tuple(n for n in NAMES if n != "training_rows")
 
