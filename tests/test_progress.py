@@ -4,6 +4,7 @@ progress line read back from it (``fairnb.runs.progress``)."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -110,3 +111,38 @@ def test_lines_that_are_no_events_are_skipped(tmp_path, garbage):
     path.write_text(_event("Decaf", 0, 1000.0, total=300) + garbage + _event("Decaf", 30, 1005.0, total=300))
     assert len(read_events(path)) == 2
     assert current_phase(path) == "Decaf · 30/300 · ~45 s left"
+
+
+def test_the_progress_line_shows_each_running_run_with_k_of_n_from_its_previous_record(tmp_path):
+    """The runner's bar: a run whose kernel log was rewritten after submission shows its innermost loop; n of a
+    phase without an enclosing loop comes from the fits its previous record counted (``phases``)."""
+    from fairnb.runs.manifest import Run
+    from fairnb.runs.progress import PhaseWatcher, events_path
+    from fairnb.runs.store import Job, Outputs
+
+    outputs = Outputs(tmp_path / "runs", tmp_path / "results", tmp_path / "_build" / "failed")
+    outputs.results.mkdir(parents=True)
+    outputs.logs.mkdir(parents=True)
+    run = Run("comparison-x", "comparison", {}, (), tmp_path / "comparison.md")
+    (outputs.results / "comparison-x.json").write_text(json.dumps(
+        {"run": "comparison-x", "status": "ok", "phases": {"FairDisco teacher": {"fits": 3, "seconds": 90.0, "steps": 750}}}))
+
+    class Bar:
+        text = ""
+
+        def set_postfix_str(self, text: str, refresh: bool = True) -> None:
+            self.text = text
+
+    bar = Bar()
+    watcher = PhaseWatcher(bar)
+    watcher.submit(Job(run, {}, "default", "key", outputs))
+    watcher.show()
+    assert bar.text == "0 cached, 0 ok, 0 failed"  # not started: its log is not rewritten yet
+    events_path(outputs, run.id).write_text(_event("FairDisco teacher", 0, 1000.0, fit=2)
+                                            + _event("FairDisco teacher", 140, 1070.0, fit=2))
+    time.sleep(0.05)  # the file system's clock is coarser than time.time()
+    (outputs.logs / "comparison-x.log").write_text("")
+    watcher.show()
+    assert bar.text == "0 cached, 0 ok, 0 failed; running comparison-x: FairDisco teacher 2 of 3 · 140/600 · ~9 min left"
+    watcher.finish("comparison-x", "0 cached, 1 ok, 0 failed")
+    assert bar.text == "0 cached, 1 ok, 0 failed"

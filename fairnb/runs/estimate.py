@@ -103,7 +103,8 @@ def estimate_line(jobs: list[Job], to_run: Iterable[str], workers: int, cores: i
     """One line for an invocation that executes the runs ``to_run`` (ids) of ``jobs``: the expected wall time on
     ``workers`` workers, the runs with no history named. ``cores``: the machine's usable cores, to say "on N
     cores" when there is one worker per core."""
-    selected = [job for job in jobs if job.run.id in set(to_run)]
+    wanted = set(to_run)
+    selected = [job for job in jobs if job.run.id in wanted]
     if not selected:
         return "estimate: nothing to run"
     estimates = {job.run.id: run_estimate(job) for job in selected}
@@ -112,11 +113,8 @@ def estimate_line(jobs: list[Job], to_run: Iterable[str], workers: int, cores: i
     where = f"on {workers} core{'s' if workers != 1 else ''}" if workers == cores else \
         f"with {workers} worker{'s' if workers != 1 else ''}"
     line = f"estimate for {len(selected)} run{'s' if len(selected) != 1 else ''} to run: "
-    if known:
-        line += f"about {format_duration(wall_seconds(jobs, known, workers))} {where}"
-    else:
-        line += "unknown"
-    if unknown:
-        shown = ", ".join(unknown[:4]) + (f" and {len(unknown) - 4} more" if len(unknown) > 4 else "")
-        line += f"{' plus' if known else ':'} {len(unknown)} with no history ({shown})"
-    return line
+    shown = ", ".join(unknown[:4]) + (f" and {len(unknown) - 4} more" if len(unknown) > 4 else "")
+    if not known:
+        return line + f"unknown (no history: {shown})"
+    line += f"about {format_duration(wall_seconds(jobs, known, workers))} {where}"
+    return line + (f" plus {len(unknown)} with no history ({shown})" if unknown else "")
