@@ -54,3 +54,103 @@ def read_records(template: str | None = None, folder: Path | str | None = None, 
             continue
         out.append(record)
     return out
+
+
+# --------------------------------------------------------------------------- what a record says, one rule each
+
+SCHEMA = 2  # records written since the schema: ``schema``, the run's ``resolved`` parameters and per-seed values
+CODINGS = ("favourable", "unfavourable")
+PROTOCOL_PREFIXES = {"split_": "synthetic_split", "real_": "synthetic_real"}
+# the metrics whose value depends on which outcome is class 1 (every other metric has no coding)
+CODED = ("dpr", "eor", "accuracy", "recall", "f1", "positive_rate_privileged", "positive_rate_unprivileged",
+         "base_rate_privileged", "base_rate_unprivileged", "balanced_accuracy")
+TIDY_COLUMNS = ["run", "template", "dataset", "sensitive", "profile", "method", "coding", "protocol", "metric",
+                "repetition", "seed", "value"]
+
+
+def resolved(record: dict[str, Any]) -> dict[str, Any]:
+    """Every parameter value the run used: the record's ``resolved`` parameters (schema 2, profile defaults included),
+    else its overrides (``parameters``, older records)."""
+    return dict(record.get("resolved") or record.get("parameters") or {})
+
+
+def plain_coding(record: dict[str, Any]) -> str | None:
+    """The label coding of a record's unprefixed metric names — the one rule every page uses.
+
+    Its run's ``positive_label`` (resolved, or overridden in an older record); failing that, the coding opposite to
+    the prefix its other-coding names carry (``l1/favourable_dpr`` → plain names are unfavourable); ``None`` when the
+    record says neither: a template's default today is no evidence of what an older run used.
+    """
+    value = resolved(record).get("positive_label")
+    if value in CODINGS:
+        return value
+    for coding in CODINGS:
+        if any(f"/{coding}_" in name or name.startswith(f"{coding}_") for name in record.get("metrics") or {}):
+            return CODINGS[1 - CODINGS.index(coding)]
+    return None
+
+
+def per_seed(entry: Any) -> list[float | None]:
+    """The per-repetition values of one metric entry (``{"mean", "std", "n", "values"}``), non-finite as ``None``;
+    an entry without ``values`` counts as its mean only when it has one repetition; anything else gives ``[]``."""
+    if not isinstance(entry, dict):
+        return []
+    values = entry.get("values")
+    if values is None:
+        values = [entry["mean"]] if entry.get("n") == 1 and entry.get("mean") is not None else []
+    out: list[float | None] = []
+    for value in values:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = float("nan")
+        out.append(number if number == number and abs(number) != float("inf") else None)
+    return out
+
+
+def parse_name(name: str, plain: str | None) -> tuple[str, str, str, str]:
+    """``(method, coding, protocol, metric)`` of a metric name ``<method>/<name>``, e.g. ``l1/unfavourable_split_dpr``.
+
+    The method is everything before the last ``/`` (``lambda_sweep/1`` for ``lambda_sweep/1/dpr``; empty for a name
+    without one); a ``favourable_``/``unfavourable_`` prefix names the coding (else ``plain``, the record's own, for a
+    coded metric, and ``""`` for a metric without a coding); a ``split_`` prefix the reference protocol.
+    """
+    method, _, rest = name.rpartition("/")
+    coding = ""
+    for candidate in CODINGS:
+        if rest.startswith(f"{candidate}_"):
+            coding, rest = candidate, rest[len(candidate) + 1:]
+            break
+    protocol = "synthetic_real"
+    for prefix, name_of in PROTOCOL_PREFIXES.items():
+        if rest.startswith(prefix) and rest[len(prefix):] in CODED:
+            protocol, rest = name_of, rest[len(prefix):]
+            break
+    if not coding and rest in CODED:
+        coding = plain or ""
+    return method, coding, protocol, rest
+
+
+def tidy(records: list[dict[str, Any]]) -> "Any":
+    """Every metric of ``records`` as one long table (a pandas DataFrame with ``TIDY_COLUMNS``): one row per
+    (run, method, coding, protocol, metric, repetition), with the repetition's seed (``seed + repetition``)."""
+    import pandas as pd
+
+    rows = []
+    for record in records:
+        values = resolved(record)
+        plain = plain_coding(record)
+        first = values.get("seed", 0) if isinstance(values.get("seed", 0), int) else 0
+        common = {"run": record.get("run"), "template": Path(str(record.get("template", ""))).stem.split("_", 1)[-1],
+                  "dataset": values.get("dataset"), "sensitive": values.get("sensitive"), "profile": record.get("profile")}
+        for name, entry in (record.get("metrics") or {}).items():
+            method, coding, protocol, metric = parse_name(name, plain)
+            for repetition, value in enumerate(per_seed(entry)):
+                rows.append({**common, "method": method, "coding": coding, "protocol": protocol, "metric": metric,
+                             "repetition": repetition, "seed": first + repetition, "value": value})
+    return pd.DataFrame(rows, columns=TIDY_COLUMNS)
+
+
+def metrics_frame(template: str | None = None, folder: Path | str | None = None) -> "Any":
+    """``tidy(read_records(template, folder))``: the one reader pages use for a DataFrame of results."""
+    return tidy(read_records(template, folder))

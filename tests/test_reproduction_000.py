@@ -46,11 +46,14 @@ def results(tmp_path):
         "threshold_optimizer/positive_rate_unprivileged": (0.2, 0.0),
         "fairdisco/dpr": (0.5, 0.0),          # not used: the FairDisco rows come from fair_synthesis
     })
-    write_record(tmp_path, "comparison-compas-race", "comparison", {"dataset": "compas", "sensitive": "race"},
+    write_record(tmp_path, "comparison-compas-race", "comparison",
+                 {"dataset": "compas", "sensitive": "race", "positive_label": "favourable"},
                  {"fldgm/dpr": (0.9, 0.02), "fldgm/accuracy": (0.6, 0.01)})
     write_record(tmp_path, "comparison-adult-race", "comparison", {"dataset": "adult", "sensitive": "race"},
                  {"original/dpr": (0.1, 0.0)}, status="failed")
-    write_record(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis", {"dataset": "adult", "sensitive": "sex"}, {
+    # a record says which coding its plain names use (fairnb.records.plain_coding): here through its parameters
+    write_record(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis",
+                 {"dataset": "adult", "sensitive": "sex", "positive_label": "favourable"}, {
         "l1/dpr": (0.97, 0.01), "mse/accuracy": (0.70, 0.01), "l1/split_dpr": (0.2, 0.0), "fairdisco/dpr": (0.40, 0.0),
         "fairdisco/accuracy": (0.60, 0.0), "fairdisco_representation/accuracy": (0.79, 0.01),
         "fairdisco_representation/dpr": (0.70, 0.0),
@@ -182,3 +185,10 @@ def test_tolerance_rule():
     assert bool(repro.build_table(ref, ours).marked.iloc[0])            # 0.06 > 0.05
     assert not bool(repro.build_table(ref, ours.assign(ours_std=0.04)).marked.iloc[0])  # 0.06 < 2 × 0.04
     assert not bool(repro.build_table(ref, ours.assign(ours=0.34)).marked.iloc[0])      # 0.04 < 0.05
+
+
+def test_a_record_that_does_not_say_its_coding_gives_no_coded_cells(tmp_path):
+    write_record(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis", {"dataset": "adult", "sensitive": "sex"},
+                 {"l1/dpr": (0.97, 0.01), "l1/density": (0.5, 0.01), "l1/degenerate": (0.0, 0.0)})
+    mine = repro.ours(tmp_path)
+    assert set(mine.metric) == {"density"}  # DPR's coding is unknown: no cell rather than a guess

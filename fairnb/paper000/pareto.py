@@ -41,7 +41,7 @@ import pandas as pd
 
 from fairnb.errors import ParameterError
 from fairnb.paper000.study import LAMBDA_SWEEP
-from fairnb.records import of_template, read_records
+from fairnb.records import of_template, per_seed, plain_coding, read_records
 
 FAIRNESS = ("dpr", "eor")
 UTILITY = ("accuracy", "f1")
@@ -173,21 +173,11 @@ class Source:
 
 
 def _record_values(record: dict[str, Any]) -> dict[str, list[float | None]]:
-    out = {}
-    for name, entry in (record.get("metrics") or {}).items():
-        if not isinstance(entry, dict):
-            continue
-        values = entry.get("values")
-        if values is None and entry.get("mean") is not None and entry.get("n") == 1:
-            values = [entry["mean"]]
-        if values is not None:
-            out[name] = values
-    return out
+    """Per-seed values of every metric of ``record`` (``fairnb.records.per_seed``; entries without any left out)."""
+    return {name: values for name, entry in (record.get("metrics") or {}).items() if (values := per_seed(entry))}
 
 
 def _source(record: dict[str, Any], template: str) -> Source:
-    from fairnb.paper000.reproduction import plain_coding
-
     parameters = record.get("parameters") or {}
     return Source(str(record.get("run", "?")), template, str(record.get("profile") or "?"), int(parameters.get("seed", 0) or 0),
                   plain_coding(record), _record_values(record), parameters)

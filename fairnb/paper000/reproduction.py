@@ -51,7 +51,7 @@ from fairnb.metrics.downstream import COLLAPSED_COVERAGE, NEAR_CONSTANT_RATE, de
 from fairnb.paper000 import names
 from fairnb.paper000.names import (CODING_LABELS, CODINGS, HEADLINE_CODING, METHOD_LABELS, METRIC_LABELS, OURS, QUALITY_LOSSES,
                                    REFERENCE_CODING, REPRESENTATION)
-from fairnb.records import read_records
+from fairnb.records import per_seed, plain_coding, read_records
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "table1.csv"
 METRICS = ("dpr", "eor", "accuracy", "recall", "f1", "density", "coverage")
@@ -97,33 +97,11 @@ def _method(template: str, prefix: str) -> str | None:
     return prefix if prefix in METHODS else None
 
 
-def plain_coding(record: dict[str, Any]) -> str:
-    """The label coding of a record's unprefixed metric names: its ``positive_label`` parameter;
-    failing that, the coding opposite to the prefix its other-coding names carry; failing that the
-    templates' default (favourable)."""
-    value = (record.get("parameters") or {}).get("positive_label")
-    if value in CODINGS:
-        return value
-    names = list(record.get("metrics") or {})
-    for coding in CODINGS:
-        if any(f"/{coding}_" in name for name in names):
-            return CODINGS[1 - CODINGS.index(coding)]
-    return HEADLINE_CODING
-
-
-def _per_seed(entry: Any) -> list[float | None]:
-    if not isinstance(entry, dict):
-        return []
-    values = entry.get("values")
-    if values is None:
-        values = [entry.get("mean")] if entry.get("mean") is not None else []
-    return [None if v is None or not math.isfinite(float(v)) else float(v) for v in values]
-
-
-def _reading(rest: str, plain: str, held_out: bool) -> tuple[str, str] | None:
-    """(metric, reading) of a metric name after its method prefix; reading is a coding, ``held_out`` or ``source``."""
+def _reading(rest: str, plain: str | None, held_out: bool) -> tuple[str, str] | None:
+    """(metric, reading) of a metric name after its method prefix; reading is a coding, ``held_out`` or ``source``
+    (``None`` for an unprefixed coded name of a record that does not say its coding: ``fairnb.records.plain_coding``)."""
     if rest in CODED:
-        return rest, plain
+        return (rest, plain) if plain else None
     for coding in CODINGS:
         if rest.startswith(f"{coding}_") and rest[len(coding) + 1:] in CODED:
             return rest[len(coding) + 1:], coding
@@ -135,13 +113,13 @@ def _reading(rest: str, plain: str, held_out: bool) -> tuple[str, str] | None:
     return None
 
 
-def degenerate_seeds(metrics: dict[str, Any], prefix: str, plain: str) -> tuple[int, int, str]:
+def degenerate_seeds(metrics: dict[str, Any], prefix: str, plain: str | None = None) -> tuple[int, int, str]:
     """(degenerate repetitions, repetitions, reasons) of method ``prefix`` in a record's metrics: the
     run's own flag (``<prefix>/degenerate``) and the rule of ``fairnb.metrics.downstream.degeneracy``
     applied to its recorded group rates and coverage (so records without the flag are checked too)."""
-    flags = _per_seed(metrics.get(f"{prefix}/degenerate"))
-    rates = [_per_seed(metrics.get(f"{prefix}/positive_rate_{g}")) for g in ("privileged", "unprivileged")]
-    coverage = _per_seed(metrics.get(f"{prefix}/coverage"))
+    flags = per_seed(metrics.get(f"{prefix}/degenerate"))
+    rates = [per_seed(metrics.get(f"{prefix}/positive_rate_{g}")) for g in ("privileged", "unprivileged")]
+    coverage = per_seed(metrics.get(f"{prefix}/coverage"))
     n = max([len(flags), len(coverage), *(len(r) for r in rates)], default=0)
     bad, reasons = 0, []
     for i in range(n):

@@ -23,6 +23,8 @@ from fairnb.runs.params import PARAMS, validate
 from fairnb.runs.profiles import PROFILES
 
 METRICS_KEY = "fairnb_metrics"
+RESOLVED_KEY = "fairnb_resolved"  # every parameter value the run used, attached beside its metrics
+_RESOLVED: dict[str, Any] = {}    # the last ``resolve`` of this kernel: what ``report`` records
 
 
 def seed_everything(seed: int) -> None:
@@ -101,6 +103,8 @@ def resolve(namespace: Mapping[str, Any]) -> Config:
         values["device"] = resolve_device(values["device"])
     seed_everything(values.get("seed", 0))
     install_training_rule(values, profile)
+    _RESOLVED.clear()
+    _RESOLVED.update(json.loads(json.dumps({"profile": profile, **values}, default=str)))
     return Config(values=values, from_profile=tuple(from_profile))
 
 
@@ -145,4 +149,4 @@ def report(metrics: Mapping[str, Any], title: str = "Results") -> None:
     table = pd.DataFrame(summary, index=["mean", "std", "n"]).T.reindex(columns=["mean", "std", "n"])
     table.index.name = "metric"
     display(table.style.format({"mean": "{:.3f}", "std": "{:.3f}", "n": "{:.0f}"}, na_rep="n/a").set_caption(title),
-            metadata={METRICS_KEY: json.loads(json.dumps(summary))})
+            metadata={METRICS_KEY: json.loads(json.dumps(summary)), RESOLVED_KEY: dict(_RESOLVED)})

@@ -18,7 +18,7 @@ from typing import Any
 
 import nbformat
 
-from fairnb.runs.config import METRICS_KEY
+from fairnb.runs.config import METRICS_KEY, RESOLVED_KEY
 from fairnb.runs.manifest import ROOT, Run, template_parameters
 from fairnb.runs.store import Job, write_durable, atomic_write
 
@@ -36,6 +36,17 @@ def quoted_template(path: Path) -> str:
     with contextlib.suppress(ValueError):
         return str(resolved.relative_to(ROOT))
     return str(path)
+
+
+def extract_resolved(notebook_path: Path) -> dict[str, Any]:
+    """The resolved parameters (every value the run used, profile defaults included) that ``fairnb.runs.report``
+    attached beside its metrics; ``{}`` for a page that reports nothing."""
+    notebook = nbformat.read(notebook_path, as_version=4)
+    resolved: dict[str, Any] = {}
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            resolved.update(output.get("metadata", {}).get(RESOLVED_KEY, {}))
+    return resolved
 
 
 def extract_metrics(notebook_path: Path) -> dict[str, Any]:
