@@ -334,9 +334,8 @@ REPORT_INTERVAL = 1.0  # seconds between two step events of one loop: enough for
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """One report of a long loop (a fit's epochs or steps, an outer loop over repetitions).
-
-    Written as one JSON object a line with exactly these keys (``to_json``; ``from_json`` reads it back):
+    """One report of a long loop (a fit's epochs or steps, an outer loop over repetitions), written as one
+    JSON object a line with exactly these keys (``to_json``; ``from_json`` reads it back):
 
     - ``phase``: what runs, the ``desc`` given to ``progress`` (e.g. ``"FairDisco teacher"``);
     - ``fit``: which fit of this phase this is, from 1; ``fits``: how many the run makes when an enclosing
@@ -345,10 +344,8 @@ class ProgressEvent:
     - ``step``, ``total``: iterations finished in this loop and its length (a budget: a stopping rule may end
       the loop sooner; ``null`` when unknown);
     - ``depth``: nesting of the loop (0: outermost); ``time``: when (seconds since the epoch);
-    - ``done``: the loop ended (its last event; it comes at most ``REPORT_INTERVAL`` s after the previous one
-      or at once when the loop ends).
-
-    The first event of a loop has ``step`` 0 and its ``time`` is when the loop started.
+    - ``done``: the loop ended (its last event). The first event of a loop has ``step`` 0 and the time it
+      started; step events follow at most every ``REPORT_INTERVAL`` s.
     """
 
     phase: str
@@ -367,15 +364,10 @@ class ProgressEvent:
     def from_json(cls, line: str) -> "ProgressEvent":
         """Read one line of an events file; ``ValueError`` when it is not an event."""
         data = json.loads(line)
-        if not isinstance(data, dict):
-            raise ValueError(f"not a progress event: {line[:80]!r}")
         try:
-            return cls(phase=str(data["phase"]), fit=int(data["fit"]),
-                       fits=None if data["fits"] is None else int(data["fits"]), step=int(data["step"]),
-                       total=None if data["total"] is None else int(data["total"]), depth=int(data["depth"]),
-                       time=float(data["time"]), done=bool(data.get("done", False)))
+            return cls(**{name: data[name] for name in cls.__dataclass_fields__})
         except (KeyError, TypeError) as error:
-            raise ValueError(f"not a progress event ({error}): {line[:80]!r}") from None
+            raise ValueError(f"not a progress event ({error!r}): {line[:80]!r}") from None
 
 
 ProgressListener = Callable[[ProgressEvent], None]
@@ -407,7 +399,7 @@ def _listeners() -> list[ProgressListener]:
 
 
 @dataclass
-class _Loop:
+class _Loop:  # a loop reporting now
     phase: str
     fit: int
     fits: int | None
@@ -415,16 +407,13 @@ class _Loop:
     depth: int
     step: int = 0
 
-    def event(self, done: bool = False) -> ProgressEvent:
-        return ProgressEvent(self.phase, self.fit, self.fits, self.step, self.total, self.depth, time.time(), done)
-
-
-def _report(event: ProgressEvent) -> None:
-    for listener in _listeners():
-        try:
-            listener(event)
-        except Exception:  # noqa: BLE001 - a broken listener (a full disk) never stops training
-            pass
+    def report(self, done: bool = False) -> None:
+        event = ProgressEvent(self.phase, self.fit, self.fits, self.step, self.total, self.depth, time.time(), done)
+        for listener in _listeners():
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - a broken listener (a full disk) never stops training
+                pass
 
 
 def _reporting(items: Iterator, phase: str, total: int | None) -> Iterator:
@@ -437,18 +426,18 @@ def _reporting(items: Iterator, phase: str, total: int | None) -> Iterator:
         fit, fits = _STARTS[phase], None
     loop = _Loop(phase, fit, fits, total, len(_ACTIVE))
     _ACTIVE.append(loop)
-    _report(loop.event())
+    loop.report()
     reported = time.monotonic()
     try:
         for item in items:
             yield item
             loop.step += 1
             if time.monotonic() - reported >= REPORT_INTERVAL:
-                _report(loop.event())
+                loop.report()
                 reported = time.monotonic()
     finally:
         _ACTIVE.remove(loop)
-        _report(loop.event(done=True))
+        loop.report(done=True)
 
 
 def _tensors(data: Data, name: str) -> list[torch.Tensor]:

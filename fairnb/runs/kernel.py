@@ -24,7 +24,6 @@ from typing import Any
 
 import nbformat
 
-from fairnb.nn.train import PROGRESS_EVENTS
 from fairnb.runs.cache import is_cached
 from fairnb.runs.manifest import ROOT, read_template
 from fairnb.runs.presentation import extract_metrics, quoted_template
@@ -133,6 +132,8 @@ def _execute_locked(job: Job, threads: int | None = None) -> dict[str, Any]:
     """Execute one job (its lock held) and commit its page and record, or record its failure."""
     import papermill
     from nbclient.exceptions import DeadKernelError
+
+    from fairnb.nn.train import PROGRESS_EVENTS
 
     run, out = job.run, job.outputs
     if threads:

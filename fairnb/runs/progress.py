@@ -23,10 +23,12 @@ import contextlib
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
-from fairnb.nn.train import ProgressEvent
 from fairnb.runs.store import Job, Outputs, read_record
+
+if TYPE_CHECKING:  # importing fairnb.nn loads torch: seconds the command line need not wait at start
+    from fairnb.nn.train import ProgressEvent
 
 EVENTS_SUFFIX = ".progress.jsonl"
 PHASE_WIDTH = 64  # characters of one run's phase in the progress line
@@ -47,6 +49,8 @@ def read_events(path: Path) -> list[ProgressEvent]:
 
 
 def _parse(lines: Iterable[str]) -> Iterable[ProgressEvent]:
+    from fairnb.nn.train import ProgressEvent
+
     for line in lines:
         if line.strip():
             with contextlib.suppress(ValueError):  # a line cut short by a dying kernel is skipped
