@@ -10,7 +10,7 @@ from fairnb.paper000.settings import StudySettings
 
 @pytest.fixture(scope="module")
 def effects():
-    settings = StudySettings(dataset="compas", sensitive="sex", seeds=(0, 1), teacher_epochs=2, student_epochs=2, fit_rows=300,
+    settings = StudySettings(dataset="compas", sensitive="sex", seeds=(0, 1), teacher_epochs=2, student_epochs=2, max_rows=300,
                              batch_size=128, device="cpu")
     return departures.departures_study(settings, departures=("construction", "label_coding", "protocol", "feature_set"))
 
@@ -40,6 +40,6 @@ def test_effects_table_and_record_values(effects):
 
 def test_unknown_departure_is_refused_before_any_training():
     with pytest.raises(ParameterError, match="departures"):
-        settings = StudySettings(dataset="compas", sensitive="sex", seeds=(0,), teacher_epochs=1, student_epochs=1, fit_rows=100,
+        settings = StudySettings(dataset="compas", sensitive="sex", seeds=(0,), teacher_epochs=1, student_epochs=1, max_rows=100,
                                  batch_size=64, device="cpu")
         departures.departures_study(settings, departures=("epochs",))

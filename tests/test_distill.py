@@ -30,7 +30,7 @@ def test_quality_losses_hand_computed(name, expected):
 def test_bad_loss_and_lambda_raise():
     with pytest.raises(ParameterError, match="quality_loss"):
         quality_loss_fn("l3")
-    train, _ = prepare_data("compas", "sex", fit_rows=100, seed=0)
+    train, _ = prepare_data("compas", "sex", max_rows=100, seed=0)
     fit = lambda model, sensitive="sex": model.fit(train, dataset="compas", sensitive=sensitive)  # noqa: E731
     for lam in (0.0, -1.0, float("nan"), "1"):
         with pytest.raises(ParameterError, match="lam"):
@@ -86,7 +86,7 @@ def test_mean_difference_matches_batch_means():
 
 @pytest.fixture(scope="module")
 def fitted():
-    train, test = prepare_data("compas", "sex", fit_rows=300, seed=0)
+    train, test = prepare_data("compas", "sex", max_rows=300, seed=0)
     model = FairLatentDistillation(teacher_epochs=2, student_epochs=2, batch_size=128, seed=3)
     return model.fit(train, dataset="compas", sensitive="sex"), train, test
 

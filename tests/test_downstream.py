@@ -34,7 +34,7 @@ def test_label_conventions_flip():
 
 @pytest.fixture(scope="module")
 def split():
-    return prepare_data("german", "sex", fit_rows=300, seed=0)
+    return prepare_data("german", "sex", max_rows=300, seed=0)
 
 
 def test_evaluate_same_seed_same_metrics_and_protocols(split):
@@ -65,7 +65,7 @@ def test_shap_importance_one_entry_per_column(split):
 def test_synthesis_study_names_and_seeding():
     from fairnb.paper000.settings import StudySettings
 
-    settings = StudySettings(dataset="german", sensitive="sex", seeds=(0,), teacher_epochs=1, student_epochs=1, fit_rows=200,
+    settings = StudySettings(dataset="german", sensitive="sex", seeds=(0,), teacher_epochs=1, student_epochs=1, max_rows=200,
                              batch_size=100, device="cpu")
     a = synthesis_study(settings, quality_losses=("l1",))
     b = synthesis_study(settings, quality_losses=("l1",))

@@ -22,7 +22,7 @@ from fairnb.paper000 import comparison, study
 from fairnb.paper000.settings import StudySettings
 
 SETTINGS = dict(max_rows=300, fairdisco_epochs=1, distill_epochs=1, fldgm_epochs=1, batch_size=100)
-STAGE3 = StudySettings(dataset="adult", sensitive="sex", seeds=(0,), teacher_epochs=1, student_epochs=1, fit_rows=300,
+STAGE3 = StudySettings(dataset="adult", sensitive="sex", seeds=(0,), teacher_epochs=1, student_epochs=1, max_rows=300,
                        batch_size=100, device="cpu")
 
 
@@ -67,7 +67,7 @@ def test_comparison_rows_share_the_teacher(both_paths):
 
 def test_a_constant_classifier_is_degenerate_in_the_run_and_in_the_ledger():
     ds = fairnb.data.load("german")
-    train, test = study.prepare_data("german", "sex", fit_rows=200, seed=0)
+    train, test = study.prepare_data("german", "sex", max_rows=200, seed=0)
     # constructed records: every record carries the favourable label, so any classifier is constant
     constant = train.assign(**{ds.target: 1})
     row = score_synthetic(constant, test, test, dataset="german", sensitive="sex", seed=0)
@@ -105,7 +105,7 @@ def test_one_feature_set_for_every_row():
     from fairnb.paper000.baselines import classical
 
     ds = fairnb.data.load("german")
-    train, test = study.prepare_data("german", "sex", fit_rows=200, seed=0)
+    train, test = study.prepare_data("german", "sex", max_rows=200, seed=0)
     # the other protected column enters the features, as in the baselines that build their own
     assert classical.feature_columns is feature_columns  # one rule for every classifier's features
     a = FeatureMap(ds, "sex", [train, test])
@@ -152,7 +152,7 @@ def test_binned_teacher_rows_come_back_in_the_data_schema():
     settings = comparison.ComparisonSettings("adult", "sex", methods=("fairdisco", "fldgm"), teacher_encoding="binned",
                                              **SETTINGS)
     result = comparison.run_comparison(settings, [0], keep_synthetic=True)
-    train, _ = study.prepare_data("adult", "sex", fit_rows=SETTINGS["max_rows"], seed=0)
+    train, _ = study.prepare_data("adult", "sex", max_rows=SETTINGS["max_rows"], seed=0)
     binning = study.ReferenceBinning(fairnb.data.load("adult"))
     for method in ("fairdisco", "fldgm"):
         records = result.synthetic[0][method]

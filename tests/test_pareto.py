@@ -198,7 +198,7 @@ def test_sweep_is_scored_like_the_comparison_row():
 
     settings = comparison.ComparisonSettings("adult", "sex", max_rows=300, methods=("tabfairgdt",))
     compared = comparison.run_comparison(settings, [0]).metrics()
-    sweep = pareto.tabfairgdt_sweep("adult", "sex", [0.5, 1.0], [0], fit_rows=300)
+    sweep = pareto.tabfairgdt_sweep("adult", "sex", [0.5, 1.0], [0], max_rows=300)
     values = pareto.sweep_metrics(sweep)
     for name in ("dpr", "accuracy", "unfavourable_eor", "split_f1", "coverage", "source_density", "degenerate"):
         assert values[f"sweep/0.5/{name}"] == compared[f"tabfairgdt/{name}"], name

@@ -6,7 +6,7 @@ from fairnb.errors import ParameterError
 from fairnb.paper000.settings import BOOK_CHOICES, StudySettings
 
 CONFIG = {"dataset": "adult", "sensitive": "sex", "seed": 2, "repetitions": 3, "fairdisco_epochs": 600, "distill_epochs": 400,
-          "fit_rows": 5000, "batch_size": 2048, "device": "cpu", "profile": "default", "teacher_encoding": None,
+          "max_rows": 5000, "batch_size": 2048, "device": "cpu", "profile": "default", "teacher_encoding": None,
           "positive_label": "unfavourable"}
 
 
@@ -20,8 +20,8 @@ def test_from_config_resolves_every_field_from_the_run():
 
 
 def test_from_config_names_a_missing_key_and_a_bad_value():
-    config = {k: v for k, v in CONFIG.items() if k != "fit_rows"}
-    with pytest.raises(ParameterError, match="fit_rows"):
+    config = {k: v for k, v in CONFIG.items() if k != "max_rows"}
+    with pytest.raises(ParameterError, match="max_rows"):
         StudySettings.from_config(config)
     with pytest.raises(ParameterError, match="no_such"):
         StudySettings.from_config(CONFIG, no_such=1)

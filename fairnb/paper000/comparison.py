@@ -153,7 +153,7 @@ class ComparisonSettings:
 
         return StudySettings(dataset=self.dataset, sensitive=self.sensitive, seeds=tuple(seeds),
                              teacher_epochs=self.epochs("fairdisco"), student_epochs=self.epochs("distill"),
-                             fit_rows=self.max_rows, batch_size=self.batch_size, device=self.device,
+                             max_rows=self.max_rows, batch_size=self.batch_size, device=self.device,
                              beta_exponent=self.beta_exponent, lam=self.lam, classifier=self.classifier,
                              positive_label=self.positive_label, construction=self.construction,
                              categorical_decoding=self.categorical_decoding, encoding=self.teacher_encoding,
@@ -471,7 +471,7 @@ def run_comparison(settings: ComparisonSettings, seeds: Iterable[int], keep_synt
 def settings_from_config(config) -> ComparisonSettings:
     """``ComparisonSettings`` from a notebook's resolved ``fairnb.runs.Config``."""
     return ComparisonSettings(
-        dataset=config.dataset, sensitive=config.sensitive, max_rows=config.fit_rows,
+        dataset=config.dataset, sensitive=config.sensitive, max_rows=config.max_rows,
         tabfairgan_epochs=config.tabfairgan_epochs, decaf_epochs=config.decaf_epochs, fldgm_epochs=config.fldgm_epochs,
         fairdisco_epochs=config.fairdisco_epochs, batch_size=config.batch_size, classifier=config.classifier,
         positive_label=config.positive_label, device=config.device,

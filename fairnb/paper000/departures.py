@@ -92,7 +92,7 @@ def departures_study(settings: StudySettings, *, quality_loss: str = "l1", depar
     decoding = (settings.construction, settings.categorical_decoding)
     rows = []
     for seed in settings.seeds:
-        train, test = stage3.prepare_data(settings.dataset, settings.sensitive, settings.fit_rows, seed)
+        train, test = stage3.prepare_data(settings.dataset, settings.sensitive, settings.max_rows, seed)
         features = FeatureMap(ds, settings.sensitive, [train, test])
         common = dict(seed=seed, source_reading=False, quality_rows=settings.quality_rows, device=settings.device)
         teacher = stage3.fit_teacher(train, settings, seed)

@@ -89,7 +89,7 @@ class Sweep:
     fit_seconds: dict
 
 
-def tabfairgdt_sweep(dataset: str, sensitive: str, lamdas: Sequence[float], seeds: Sequence[int], fit_rows: int = 0,
+def tabfairgdt_sweep(dataset: str, sensitive: str, lamdas: Sequence[float], seeds: Sequence[int], max_rows: int = 0,
                      classifier: str = "random_forest", device: str = "cpu", quality_rows: int = 10_000) -> Sweep:
     """TabFairGDT at each ``lamda`` and seed, scored like every row of the comparison (module doc)."""
     import fairnb.data
@@ -105,7 +105,7 @@ def tabfairgdt_sweep(dataset: str, sensitive: str, lamdas: Sequence[float], seed
     seeds = [int(s) for s in seeds]
     scores, seconds = {}, {}
     for seed in seeds:
-        train, test = study.prepare_data(dataset, sensitive, fit_rows, seed)
+        train, test = study.prepare_data(dataset, sensitive, max_rows, seed)
         features = FeatureMap(ds, sensitive, [train, test])
         for lamda in lamdas:
             key = (f"{SWEEP}/{setting_name(lamda)}", seed)
@@ -369,7 +369,7 @@ def pairing(first: Source | None, second: Source | None, names: tuple[str, str])
         return Pairing(False, "no successful " + " or ".join(missing) + " record")
     if first.profile != second.profile:
         return Pairing(False, f"records from different profiles ({first.run}: {first.profile}, {second.run}: {second.profile})")
-    for name in ("fit_rows", "classifier"):
+    for name in ("max_rows", "classifier"):
         a, b = first.parameters.get(name), second.parameters.get(name)
         if a is not None and b is not None and a != b:
             return Pairing(False, f"{name} differs ({first.run}: {a}, {second.run}: {b})")

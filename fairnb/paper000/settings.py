@@ -59,7 +59,7 @@ class StudySettings:
         seeds: one seed per repetition (repetition r uses the r-th).
         teacher_epochs, student_epochs: epoch budgets of the FairDisco teacher and of each student (``None``
             for a page that trains no student, e.g. the β sweep; a study that trains one refuses it).
-        fit_rows: training rows (a stratified sample of the 80 % split; 0 = all).
+        max_rows: training rows (a stratified sample of the 80 % split; 0 = all).
         batch_size: rows per mini-batch of both stages.
         beta_exponent, lam: the teacher's β = 10**beta_exponent and the student's KL weight λ.
         classifier, positive_label: the downstream classifier and the headline label coding.
@@ -74,7 +74,7 @@ class StudySettings:
     seeds: tuple[int, ...]
     teacher_epochs: int
     student_epochs: int | None
-    fit_rows: int
+    max_rows: int
     batch_size: int
     device: str
     beta_exponent: int = BOOK_CHOICES["beta_exponent"]
@@ -96,7 +96,7 @@ class StudySettings:
             raise ParameterError("seeds", self.seeds, "one seed or more")
         for seed in self.seeds:
             _count("seeds", seed, 0)
-        for name, low in (("teacher_epochs", 1), ("student_epochs", 1), ("fit_rows", 0), ("batch_size", 2), ("quality_rows", 10)):
+        for name, low in (("teacher_epochs", 1), ("student_epochs", 1), ("max_rows", 0), ("batch_size", 2), ("quality_rows", 10)):
             if not (name == "student_epochs" and self.student_epochs is None):
                 _count(name, getattr(self, name), low)
         check_beta_exponent(self.beta_exponent)

@@ -70,17 +70,17 @@ def ablation_label(quality_loss: str, construction: str, categorical_decoding: s
     return f"{METHOD_LABELS.get(quality_loss, quality_loss)}: {CONSTRUCTION_LABELS[construction]}, {DECODING_LABELS[categorical_decoding]}"
 
 
-def prepare_data(dataset: str, sensitive: str, fit_rows: int = 0, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Seeded 80/20 train/test split (stratified by label × group), then at most ``fit_rows`` training rows.
+def prepare_data(dataset: str, sensitive: str, max_rows: int = 0, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeded 80/20 train/test split (stratified by label × group), then at most ``max_rows`` training rows.
 
-    ``fit_rows`` = 0 keeps every training row; otherwise a stratified sample of that size (the
+    ``max_rows`` = 0 keeps every training row; otherwise a stratified sample of that size (the
     test part is never reduced).
     """
     ds = fairnb.data.load(dataset)
     train_rows, test_rows = fairnb.data.split(ds, sensitive, fairnb.data.PAPER_000, seed)
-    if fit_rows and fit_rows < len(train_rows):
+    if max_rows and max_rows < len(train_rows):
         strata = (2 * ds.labels() + ds.is_privileged(sensitive))[train_rows]
-        keep = stratified_split(strata, (fit_rows / len(train_rows), 1 - fit_rows / len(train_rows)), seed)[0]
+        keep = stratified_split(strata, (max_rows / len(train_rows), 1 - max_rows / len(train_rows)), seed)[0]
         train_rows = train_rows[keep]
     return ds.frame.iloc[train_rows].reset_index(drop=True), ds.frame.iloc[test_rows].reset_index(drop=True)
 
@@ -329,7 +329,7 @@ def beta_sweep(settings: StudySettings, *, beta_exponents: Sequence[int], dcov_e
     exponents = [check_beta_exponent(b) for b in beta_exponents]
     rows, histories = [], []
     for seed in settings.seeds:
-        train, test = prepare_data(settings.dataset, settings.sensitive, settings.fit_rows, seed)
+        train, test = prepare_data(settings.dataset, settings.sensitive, settings.max_rows, seed)
         features = FeatureMap(fairnb.data.load(settings.dataset), settings.sensitive, [train, test])
         for exponent in exponents:
             model = FairLatentDistillation(batch_size=settings.batch_size, beta_exponent=exponent, dcov_estimator=dcov_estimator,
@@ -386,7 +386,7 @@ def distillation_study(settings: StudySettings, *, quality_losses: Sequence[str]
     """
     single_thread_on_cpu(settings.device)
     seed = settings.seeds[0]
-    train, test = prepare_data(settings.dataset, settings.sensitive, settings.fit_rows, seed)
+    train, test = prepare_data(settings.dataset, settings.sensitive, settings.max_rows, seed)
     model = FairLatentDistillation(batch_size=settings.batch_size, beta_exponent=settings.beta_exponent,
                                    teacher_epochs=settings.teacher_epochs, student_epochs=settings.require("student_epochs"),
                                    lam=settings.lam, seed=seed, device=settings.device)
@@ -446,7 +446,7 @@ def synthesis_study(settings: StudySettings, *, quality_losses: Sequence[str] = 
     scores: dict[tuple[str, int], RowScore] = {}
     frames, by_seed, timings = {}, {}, []
     for seed in settings.seeds:
-        train, test = prepare_data(settings.dataset, settings.sensitive, settings.fit_rows, seed)
+        train, test = prepare_data(settings.dataset, settings.sensitive, settings.max_rows, seed)
         features = FeatureMap(ds, settings.sensitive, [train, test])
         teacher = fit_teacher(train, settings, seed)
         synthetic = {"fairdisco": teacher_records(teacher, train, *decoding)}
@@ -488,7 +488,7 @@ def lambda_sweep(settings: StudySettings, *, lams: Sequence[float], quality_loss
     ds = fairnb.data.load(settings.dataset)
     rows = []
     for seed in settings.seeds:
-        train, test = prepare_data(settings.dataset, settings.sensitive, settings.fit_rows, seed)
+        train, test = prepare_data(settings.dataset, settings.sensitive, settings.max_rows, seed)
         features = FeatureMap(ds, settings.sensitive, [train, test])
         teacher = fit_teacher(train, settings, seed)
         for lam in lams:

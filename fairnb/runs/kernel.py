@@ -26,7 +26,8 @@ import nbformat
 
 from fairnb.runs.cache import is_cached
 from fairnb.runs.manifest import ROOT, read_template
-from fairnb.runs.presentation import extract_metrics, quoted_template
+from fairnb.records import SCHEMA
+from fairnb.runs.presentation import extract_metrics, extract_resolved, quoted_template
 from fairnb.runs.progress import events_path, phase_summary, read_events
 from fairnb.runs.publish import publish, publish_failure
 from fairnb.runs.store import Job, forget_failure, os_problem, read_record, run_lock
@@ -187,9 +188,11 @@ def _execute_locked(job: Job, threads: int | None = None) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     try:
         metrics = extract_metrics(scratch) if scratch.exists() else {}
+        resolved = extract_resolved(scratch) if scratch.exists() else {}
     except Exception:  # noqa: BLE001 - a notebook cut short by a dead kernel may not parse
-        metrics = {}
+        metrics, resolved = {}, {}
     record = {
+        "schema": SCHEMA, "resolved": resolved,
         "run": run.id, "template": quoted_template(run.template_path), "parameters": job.parameters,
         "profile": job.profile, "device": device_description(), "seconds": round(seconds, 2),
         "status": status, "error": error, "key": job.key, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

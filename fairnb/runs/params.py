@@ -68,7 +68,7 @@ PARAMS: dict[str, Param] = {
     "seed": Param(int, "first random seed; repetition r uses seed + r", low=0, high=2**31 - 1),
     "device": Param(str, "torch device: auto picks CUDA when present", choices=("auto", "cpu", "cuda")),
     "repetitions": Param(int, "independent repetitions (seeds) for mean ± std", low=1, high=100, profile_default=True),
-    "max_rows": Param(int, "use at most this many rows (stratified sample); 0 = all", low=0, profile_default=True),
+    "max_rows": Param(int, "the cap on training rows: use at most this many (a stratified sample of the training split); 0 = all", low=0, profile_default=True),
     "data_path": Param(str, "folder or file of user-supplied data (MEPS, CelebA); None = $FAIRNB_DATA", optional=True),
     "correlation": Param(float, "Colour-MNIST: probability that a digit has its half's colour", low=0.0, high=1.0),
     # --- paper 000 (fair latent distillation)
@@ -79,7 +79,6 @@ PARAMS: dict[str, Param] = {
     "fairdisco_epochs": Param(int, "paper 000 stage 1: epochs of the tabular FairDisco teacher (reference: 1000)", low=1, high=5000, profile_default=True),
     "distill_epochs": Param(int, "paper 000 stage 2: epochs of the distilled student encoder (about 200 in the paper)", low=1, high=5000, profile_default=True),
     "batch_size": Param(int, "paper 000 tabular stages: mini-batch size in rows (reference: 2048)", low=2, high=65536, profile_default=True),
-    "fit_rows": Param(int, "paper 000: training rows used to fit the generator (stratified sample of the 80% split); 0 = all", low=0, profile_default=True),
     "beta_exponents": Param(list, "paper 000: list of beta exponents swept in stage 1 (each 0..10)", profile_default=True,
                             item=Param(int, "a beta exponent", low=0, high=10)),
     "lams": Param(list, "paper 000: list of KL weights lambda swept in stage 2 (each > 0)", profile_default=True,

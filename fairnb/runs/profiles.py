@@ -38,7 +38,7 @@ PROFILES["paper"].update({"image_size": 64, "max_images": 0, "image_teacher_epoc
 # batches with the discriminator reading the requested group and label in every held-out translation (at 6,000:
 # 0.31 and 0.49); COMPAS still improves at 15,000 (group read in 0.85) — hence the 20,000 budget. A batch costs
 # about 7-10 ms of CPU. The translator is a step budget, so its cost does not grow with the rows: max_rows caps the
-# rows of the classifiers and baselines, 5,000 like paper 000's fit_rows (COMPAS and German whole, Adult a
+# rows of the classifiers and baselines, 5,000 like paper 000's max_rows (COMPAS and German whole, Adult a
 # stratified 5,000). A translator is trained once per (dataset, sensitive, seed, settings) and shared by the
 # fair-translation and fair-classifier pages (trained-model store). The paper profile trains the authors' 2,000 epochs.
 PROFILES["smoke"].update({"max_rows": 300, "translator_epochs": 2, "translator_steps": 0, "translator_hidden": 16,
@@ -50,22 +50,22 @@ PROFILES["paper"].update({"max_rows": 0, "translator_epochs": 2000, "translator_
 
 # paper 000 (tabular): default = the reference's batch of 2,048 rows and learning rates, every generator trained
 # under the stopping rule below within generous epoch budgets, on the largest training sample that fits the
-# 20-minute book (a target the measured cold book misses, see the module doc): fit_rows 5,000 — COMPAS (4,933 training rows) and German (800) whole, Adult a stratified 5,000 of
+# 20-minute book (a target the measured cold book misses, see the module doc): max_rows 5,000 — COMPAS (4,933 training rows) and German (800) whole, Adult a stratified 5,000 of
 # its 36,177 (the same rows for every method). Measured (one CPU thread, batch 2,048, validation 10 %, patience 20):
 # a teacher stops after about 250 epochs on COMPAS (0.18 s of CPU an epoch) and 280 on German (0.02 s); on the
 # whole Adult split an epoch costs about 1 s of CPU (18 batches) and the validation loss still falls by 0.05 % an
 # epoch at epoch 100, so a converged Adult teacher costs several minutes — 6 of them (sex, race × 3 seeds) do not
 # fit. Students stop after about 100 epochs (a few seconds). The β sweep's teachers are on the first seed only;
 # β = 10^3 trains as β = 10^0 does (β·dCov² is about 1e-4 against a loss of about 8), so the sweep's middle point is 10^5.
-PROFILES["smoke"].update({"fairdisco_epochs": 2, "distill_epochs": 2, "batch_size": 256, "fit_rows": 600,
+PROFILES["smoke"].update({"fairdisco_epochs": 2, "distill_epochs": 2, "batch_size": 256, 
                           "beta_exponents": [0, 7], "lams": [1.0, 10.0]})
-PROFILES["default"].update({"fairdisco_epochs": 600, "distill_epochs": 400, "batch_size": 2048, "fit_rows": 5000,
+PROFILES["default"].update({"fairdisco_epochs": 600, "distill_epochs": 400, "batch_size": 2048, 
                             "beta_exponents": [0, 5, 7], "lams": [1.0, 5.0, 10.0]})
-PROFILES["paper"].update({"fairdisco_epochs": 1000, "distill_epochs": 200, "batch_size": 2048, "fit_rows": 0,
+PROFILES["paper"].update({"fairdisco_epochs": 1000, "distill_epochs": 200, "batch_size": 2048, 
                           "beta_exponents": list(range(11)), "lams": [1.0, 2.0, 5.0, 10.0]})
 
 # paper 000 baselines (notebooks/paper000/04_comparison.md, notebooks/paper000/06_runtime.md): they train on the same
-# fit_rows sample as our method. default: Decaf and FLDGMs' diffusion under the stopping rule within budgets of 300
+# max_rows sample as our method. default: Decaf and FLDGMs' diffusion under the stopping rule within budgets of 300
 # and 1,000 epochs (measured on COMPAS: Decaf's held-out moment distance stops improving after about 20 epochs,
 # 1.1 s of CPU each; the diffusion loss on held-out codes after about 50, 0.12 s each); TabFairGAN a fixed 10
 # epochs (its module follows the authors' package); paper = the publications' lengths (0), meant for a GPU.
@@ -113,6 +113,7 @@ def setting(profile: str, name: str) -> Any:
 # (``paper000``, ``paper002``). The paper profile repeats each experiment as its paper did: paper 000
 # ten times, paper 002 five times. The runner injects these for parameters the run leaves at ``None``.
 PART_PROFILES: dict[str, dict[str, dict[str, Any]]] = {
+    "smoke": {"paper000": {"max_rows": 600}},  # paper 000's smoke runs need a few hundred rows per group and label
     "paper": {"paper002": {"repetitions": 5}},
 }
 
