@@ -186,6 +186,31 @@ def test_a_partial_book_names_the_full_books_pages_it_lacks(tmp_path):
     assert resolve("../appendix/fair_synthesis", ROOT / "_toc.yml") is None  # the full book: a missing page is an error
 
 
+def test_performance_page_reads_as_one_table(tmp_path):
+    """Three significant digits with the unit, no NaN or None anywhere, goal and status only where a goal exists,
+    each note once; the figure fits the text column."""
+    from fairnb.book import performance
+
+    performance.save("alpha", [{"name": "fast path", "value": 0.149521, "unit": "s", "device": "cpu", "goal": 0.2921,
+                                "note": "same note"},
+                               {"name": "slow path", "value": 3549.8, "unit": "s", "device": "cpu", "note": "same note"},
+                               {"name": "speed-up", "value": 19.5, "unit": "x", "device": "cpu", "goal": 25},
+                               {"name": "runs done", "value": 36, "unit": "runs of 50", "device": "cpu"}], tmp_path)
+    frame = performance.load_all(tmp_path)
+    table, notes = performance.measurements_table(frame)
+    assert list(table.columns) == ["benchmark", "measurement", "value", "goal", "status", "note"]
+    assert list(table.value) == ["0.150\u00a0s", "3,550\u00a0s", "19.5\u00a0×", "36\u00a0runs\u00a0of\u00a050"]
+    assert list(table.goal) == ["≤\u00a00.292\u00a0s", "", "≥\u00a025\u00a0×", ""]
+    assert list(table.status) == ["met", "", "not met", ""]
+    assert notes == ["same note"] and list(table.note) == ["1", "1", "", ""]
+    machines = performance.machines_table(frame)
+    text = table.to_string() + machines.to_string()
+    assert "nan" not in text.lower() and "None" not in text
+    without_goals, _ = performance.measurements_table(frame.assign(goal=None))
+    assert "goal" not in without_goals and "status" not in without_goals
+    assert performance.timing_figure(frame).get_size_inches()[0] <= 6.6
+
+
 def test_all_records_reads_successes_and_failures_through_read_records(tmp_path, monkeypatch):
     from fairnb.runs import execute
 

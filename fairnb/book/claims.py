@@ -705,9 +705,9 @@ def _format_interval(row: pd.Series) -> str:
 
 
 def detail_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every ledger row for the claims page: id, where, metric, coding, mean difference with its
-    interval and the interval's kind, n, θ, verdict, profile and note (the claim sentences are in
-    ``verdict_table``)."""
+    """Every ledger row as one flat table: id, where, metric, coding, mean difference with its interval and the
+    interval's kind, n, θ, verdict, profile and note (the claim sentences are in ``verdict_table``; the page
+    shows the rows folded per claim, ``ledger_html``)."""
     return pd.DataFrame({
         "id": frame["id"], "where": frame["scope"], "metric": frame["metric"], "coding": frame["label_coding"],
         "difference [95 % CI]": frame.apply(_format_interval, axis=1), "interval": frame["interval_kind"], "n": frame["n"],
