@@ -36,3 +36,16 @@ def test_comparison_reads_records(tmp_path):
 def test_empty_results_give_an_empty_summary(tmp_path):
     summary = repro.agreement_summary(repro.comparison(tmp_path))
     assert summary["compared"] == 0.0 and np.isnan(summary["median_abs_difference"])
+
+
+def test_a_constant_classifier_is_flagged_degenerate_on_the_reproduction_page(tmp_path):
+    """Paper 002's constant baseline (balanced accuracy 0.500 in every repetition) is named by the ledger's rule."""
+    record = {"run": "fair_classifier-adult-sex", "status": "ok", "profile": "smoke",
+              "parameters": {"dataset": "adult", "sensitive": "sex"},
+              "metrics": {"baseline/balanced_accuracy": {"mean": 0.5, "std": 0.0, "n": 3, "values": [0.5, 0.5, 0.5]},
+                          "ours/balanced_accuracy": {"mean": 0.75, "std": 0.01, "n": 3, "values": [0.74, 0.75, 0.76]}}}
+    (tmp_path / "fair_classifier-adult-sex.json").write_text(json.dumps(record))
+    table = repro.comparison(tmp_path)
+    adult = table[(table.dataset == "adult") & (table.metric == "balanced_accuracy")].set_index("method")
+    assert adult.loc["baseline", "degenerate"].startswith("3 of 3: chance-level classifier")
+    assert adult.loc["ours", "degenerate"] == ""

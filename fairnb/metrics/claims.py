@@ -62,7 +62,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -228,3 +228,51 @@ def extreme_recall(recall: float | None, epsilon: float = NEAR_CONSTANT_RATE) ->
 def collapsed(coverage: float | None, floor: float = COLLAPSED_COVERAGE) -> bool:
     """True when the generator's coverage is below ``floor``."""
     return coverage is not None and math.isfinite(coverage) and coverage < floor
+
+
+def degenerate_repetitions(metrics: Mapping[str, Any], prefix: str, plain: str | None = None,
+                           coding: str | None = None) -> dict[int, list[str]]:
+    """The one degeneracy rule applied to a results record: repetition index → reasons, for method ``prefix``
+    (``"l1/"``, ``"baseline/"``) of a record's ``metrics`` (``{name: {"values": [...], ...}}``).
+
+    Reads, per repetition: the run's own flag (``degenerate``); the groups' predicted-positive rates
+    (``positive_rate_*``, ``near_constant``); where a record reports no rates, the balanced accuracy
+    (``chance_level``) or else the recall (``extreme_recall``); the coverage (``collapsed``). Coded names are
+    read under ``coding`` (default: ``plain``, the coding of the record's unprefixed names,
+    ``fairnb.records.plain_coding``). Every page that flags a degenerate row calls this, so no two pages can
+    disagree (module doc).
+    """
+    from fairnb.records import per_seed
+
+    coding = coding or plain
+
+    def coded(name: str) -> str:
+        return name if coding is None or coding == plain else f"{coding}_{name}"
+
+    def series(name: str) -> list[float | None]:
+        return per_seed(metrics.get(prefix + name))
+
+    found: dict[int, list[str]] = {}
+
+    def flag(values: list[float | None], test: Callable[[float | None], bool], reason: str) -> None:
+        for i, value in enumerate(values):
+            if test(value):
+                found.setdefault(i, []).append(reason)
+
+    for name in dict.fromkeys(("degenerate", coded("degenerate"))):
+        flag(series(name), lambda v: v is not None and v >= 0.5, "flagged degenerate by its run")
+    rate_names = sorted(n[len(prefix):] for n in metrics if n.startswith(prefix + coded("positive_rate_")))
+    if rate_names:
+        columns = [series(n) for n in rate_names]
+        for i in range(max(len(c) for c in columns)):
+            if near_constant([c[i] if i < len(c) else None for c in columns]):
+                found.setdefault(i, []).append(f"near-constant classifier: positive rate < {NEAR_CONSTANT_RATE:g} or > "
+                                               f"{1 - NEAR_CONSTANT_RATE:g} in every group")
+    elif series(coded("balanced_accuracy")):
+        flag(series(coded("balanced_accuracy")), chance_level,
+             f"chance-level classifier: balanced accuracy 0.5 ± {CHANCE_MARGIN:g} (no group rates recorded)")
+    else:
+        flag(series(coded("recall")), extreme_recall, f"near-constant classifier: recall < {NEAR_CONSTANT_RATE:g} or > "
+                                                      f"{1 - NEAR_CONSTANT_RATE:g} (no group rates recorded)")
+    flag(series("coverage"), collapsed, f"collapsed generator: coverage < {COLLAPSED_COVERAGE:g}")
+    return found

@@ -28,7 +28,7 @@ from) is kept beside them (``ours_source``).
 **Marks.** A cell is *marked* when |ours − paper| exceeds the tolerance max(2 · our std, 0.05): two
 of our standard deviations, but never less than 0.05 (the paper prints ± .01 on nearly every cell,
 which is not a measured spread; see the notes). A row with a degenerate repetition
-(``fairnb.metrics.downstream.degeneracy``: near-constant classifier or collapsed generator) is
+(``fairnb.metrics.claims.degenerate_repetitions``, the ledger's rule: near-constant classifier or collapsed generator) is
 *degenerate*: named wherever it appears, never marked and never counted in the agreement numbers.
 
 **Explanations** (``CAUSES``) are conditions on method, metric, sign of the difference,
@@ -47,7 +47,8 @@ import numpy as np
 import pandas as pd
 
 from fairnb.metrics.agreement import PAPER_000_FLOOR, tolerance
-from fairnb.metrics.downstream import COLLAPSED_COVERAGE, NEAR_CONSTANT_RATE, degeneracy
+from fairnb.metrics.claims import degenerate_repetitions
+from fairnb.metrics.downstream import COLLAPSED_COVERAGE, NEAR_CONSTANT_RATE
 from fairnb.paper000 import names
 from fairnb.paper000.names import (CODING_LABELS, CODINGS, HEADLINE_CODING, METHOD_LABELS, METRIC_LABELS, OURS, QUALITY_LOSSES,
                                    REFERENCE_CODING, REPRESENTATION)
@@ -114,22 +115,11 @@ def _reading(rest: str, plain: str | None, held_out: bool) -> tuple[str, str] | 
 
 
 def degenerate_seeds(metrics: dict[str, Any], prefix: str, plain: str | None = None) -> tuple[int, int, str]:
-    """(degenerate repetitions, repetitions, reasons) of method ``prefix`` in a record's metrics: the
-    run's own flag (``<prefix>/degenerate``) and the rule of ``fairnb.metrics.downstream.degeneracy``
-    applied to its recorded group rates and coverage (so records without the flag are checked too)."""
-    flags = per_seed(metrics.get(f"{prefix}/degenerate"))
-    rates = [per_seed(metrics.get(f"{prefix}/positive_rate_{g}")) for g in ("privileged", "unprivileged")]
-    coverage = per_seed(metrics.get(f"{prefix}/coverage"))
-    n = max([len(flags), len(coverage), *(len(r) for r in rates)], default=0)
-    bad, reasons = 0, []
-    for i in range(n):
-        found = degeneracy([r[i] if i < len(r) else None for r in rates], coverage[i] if i < len(coverage) else None)
-        if not found and i < len(flags) and flags[i] is not None and flags[i] >= 0.5:
-            found = ["flagged degenerate by its run"]
-        if found:
-            bad += 1
-            reasons += found
-    return bad, n, "; ".join(dict.fromkeys(reasons))
+    """(degenerate repetitions, repetitions, reasons) of method ``prefix`` in a record's metrics, by the ledger's
+    one rule (``fairnb.metrics.claims.degenerate_repetitions``: the run's flag, the group rates, the coverage)."""
+    found = degenerate_repetitions(metrics, prefix + "/", plain)
+    n = max((len(per_seed(v)) for k, v in metrics.items() if k.startswith(prefix + "/")), default=0)
+    return len(found), max(n, len(found)), "; ".join(dict.fromkeys(r for rs in found.values() for r in rs))
 
 
 def ours(results: Path | str | None = None, templates: Iterable[str] = ("comparison", "fair_synthesis")) -> pd.DataFrame:

@@ -13,10 +13,12 @@ from pathlib import Path
 import pandas as pd
 
 from fairnb.metrics.agreement import PAPER_002_FLOOR, within
-from fairnb.records import read_records
+from fairnb.metrics.claims import degenerate_repetitions
+from fairnb.records import per_seed, plain_coding, read_records
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "figures.csv"
-COLUMNS = ["dataset", "sensitive", "method", "metric", "paper", "ours", "ours_std", "n", "difference", "source", "note"]
+COLUMNS = ["dataset", "sensitive", "method", "metric", "paper", "ours", "ours_std", "n", "difference", "degenerate", "source",
+           "note"]
 
 
 def reference() -> pd.DataFrame:
@@ -25,7 +27,8 @@ def reference() -> pd.DataFrame:
 
 
 def ours(results: Path | str | None = None) -> pd.DataFrame:
-    """Our values: dataset, sensitive, method, metric, ours (mean), ours_std, n, profile."""
+    """Our values: dataset, sensitive, method, metric, ours (mean), ours_std, n, degenerate (``"k of n"`` repetitions
+    degenerate by the ledger's one rule, ``fairnb.metrics.claims.degenerate_repetitions``; empty when none), profile."""
     rows = []
     for template in ("fair_classifier", "fair_translation"):
         for record in read_records(template, results):
@@ -41,8 +44,21 @@ def ours(results: Path | str | None = None) -> pd.DataFrame:
                     method, _, metric = name.rpartition("/")
                 rows.append({"dataset": dataset, "sensitive": sensitive, "method": method, "metric": metric,
                              "ours": value.get("mean"), "ours_std": value.get("std"), "n": value.get("n"),
+                             "degenerate": _degenerate(record, method) if template == "fair_classifier" else "",
                              "profile": record.get("profile")})
-    return pd.DataFrame(rows, columns=["dataset", "sensitive", "method", "metric", "ours", "ours_std", "n", "profile"])
+    return pd.DataFrame(rows, columns=["dataset", "sensitive", "method", "metric", "ours", "ours_std", "n", "degenerate",
+                                       "profile"])
+
+
+def _degenerate(record: dict, method: str) -> str:
+    """``"k of n"`` repetitions of ``method`` in ``record`` that are degenerate, with the reasons; ``""`` when none."""
+    metrics = record.get("metrics") or {}
+    found = degenerate_repetitions(metrics, f"{method}/", plain_coding(record))
+    if not found:
+        return ""
+    n = max((len(per_seed(v)) for k, v in metrics.items() if k.startswith(f"{method}/")), default=len(found))
+    reasons = "; ".join(dict.fromkeys(r for rs in found.values() for r in rs))
+    return f"{len(found)} of {n}: {reasons}"
 
 
 def comparison(results: Path | str | None = None) -> pd.DataFrame:
@@ -50,6 +66,7 @@ def comparison(results: Path | str | None = None) -> pd.DataFrame:
     ref = reference().rename(columns={"value": "paper"})
     table = ref.merge(ours(results), on=["dataset", "sensitive", "method", "metric"], how="left")
     table["difference"] = table["ours"] - table["paper"]
+    table["degenerate"] = table["degenerate"].fillna("")
     return table[COLUMNS + ["profile"]]
 
 
