@@ -509,8 +509,10 @@ def difference_figure(table: pd.DataFrame, dataset: str = "adult"):
     data = table[(table.dataset == dataset) & table.paper.notna()]
     attributes = [a for a in ("sex", "race") if a in set(data.attribute)] or ["sex"]
     methods = [m for m in METHODS if m in set(data.method)]
-    fig, axes = plt.subplots(1, len(attributes), figsize=(3.2 + 3.9 * len(attributes), 0.36 * max(len(methods), 4) + 1.4),
-                             squeeze=False, sharey=True)
+    # one panel per attribute, stacked, at the text column's width (about 6.6 in): labels stay readable on the page
+    height = 0.32 * max(len(methods), 4) + 0.9
+    fig, axes = plt.subplots(len(attributes), 1, figsize=(6.6, height * len(attributes)), squeeze=False, sharex=True)
+    axes = axes.T
     norm = TwoSlopeNorm(vmin=-4, vcenter=0, vmax=4)
     cmap = plt.get_cmap("RdBu_r").with_extremes(bad="#eeeeee")
     image = None
@@ -531,10 +533,10 @@ def difference_figure(table: pd.DataFrame, dataset: str = "adult"):
             else:
                 text = f"{r.difference:+.2f}"
                 colour = "white" if abs(grid[i, j]) > 2.5 else "black"
-            ax.text(j, i, text, ha="center", va="center", fontsize=6.5, color=colour)
-        ax.set_xticks(range(len(METRICS)), [METRIC_LABELS[m] for m in METRICS], fontsize=7.5)
-        ax.set_title(f"{dataset}, sensitive = {attribute} (favourable coding)", fontsize=8.5)
-    axes[0][0].set_yticks(range(len(methods)), [METHOD_LABELS.get(m, m) for m in methods], fontsize=7.5)
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
+        ax.set_xticks(range(len(METRICS)), [METRIC_LABELS[m] for m in METRICS], fontsize=9)
+        ax.set_yticks(range(len(methods)), [METHOD_LABELS.get(m, m) for m in methods], fontsize=9)
+        ax.set_title(f"{dataset}, sensitive = {attribute} (favourable coding)", fontsize=10)
     fig.colorbar(image, ax=axes[0].tolist(), shrink=0.8, label="(ours − paper) / tolerance")
     plt.close(fig)  # shown through glue, not as the cell's output
     return fig

@@ -99,6 +99,8 @@ def agreement_summary(table: pd.DataFrame) -> dict[str, float]:
 def styled(table: pd.DataFrame):
     """Display form: ours as ``mean ± std``, numbers to three decimals, missing values as ``–``."""
     show = table.copy()
-    show["ours"] = [("–" if pd.isna(m) else f"{m:.3f} ± {s:.3f}") for m, s in zip(show["ours"], show["ours_std"].fillna(0))]
+    # non-breaking spaces: "0.724 ± 0.000" never wraps inside a cell; data set and attribute share one column
+    show["ours"] = [("–" if pd.isna(m) else f"{m:.3f}\u00a0±\u00a0{s:.3f}") for m, s in zip(show["ours"], show["ours_std"].fillna(0))]
+    show.insert(0, "data", show.pop("dataset") + "/" + show.pop("sensitive"))
     show = show.drop(columns=["ours_std", "source"])
     return show.style.format({"paper": "{:.3f}", "difference": "{:+.3f}", "n": "{:.0f}"}, na_rep="–").hide(axis="index")
