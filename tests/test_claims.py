@@ -14,6 +14,7 @@ import pytest
 from scipy import stats
 
 from fairnb.book import claims as ledger_page
+from fairnb.book import ledger_page as page
 from fairnb.metrics import claims as rule
 from fairnb.runs.manifest import read_template
 
@@ -275,7 +276,7 @@ def test_degenerate_rows_never_count(tmp_path):
           | {f"fairdisco/{k}": v for k, v in healthy({"dpr": [0.5, 0.6]}).items()})
     frame = ledger_page.evaluate(tmp_path, rows(["000-1.dpr"]))
     assert frame[(frame.scope == "adult/sex") & (frame.label_coding == "unfavourable")].verdict.iloc[0] == rule.DEGENERATE
-    listed = ledger_page.degenerate_rows(tmp_path)
+    listed = page.degenerate_rows(tmp_path)
     assert {"fair_synthesis-adult-sex"} == set(listed.run) and "l1" in set(listed.method)
 
 
@@ -361,19 +362,19 @@ def test_full_ledger_on_an_empty_folder_and_the_tables(tmp_path):
     # paper 000's label-dependent rows appear once per coding
     assert set(frame[frame.id == "000-1.dpr"].label_coding) == {"favourable", "unfavourable"}
     assert set(frame[frame.id == "000-6.density"].label_coding) == {"n/a"}
-    counts = ledger_page.counts(frame)
+    counts = page.counts(frame)
     assert counts["not_evaluated"] == counts["rows"] == len(frame) and counts["supported"] == 0
-    table = ledger_page.verdict_table(frame)
+    table = page.verdict_table(frame)
     assert list(table.columns) == ["verdicts", "claim", "reference coding", "profile"]  # the verdicts first
     assert len(table) == 16 and table.claim.iloc[0].startswith("000-1: ")
-    assert len(ledger_page.detail_table(frame)) == len(frame)
-    html = ledger_page.styled(ledger_page.detail_table(frame)).to_html()
+    assert len(page.detail_table(frame)) == len(frame)
+    html = page.styled(page.detail_table(frame)).to_html()
     assert "min-width" in html
-    assert ledger_page.degenerate_rows(tmp_path).empty
+    assert page.degenerate_rows(tmp_path).empty
     # the page: one compact table of claims, verdicts in its first column; every ledger row folded under its claim
-    compact = ledger_page.verdict_html(frame)
+    compact = page.verdict_html(frame)
     assert re.search(r"<thead><tr><th>verdicts</th><th>claim</th>", compact) and compact.count("<tr>") == len(table) + 1
-    folded = ledger_page.ledger_html(frame)
+    folded = page.ledger_html(frame)
     assert folded.count("<details") == len(table) and folded.count('<td class="fairnb-verdict-cell') == len(frame)
     assert re.search(r"<thead><tr><th>verdict</th>", folded)
 
@@ -413,14 +414,14 @@ def test_a_seed_degenerate_under_one_coding_is_left_out_under_both(tmp_path):
     adult = frame[frame.scope == "adult/sex"].set_index("label_coding")
     assert list(adult.n) == [3, 3]
     assert "(favourable coding)" in adult.loc["unfavourable", "note"]
-    listed = ledger_page.degenerate_rows(tmp_path)
+    listed = page.degenerate_rows(tmp_path)
     assert list(listed[listed.method == "l1"].coding) == ["favourable"]
 
 
 def test_needs_lists_what_each_template_must_report(tmp_path):
     write(tmp_path, "fair_synthesis-adult-sex", "fair_synthesis",
           synthesis_metrics({"l1": {"dpr": [0.9, 0.9]}, "fairdisco": {"dpr": [0.8, 0.8]}}))
-    table = ledger_page.needs(tmp_path, rows(["000-1.dpr", "002-7.abs_eq_opp"])).set_index("metric")
+    table = page.needs(tmp_path, rows(["000-1.dpr", "002-7.abs_eq_opp"])).set_index("metric")
     assert table.loc["l1/dpr", "status"] == "reported"
     assert table.loc["l1/favourable_dpr", "status"] == "missing in fair_synthesis-adult-sex"
     assert table.loc["l1/positive_rate_<group>", "status"] == "reported"
@@ -457,7 +458,7 @@ def test_a_method_the_paper_does_not_compare_never_counts(tmp_path):
         | {"tabfairgdt/degenerate": [1.0, 0.0, 0.0]})
     frame = ledger_page.evaluate(tmp_path, rows(["000-5.dpr"]))
     assert not frame.note.str.contains("tabfairgdt").any() and not frame.records.str.contains("tabfairgdt").any()
-    assert "tabfairgdt" not in set(ledger_page.degenerate_rows(tmp_path).method)
+    assert "tabfairgdt" not in set(page.degenerate_rows(tmp_path).method)
     assert "tabfairgdt" in ledger_page.beyond_paper("000") and ledger_page.beyond_paper("002") == ()
     named = rows(["000-5.dpr"]).assign(a="comparison:tabfairgdt/{metric}")
     with pytest.raises(ValueError, match="000-5.dpr.*tabfairgdt"):
@@ -535,7 +536,7 @@ def test_the_ledger_says_each_note_once(tmp_path):
     for note in sex.note:  # both sides and both codings in one sentence
         assert note.count("near-constant classifier") == 1 and "l1 and fairdisco in fair_synthesis-adult-sex" in note
         assert "(both label codings)" in note and "excluded at 3 of 3 seeds" in note
-    folded = ledger_page.ledger_html(frame)
+    folded = page.ledger_html(frame)
     assert folded.count("near-constant classifier") == 1
     assert folded.count(html_escape(sex.note.iloc[0])) == 1  # four rows, one note
     assert folded.count('href="#note-000-1-1"') == 4
@@ -561,7 +562,7 @@ def test_landing_page_table1_and_ledger_flag_degenerate_rows_by_one_rule(tmp_pat
         "baseline/positive_rate_unprivileged": [0.001, 0.2, 0.2],
         "ours/abs_eq_opp": [0.02, 0.03, 0.02], "ours/positive_rate_privileged": [0.3] * 3,
         "ours/positive_rate_unprivileged": [0.25] * 3})
-    listed = ledger_page.degenerate_rows(tmp_path)
+    listed = page.degenerate_rows(tmp_path)
     assert set(zip(listed.run, listed.method)) == {("fair_synthesis-adult-sex", "l1"), ("fair_classifier-adult-sex", "baseline")}
     table = ledger_page.table1(tmp_path)
     assert list(table.columns) == list(reproduction.table1(tmp_path).columns)
