@@ -312,10 +312,10 @@ def table1(results: Path | str | None = None, datasets: Iterable[str] = ("adult"
 
     values = reproduction.ours(results)
     store = Store(results)
-    records = {r.get("run"): r for template in set(values.template) for r in store.records(template)}
+    by_run = {r.get("run"): r for template in set(values.template) for r in store.records(template)}
     flags = {}
     for run, template, method in values[["run", "template", "method"]].drop_duplicates().itertuples(index=False):
-        record = records.get(run)
+        record = by_run.get(run)
         prefixes = {name.rpartition("/")[0] for name in (record or {}).get("metrics") or {} if "/" in name}
         prefix = next((p for p in sorted(prefixes) if reproduction._method(template, p) == method), None)
         flags[(run, method)] = row_degeneracy(record, template, prefix + "/") if prefix else (0, 0, "")
