@@ -31,6 +31,8 @@ from typing import Any
 
 import pandas as pd
 
+from fairnb.paper000 import names
+from fairnb.paper000.runtime import LABELS as runtime_labels
 from fairnb.records import read_records
 from fairnb.viz.format import mean_std
 
@@ -60,20 +62,16 @@ _P002 = (("balanced_accuracy", "BalAcc"), ("abs_eq_opp", "|EOD|"), ("abs_avg_odd
 STAGES: dict[str, Stage] = {
     "fair_representation": Stage("fair_representation", ("dpr", "eor", "accuracy"),
                                  (("beta0", "β = 10⁰"), ("beta7", "β = 10⁷")), _FAIRNESS),
-    "distillation": Stage("distillation", ("distance", "mean_gap"),
-                          (("l1", "L1-KL"), ("huber", "Huber-KL"), ("mse", "MSE-KL"), ("mean_difference", "MD-KL")),
+    "distillation": Stage("distillation", ("distance", "mean_gap"), tuple(names.QUALITY_LOSS_LABELS.items()),
                           (("distance", "‖z − z'‖"), ("mean_gap", "mean gap"))),
     "fair_synthesis": Stage("fair_synthesis", ("dpr", "eor", "accuracy", "f1", "density", "coverage"),
-                            (("l1", "Ours L1-KL"), ("huber", "Ours Huber-KL"), ("mse", "Ours MSE-KL"),
-                             ("mean_difference", "Ours MD-KL"), ("fairdisco", "FairDisco")), _FAIRNESS),
+                            tuple((m, names.method_label(m)) for m in names.QUALITY_LOSSES + ("fairdisco",)), _FAIRNESS),
     "comparison": Stage("comparison", ("dpr", "eor", "accuracy", "density", "coverage"),
-                        (("original", "Original data"), ("fairdisco", "FairDisco"), ("tabfairgan", "TabFairGAN"),
-                         ("decaf", "Decaf"), ("fldgm", "FLDGMs"), ("correlation_remover", "CorrelationRemover"),
-                         ("threshold_optimizer", "ThresholdOptimizer"), ("tabfairgdt", "TabFairGDT (not in the paper)")),
+                        tuple((m, names.METHOD_LABELS[m]) for m in ("original", "fairdisco", "tabfairgan", "decaf", "fldgm",
+                                                                     "correlation_remover", "threshold_optimizer", "tabfairgdt")),
                         _FAIRNESS),
     "runtime": Stage("runtime", ("measured_seconds", "projected_seconds"),
-                     (("ours", "Ours"), ("fldgm", "FLDGMs"), ("tabfairgan", "TabFairGAN"), ("decaf", "Decaf"),
-                      ("tabfairgdt", "TabFairGDT (not in the paper)")),
+                     tuple(runtime_labels.items()),
                      (("measured_seconds", "measured s"), ("projected_seconds", "projected s"))),
     "images": Stage("images", ("accuracy", "dpr", "eor"), (("", "generated"), ("real", "real")), _FAIRNESS),
     "fair_translation": Stage("fair_translation", ("fid_translated", "fid_sampled", "fid_noise"), (("", ""),),
