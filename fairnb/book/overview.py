@@ -1,6 +1,6 @@
 """The landing page's table and figure: the papers' headline claims next to our runs.
 
-Both come from the two reproduction modules (which read ``_build/results``), so nothing here is
+Both come from the two reproduction modules (which read ``results/``), so nothing here is
 typed by hand: ``headline_table`` picks the cells that carry each paper's main claim and
 ``agreement_figure`` plots every compared cell, paper value against ours.
 
