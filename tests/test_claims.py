@@ -577,3 +577,14 @@ def test_landing_page_table1_and_ledger_flag_degenerate_rows_by_one_rule(tmp_pat
     assert headline.loc["L1-KL synthetic data: DPR close to 1", "ours"] == "degenerate (1 of 3 repetitions)"
     assert headline.loc["fair classifier: smaller equal-opportunity gap", "ours"].startswith("0.023 ± ")
     assert "0.023\u00a0±\u00a0" in overview.styled(overview.headline_table(tmp_path)).to_html()  # never broken inside
+
+
+def test_the_ledger_page_says_how_much_it_could_decide():
+    import pandas as pd
+
+    frame = pd.DataFrame({"verdict": [rule.SUPPORTED, rule.INCONCLUSIVE, rule.INCONCLUSIVE, rule.NOT_EVALUATED],
+                          "n": [3, 3, 3, 0]})
+    note = page.power_note(frame)
+    assert "Decided: 1 of 3 evaluated" in note and "± 4.30 standard errors" in note and "too few to decide" in note
+    assert page.power_note(frame[frame.verdict == rule.NOT_EVALUATED]) == ""
+    assert "too few" not in page.power_note(frame[frame.verdict == rule.SUPPORTED])

@@ -115,7 +115,29 @@ def verdict_html(frame: pd.DataFrame) -> str:
                     f"{html.escape(str(part.claim.iloc[0]))}</td>"
                     f'<td class="fairnb-verdicts">{_verdict_badges(reference.verdict) if len(reference) else "—"}</td>'
                     + _cell(shown.profile, "fairnb-nowrap"))
-    return _table(["verdicts", "claim", "reference coding", "profile"], rows, "fairnb-ledger-claims")
+    return _table(["verdicts", "claim", "reference coding", "profile"], rows, "fairnb-ledger-claims") + power_note(frame)
+
+
+def power_note(frame: pd.DataFrame) -> str:
+    """One paragraph on how much the ledger could decide: decided rows of the evaluated ones, and — when rows are
+    inconclusive — the repetitions behind them and the t quantile of their paired 95 % interval, so that an
+    inconclusive row reads as too few runs to decide, not as a verdict. Empty when nothing was evaluated."""
+    from scipy import stats
+
+    evaluated = frame[~frame.verdict.isin([rule.NOT_EVALUATED, rule.DEGENERATE])]
+    if evaluated.empty:
+        return ""
+    decided = int(evaluated.verdict.isin([rule.SUPPORTED, rule.CONTRADICTED]).sum())
+    text = f"Decided: {decided} of {len(evaluated)} evaluated ledger rows (supported or contradicted)."
+    open_rows = evaluated[evaluated.verdict == rule.INCONCLUSIVE]
+    pairs = open_rows.n[open_rows.n >= rule.MIN_PAIRS]
+    if len(pairs):
+        n = int(pairs.median())
+        text += (f" The {len(open_rows)} inconclusive rows rest on about {n} paired repetitions each; a paired 95 % interval"
+                 f" then spans ± {stats.t.ppf(0.5 + rule.LEVEL / 2, n - 1):.2f} standard errors, so an inconclusive row"
+                 " says the runs are too few to decide at this profile (power), not that the claim fails; more"
+                 " repetitions, the rule unchanged, decide more of them.")
+    return f'<p class="fairnb-power">{html.escape(text)}</p>'
 
 
 NOWRAP = ("id", "where", "coding", "interval", "profile", "θ", "n", "seeds", "claim")
