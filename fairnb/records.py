@@ -108,12 +108,13 @@ def per_seed(entry: Any) -> list[float | None]:
     return out
 
 
-def parse_name(name: str, plain: str | None) -> tuple[str, str, str, str]:
+def parse_name(name: str, plain: str | None, plain_protocol: str = "synthetic_real") -> tuple[str, str, str, str]:
     """``(method, coding, protocol, metric)`` of a metric name ``<method>/<name>``, e.g. ``l1/unfavourable_split_dpr``.
 
     The method is everything before the last ``/`` (``lambda_sweep/1`` for ``lambda_sweep/1/dpr``; empty for a name
     without one); a ``favourable_``/``unfavourable_`` prefix names the coding (else ``plain``, the record's own, for a
-    coded metric, and ``""`` for a metric without a coding); a ``split_`` prefix the reference protocol.
+    coded metric, and ``""`` for a metric without a coding); a ``split_`` / ``real_`` prefix the other protocol (else
+    ``plain_protocol``: the run's ``protocol``, ``synthetic_real`` unless a comparison made the split its headline).
     """
     method, _, rest = name.rpartition("/")
     coding = ""
@@ -121,7 +122,7 @@ def parse_name(name: str, plain: str | None) -> tuple[str, str, str, str]:
         if rest.startswith(f"{candidate}_"):
             coding, rest = candidate, rest[len(candidate) + 1:]
             break
-    protocol = "synthetic_real"
+    protocol = plain_protocol
     for prefix, name_of in PROTOCOL_PREFIXES.items():
         if rest.startswith(prefix) and rest[len(prefix):] in CODED:
             protocol, rest = name_of, rest[len(prefix):]
@@ -140,11 +141,13 @@ def tidy(records: list[dict[str, Any]]) -> "Any":
     for record in records:
         values = resolved(record)
         plain = plain_coding(record)
-        first = values.get("seed", 0) if isinstance(values.get("seed", 0), int) else 0
+        seed = values.get("seed")
+        first = seed if isinstance(seed, int) else 0
+        plain_protocol = values.get("protocol") if values.get("protocol") in PROTOCOL_PREFIXES.values() else "synthetic_real"
         common = {"run": record.get("run"), "template": Path(str(record.get("template", ""))).stem.split("_", 1)[-1],
                   "dataset": values.get("dataset"), "sensitive": values.get("sensitive"), "profile": record.get("profile")}
         for name, entry in (record.get("metrics") or {}).items():
-            method, coding, protocol, metric = parse_name(name, plain)
+            method, coding, protocol, metric = parse_name(name, plain, plain_protocol)
             for repetition, value in enumerate(per_seed(entry)):
                 rows.append({**common, "method": method, "coding": coding, "protocol": protocol, "metric": metric,
                              "repetition": repetition, "seed": first + repetition, "value": value})

@@ -52,3 +52,11 @@ def test_tidy_table_and_the_reader(tmp_path):
     split = frame[(frame.protocol == "synthetic_split")]
     assert split.value.tolist()[0] == 0.3 and split.value.isna().tolist()[1]
     assert len(frame[frame.method == "lambda_sweep/10"]) == 1
+
+
+def test_a_run_whose_headline_protocol_is_the_split_reads_its_plain_names_as_the_split():
+    assert records.parse_name("fldgm/dpr", "favourable", "synthetic_split") == ("fldgm", "favourable", "synthetic_split", "dpr")
+    assert records.parse_name("fldgm/real_dpr", "favourable", "synthetic_split") == ("fldgm", "favourable", "synthetic_real", "dpr")
+    record = {**RECORD, "resolved": {**RECORD["resolved"], "protocol": "synthetic_split"}}
+    frame = records.tidy([record])
+    assert set(frame[(frame.metric == "dpr") & (frame.coding == "favourable")].protocol) == {"synthetic_split"}
