@@ -53,16 +53,6 @@ def one_torch_thread():
     torch.set_num_threads(previous)
 
 
-@pytest.fixture(autouse=True)
-def library_training_rule():
-    """Each test starts from the library's stopping-rule defaults (a fixed budget, nothing held out):
-    ``fairnb.runs.resolve`` installs a profile's rule for the whole process, as it should inside a run."""
-    from fairnb.nn.train import DEFAULTS, set_training_defaults
-
-    set_training_defaults(**DEFAULTS)
-    yield
-    set_training_defaults(**DEFAULTS)
-
 
 @pytest.fixture
 def meps_dir(tmp_path: Path) -> Path:

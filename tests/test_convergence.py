@@ -13,17 +13,14 @@ from fairnb.errors import ParameterError
 from fairnb.metrics.collapse import collapse_check, moment_distance
 from fairnb.nn import train as train_module
 from fairnb.nn.store import ModelStore
-from fairnb.nn.train import (EarlyStopping, StoppingRule, Training, convergence, current_rule, replay, set_training_defaults,
-                             stopping_rule, train_loop, training_defaults, validation_split)
+from fairnb.nn.train import (FIXED_BUDGET, EarlyStopping, StoppingRule, Training, TrainingRule, convergence, replay,
+                             stopping_rule, train_loop, validation_split)
 
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
-    """A private model store and the library's training defaults, restored after each test."""
+    """A private model store."""
     monkeypatch.setenv("FAIRNB_MODEL_STORE", str(tmp_path / "models"))
-    previous = training_defaults()
-    yield
-    set_training_defaults(**previous)
 
 
 def regression(n: int = 256, seed: int = 0):
@@ -83,7 +80,9 @@ def test_rule_needs_held_out_rows_and_valid_numbers():
         with pytest.raises(ParameterError):
             StoppingRule(**bad)
     with pytest.raises(ParameterError, match="validation_fraction"):
-        set_training_defaults(patience=3, validation_fraction=0.0)
+        TrainingRule(patience=3, validation_fraction=0.0)
+    with pytest.raises(ParameterError, match="reuse"):
+        TrainingRule(reuse="yes")
 
 
 def test_early_stopping_helper_for_any_loop():
@@ -102,23 +101,24 @@ def test_validation_split_is_seeded_and_disjoint():
     assert len(validation_split(100, 0.0, seed=3)[1]) == 0
 
 
-def test_defaults_fill_only_missing_settings():
-    set_training_defaults(patience=4, validation_fraction=0.2)
-    assert current_rule(50) == stopping_rule(50, 4, 1e-3)
+def test_a_generator_without_a_rule_trains_a_fixed_budget():
+    assert TrainingRule(patience=4, validation_fraction=0.2).rule(50) == stopping_rule(50, 4, 1e-3)
     rule, fraction = train_module.resolve_stopping(50, None, None, None)
-    assert rule.patience == 4 and fraction == 0.2
-    rule, fraction = train_module.resolve_stopping(50, 0, None, 0.0)
-    assert rule.patience == 0 and fraction == 0.0
+    assert (rule.patience, fraction) == (FIXED_BUDGET.patience, FIXED_BUDGET.validation_fraction) == (0, 0.0)
+    rule, fraction = train_module.resolve_stopping(50, 3, None, 0.1)
+    assert rule.patience == 3 and fraction == 0.1
 
 
-def test_resolve_installs_the_profile_rule():
+def test_a_run_configuration_carries_its_rule_and_changes_nothing_else():
     import fairnb.runs
 
-    fairnb.runs.resolve({"profile": "smoke", "seed": 0})
-    assert training_defaults()["patience"] == 1 and training_defaults()["validation_fraction"] == 0.1
-    assert training_defaults()["reuse"] is True
-    fairnb.runs.resolve({"profile": "smoke", "seed": 0, "patience": 0, "validation_fraction": 0.0})
-    assert training_defaults()["patience"] == 0 and training_defaults()["validation_fraction"] == 0.0
+    config = fairnb.runs.resolve({"profile": "smoke", "seed": 0})
+    assert config.training == TrainingRule(patience=1, validation_fraction=0.1, reuse=True)
+    explicit = fairnb.runs.resolve({"profile": "smoke", "seed": 0, "patience": 0, "validation_fraction": 0.0})
+    assert explicit.training.patience == 0 and explicit.training.validation_fraction == 0.0
+    # resolving a run no longer changes what a generator built without a rule does
+    rule, fraction = train_module.resolve_stopping(50, None, None, None)
+    assert rule.patience == 0 and fraction == 0.0
 
 
 # --------------------------------------------------------------------------- collapse

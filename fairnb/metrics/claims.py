@@ -268,8 +268,8 @@ def degenerate_repetitions(metrics: Mapping[str, Any], prefix: str, plain: str |
             if near_constant([c[i] if i < len(c) else None for c in columns]):
                 found.setdefault(i, []).append(f"near-constant classifier: positive rate < {NEAR_CONSTANT_RATE:g} or > "
                                                f"{1 - NEAR_CONSTANT_RATE:g} in every group")
-    elif series(coded("balanced_accuracy")):
-        flag(series(coded("balanced_accuracy")), chance_level,
+    elif balanced := series(coded("balanced_accuracy")):
+        flag(balanced, chance_level,
              f"chance-level classifier: balanced accuracy 0.5 ± {CHANCE_MARGIN:g} (no group rates recorded)")
     else:
         flag(series(coded("recall")), extreme_recall, f"near-constant classifier: recall < {NEAR_CONSTANT_RATE:g} or > "

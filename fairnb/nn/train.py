@@ -35,6 +35,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -99,51 +100,47 @@ class StoppingRule:
                 f"for {self.patience} epochs (at most {self.max_epochs} epochs; the best epoch's parameters are kept)")
 
 
-# The rule a generator follows when its own settings leave it open (None): a run installs its profile's values
-# (``fairnb.runs.resolve``), so every generator of a page, whichever study function builds it, trains under the
-# same stated rule. Outside a run: a fixed budget, nothing held out.
-DEFAULTS = {"patience": 0, "min_delta": 1e-3, "validation_fraction": 0.0, "reuse": False}
-_defaults = dict(DEFAULTS)
+@dataclass(frozen=True)
+class TrainingRule:
+    """The stopping rule and model reuse of the generators a study builds, passed to them explicitly: a run builds
+    one from its parameters and profile (``fairnb.runs.Config.training``), study settings carry it.
 
-
-def training_defaults() -> dict[str, Any]:
-    """The current defaults of ``patience``, ``min_delta`` and ``validation_fraction``."""
-    return dict(_defaults)
-
-
-def set_training_defaults(**values: Any) -> dict[str, Any]:
-    """Install defaults for generators whose stopping settings are None; returns the previous ones.
-
-    Keys: ``patience`` (int >= 0), ``min_delta`` (float >= 0), ``validation_fraction`` (float in [0, 1)),
-    ``reuse`` (bool: models that support the trained-model store take a stored model with the same
-    settings, rows and code instead of training it again); ``None`` values are ignored. Checked like a
-    generator's own settings.
+    ``patience`` (0 = a fixed budget) and ``min_delta``: as ``StoppingRule``; ``validation_fraction``: share of
+    the training rows held out for the criterion (> 0 when ``patience`` > 0); ``reuse``: take a model with the
+    same settings, rows and code from the trained-model store (``fairnb.nn.store``) instead of training it again.
     """
-    unknown = sorted(set(values) - set(DEFAULTS))
-    if unknown:
-        raise ParameterError("training defaults", unknown, ", ".join(DEFAULTS))
-    previous = dict(_defaults)
-    merged = {**_defaults, **{k: v for k, v in values.items() if v is not None}}
-    check_stopping(1, merged["patience"], merged["min_delta"], merged["validation_fraction"])
-    if not isinstance(merged["reuse"], bool):
-        raise ParameterError("reuse", merged["reuse"], "True or False")
-    _defaults.update(merged)
-    return previous
+
+    patience: int = 0
+    min_delta: float = 1e-3
+    validation_fraction: float = 0.0
+    reuse: bool = False
+
+    def __post_init__(self) -> None:
+        check_stopping(1, self.patience, self.min_delta, self.validation_fraction)
+        if not isinstance(self.reuse, (bool, np.bool_)):
+            raise ParameterError("reuse", self.reuse, "True or False")
+
+    def stopping_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of a generator's stopping rule (``patience``, ``min_delta``, ``validation_fraction``)."""
+        return {"patience": self.patience, "min_delta": self.min_delta, "validation_fraction": self.validation_fraction}
+
+    def generator_kwargs(self) -> dict[str, Any]:
+        """``stopping_kwargs`` and ``reuse``: the keyword arguments of a stored generator (``Decaf``, ``FLDGM``)."""
+        return {**self.stopping_kwargs(), "reuse": self.reuse}
+
+    def rule(self, epochs: int) -> StoppingRule:
+        """The ``StoppingRule`` of a generator with a budget of ``epochs``."""
+        return stopping_rule(epochs, self.patience, self.min_delta)
 
 
 def resolve_stopping(epochs: int, patience: int | None, min_delta: float | None,
                      validation_fraction: float | None) -> tuple[StoppingRule, float]:
-    """A generator's rule and validation fraction from its own settings, ``training_defaults`` for
+    """A generator's rule and validation fraction from its own settings, ``FIXED_BUDGET``'s values for
     None; ``ParameterError`` names the first bad value (``check_stopping``)."""
-    patience = _defaults["patience"] if patience is None else patience
-    min_delta = _defaults["min_delta"] if min_delta is None else min_delta
-    validation_fraction = _defaults["validation_fraction"] if validation_fraction is None else validation_fraction
+    patience = 0 if patience is None else patience
+    min_delta = 1e-3 if min_delta is None else min_delta
+    validation_fraction = 0.0 if validation_fraction is None else validation_fraction
     return check_stopping(epochs, patience, min_delta, validation_fraction), float(validation_fraction)
-
-
-def current_rule(epochs: int) -> StoppingRule:
-    """The rule a generator with a budget of ``epochs`` and no stopping settings of its own follows now."""
-    return stopping_rule(epochs, _defaults["patience"], _defaults["min_delta"])
 
 
 def stopping_rule(epochs: int, patience: int | None = None, min_delta: float = 1e-3, monitor: str = "val_loss",
@@ -167,6 +164,10 @@ def check_stopping(epochs: int, patience: int, min_delta: float, validation_frac
         raise ParameterError("validation_fraction", validation_fraction,
                              "a float in [0, 1); > 0 when patience > 0 (the rule watches held-out rows)")
     return stopping_rule(int(epochs), int(patience), float(min_delta))
+
+
+# a generator given no rule of its own trains its whole budget, holds nothing out and trains afresh
+FIXED_BUDGET = TrainingRule()
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,7 @@ from fairnb.paper000 import names
 from fairnb.paper000.names import BEYOND_PAPER, GENERATORS, OURS, PREDICTORS, REPRESENTATION, ROWS
 from fairnb.data import TabularDataset
 from fairnb.errors import ParameterError, one_of
-from fairnb.nn.train import ending_metrics
+from fairnb.nn.train import FIXED_BUDGET, TrainingRule, ending_metrics
 
 # the baselines of the paper's Table 1 (and the original data)
 METHODS = ("tabfairgan", "decaf", "fldgm", "fairdisco", "correlation_remover", "threshold_optimizer", "original")
@@ -86,7 +86,8 @@ class ComparisonSettings:
     same teacher. ``methods``: any of ``METHODS`` (the baselines of Table 1), ``BEYOND_PAPER``
     (generators the paper does not compare with; both are the default), the representation row and
     our students ``OURS`` (``ours_l1``, …). ``tabfairgdt_lamda``: TabFairGDT's fairness–utility
-    trade-off in [0, 1] (``None``: its package's default, 0.5).
+    trade-off in [0, 1] (``None``: its package's default, 0.5). ``training``: the stopping rule and model reuse
+    of every generator (``fairnb.nn.train.TrainingRule``; a run's ``config.training``).
     """
 
     dataset: str
@@ -110,6 +111,7 @@ class ComparisonSettings:
     categorical_decoding: str = "sample"
     teacher_encoding: str = "standard"
     tabfairgdt_lamda: float | None = None
+    training: TrainingRule = FIXED_BUDGET
 
     def __post_init__(self) -> None:
         if self.dataset not in fairnb.data.TABULAR or self.dataset not in hp.PUBLISHED_EPOCHS["tabfairgan"]:
@@ -157,7 +159,7 @@ class ComparisonSettings:
                              beta_exponent=self.beta_exponent, lam=self.lam, classifier=self.classifier,
                              positive_label=self.positive_label, construction=self.construction,
                              categorical_decoding=self.categorical_decoding, encoding=self.teacher_encoding,
-                             quality_rows=self.quality_rows)
+                             quality_rows=self.quality_rows, training=self.training)
 
     def epochs(self, method: str) -> int:
         """The epoch count a method trains for (publication's length when the setting is 0)."""
@@ -197,15 +199,15 @@ def make_method(method: str, settings: ComparisonSettings, seed: int, teacher: F
     if method == "tabfairgan":
         return TabFairGAN(epochs=settings.epochs("tabfairgan"), seed=seed, device=device)
     if method == "decaf":
-        return Decaf(epochs=settings.epochs("decaf"), seed=seed, device=device)
+        return Decaf(epochs=settings.epochs("decaf"), seed=seed, device=device, **settings.training.generator_kwargs())
     if method == "fairdisco":
         return FairDiscoGenerator(epochs=settings.epochs("fairdisco"), beta_exponent=settings.beta_exponent,
                                   batch_size=settings.batch_size, seed=seed, device=device, construction=settings.construction,
-                                  categorical_decoding=settings.categorical_decoding)
+                                  categorical_decoding=settings.categorical_decoding, **settings.training.stopping_kwargs())
     if method == "fldgm":
         return FLDGM(epochs=settings.epochs("fldgm"), teacher_epochs=settings.epochs("fairdisco"), teacher=teacher,
                      teacher_batch_size=settings.batch_size, seed=seed, device=device, construction=settings.construction,
-                     categorical_decoding=settings.categorical_decoding)
+                     categorical_decoding=settings.categorical_decoding, **settings.training.generator_kwargs())
     if method == "correlation_remover":
         return CorrelationRemoverBaseline(classifier=settings.classifier, seed=seed)
     if method == "threshold_optimizer":
@@ -475,7 +477,7 @@ def settings_from_config(config) -> ComparisonSettings:
         tabfairgan_epochs=config.tabfairgan_epochs, decaf_epochs=config.decaf_epochs, fldgm_epochs=config.fldgm_epochs,
         fairdisco_epochs=config.fairdisco_epochs, batch_size=config.batch_size, classifier=config.classifier,
         positive_label=config.positive_label, device=config.device,
-        teacher_encoding=teacher_encoding(config),
+        teacher_encoding=teacher_encoding(config), training=config.training,
         **{name: getattr(config, name) for name in ("beta_exponent", "distill_epochs", "lam", "construction",
                                                          "categorical_decoding")
            if getattr(config, name, None) is not None})

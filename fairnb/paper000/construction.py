@@ -69,8 +69,7 @@ def decoding_groups(source: pd.DataFrame, pool: pd.DataFrame, dataset: fairnb.da
         values = pool[sensitive].to_numpy()[rng.integers(0, len(pool), size=len(source))]
     else:
         values = source[sensitive].to_numpy()
-    codes = (pd.Series(values).astype(str) == str(dataset.privileged[sensitive])).to_numpy().astype(np.int64)
-    return values, codes
+    return values, fairnb.data.group_codes(pd.DataFrame({sensitive: values}), dataset, sensitive)
 
 
 def decode_records(teacher: "FairDisco", encoder: TabularEncoder, z: torch.Tensor | np.ndarray, source: pd.DataFrame,

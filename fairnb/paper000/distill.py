@@ -28,7 +28,7 @@ from torch import nn
 
 from fairnb.errors import ParameterError, one_of
 from fairnb.paper000.fairdisco import MLPEncoder
-from fairnb.nn.train import Training, gaussian_kl, reparameterise, train_loop
+from fairnb.nn.train import Training, TrainingRule, gaussian_kl, reparameterise, train_loop
 from fairnb.paper000.names import QUALITY_LOSSES
 
 TEACHER_TARGETS = ("sample", "mean")
@@ -117,18 +117,19 @@ def distill(teacher: nn.Module, student: nn.Module, x: np.ndarray, s: np.ndarray
 
 
 def stage_curves(teacher_history: pd.DataFrame, student_histories: pd.DataFrame, teacher_epochs: int,
-                 student_epochs: int) -> tuple[dict[str, pd.DataFrame], dict]:
+                 student_epochs: int, *, training: TrainingRule) -> tuple[dict[str, pd.DataFrame], dict]:
     """Learning curves and ``Convergence`` of a teacher and its students, for ``fairnb.viz.curves``.
 
     ``student_histories``: the students' histories stacked with a ``quality_loss`` column (as
     ``distillation_study`` returns them). A history that lost its ``Convergence`` in the stacking
-    gets it back by replaying the current rule (``fairnb.nn.train.replay``) on its validation loss.
+    gets it back by replaying ``training``'s rule (the run's ``config.training``; ``fairnb.nn.train.replay``) on its
+    validation loss.
     """
-    from fairnb.nn.train import convergence, current_rule, replay
+    from fairnb.nn.train import convergence, replay
 
     curves = {"teacher": teacher_history}
     for loss, part in student_histories.groupby("quality_loss", sort=False):
         curves[f"student ({loss})"] = part.drop(columns="quality_loss").reset_index(drop=True)
-    rules = {name: current_rule(teacher_epochs if name == "teacher" else student_epochs) for name in curves}
+    rules = {name: training.rule(teacher_epochs if name == "teacher" else student_epochs) for name in curves}
     found = {name: convergence(history) or replay(history, rules[name], "validation loss") for name, history in curves.items()}
     return curves, found

@@ -111,7 +111,7 @@ class FairDisco:
         dcov_estimator: ``posterior`` (reference) or ``sample`` (exact V-statistic).
         encoder, decoder: optional networks with the ``train_vae`` contract (default MLPs).
         patience, min_delta, validation_fraction: the stopping rule (``fairnb.nn.train.StoppingRule``;
-            None: ``fairnb.nn.train.training_defaults()``, which a run sets from its profile).
+            None: a fixed budget, nothing held out; a study passes its ``fairnb.nn.train.TrainingRule``).
             ``validation_fraction`` of the rows is held out (seeded); with ``patience`` > 0 training
             stops once the validation loss has not improved by ``min_delta`` (relative) for
             ``patience`` epochs (``epochs`` is then the budget) and keeps the best epoch.

@@ -25,6 +25,7 @@ The earlier construction (decode with the source's group, copy its sensitive val
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,8 +39,8 @@ from fairnb.paper000 import distill as distill_module, fairdisco as fairdisco_mo
 from fairnb.nn.device import resolve_device
 from fairnb.metrics.collapse import CollapseReport, collapse_check
 from fairnb.nn.store import ModelStore, array_checksum
-from fairnb.nn.train import (Convergence, Training, convergence, history_metadata, resolve_stopping, stopping_rule,
-                             training_defaults, validation_split)
+from fairnb.nn.train import (Convergence, Training, TrainingRule, convergence, history_metadata, resolve_stopping, stopping_rule,
+                             validation_split)
 from fairnb.paper000.baselines.base import (Settings, check_epochs, check_float, check_n, check_seed, check_training_input,
                                             require_fitted, restore_schema, sampling_seed)
 from fairnb.paper000.distill import TEACHER_TARGETS, StudentEncoder, check_lam, distill, quality_loss_fn
@@ -49,6 +50,13 @@ from fairnb.paper000.fairdisco import DCOV_ESTIMATORS, FairDisco, check_beta_exp
 # the source files that define a trained teacher (part of its model-store key)
 TEACHER_SOURCES = (fairdisco_module, train_module, losses_module, dcov_module)
 STUDENT_SOURCES = TEACHER_SOURCES + (distill_module,)
+
+
+def rule_kwargs(training: TrainingRule) -> dict[str, Any]:
+    """``FairLatentDistillation``'s stopping and reuse keyword arguments from a ``fairnb.nn.train.TrainingRule``."""
+    kwargs = training.generator_kwargs()
+    kwargs["reuse_teacher"] = kwargs.pop("reuse")
+    return kwargs
 
 
 class FairLatentDistillation(Settings):
@@ -63,8 +71,8 @@ class FairLatentDistillation(Settings):
         batch_size, lr: mini-batch and Adam learning rate of both stages.
         seed, device: everything is seeded from ``seed``; ``device`` is ``cpu``, ``cuda`` or ``auto``.
         patience, min_delta, validation_fraction: the stopping rule of both stages
-            (``fairnb.nn.train.StoppingRule``; None: ``fairnb.nn.train.training_defaults()``, which
-            a run sets from its profile). ``validation_fraction`` of the training rows
+            (``fairnb.nn.train.StoppingRule``; None: a fixed budget, nothing held out; a study
+            passes its ``fairnb.nn.train.TrainingRule``). ``validation_fraction`` of the training rows
             (seeded, the same rows for both stages) is held out; with ``patience`` > 0 each stage
             trains until its validation loss has not improved by ``min_delta`` (relative) for
             ``patience`` epochs, at most ``teacher_epochs`` / ``student_epochs``, and keeps its best
@@ -74,8 +82,8 @@ class FairLatentDistillation(Settings):
             ``source_group`` (ablation); categories ``sample``-d from the decoder's softmax (default) or ``argmax``.
         reuse_teacher: take the teacher and the students from the trained-model store
             (``fairnb.nn.store``) when one with the same settings, training data and source code was
-            trained before, else train it and store it (None: ``training_defaults()["reuse"]``, which a
-            run sets from its profile; off outside runs). Timing studies train afresh.
+            trained before, else train it and store it (None or False: train afresh; a study passes its
+            ``TrainingRule``'s ``reuse``). Timing studies train afresh.
 
     Fitted attributes: ``teacher_`` (the ``FairDisco`` teacher), ``student_`` (the
     ``StudentEncoder``), ``teacher_history_`` / ``student_history_`` (per-epoch losses),
@@ -123,7 +131,7 @@ class FairLatentDistillation(Settings):
                                                                   self.validation_fraction)
         if self.reuse_teacher is not None and not isinstance(self.reuse_teacher, (bool, np.bool_)):
             raise ParameterError("reuse_teacher", self.reuse_teacher, "True, False or None (the run's default)")
-        self.reuse_ = bool(training_defaults()["reuse"] if self.reuse_teacher is None else self.reuse_teacher)
+        self.reuse_ = bool(self.reuse_teacher)
 
     def _inputs(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         missing = [c for c in self.dataset_.features + [self.sensitive_] if c not in frame.columns]
@@ -358,10 +366,10 @@ class FairLatentDistillation(Settings):
 
 
 def stored_teacher(frame: pd.DataFrame, *, dataset: fairnb.data.TabularDataset | str, sensitive: str,
-                   **settings) -> FairLatentDistillation:
+                   training: TrainingRule | None = None, **settings) -> FairLatentDistillation:
     """A ``FairLatentDistillation`` with only its teacher fitted, as the studies fit theirs: with the same
-    ``settings`` and rows it is the teacher they trained (from the trained-model store), so a page can
-    read its learning curve, rule and output without training it again."""
-    model = FairLatentDistillation(**settings)
+    ``settings``, ``training`` rule (a run's ``config.training``) and rows it is the teacher they trained (from the
+    trained-model store), so a page can read its learning curve, rule and output without training it again."""
+    model = FairLatentDistillation(**{**(rule_kwargs(training) if training is not None else {}), **settings})
     model.fit_teacher(*model.prepare(frame, dataset=dataset, sensitive=sensitive))
     return model

@@ -17,12 +17,13 @@ sampled categories, 10,000 density rows), which a template without that paramete
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any, Mapping
 
 import fairnb.data
 from fairnb.errors import ParameterError, one_of
 from fairnb.metrics.downstream import CLASSIFIERS, POSITIVE_LABELS
+from fairnb.nn.train import FIXED_BUDGET, TrainingRule
 from fairnb.paper000.construction import check_construction
 from fairnb.paper000.distill import check_lam
 from fairnb.paper000.fairdisco import check_beta_exponent
@@ -42,6 +43,15 @@ def teacher_encoding(value: str | None, profile: str | None = None) -> str:
     if value not in TEACHER_ENCODINGS:
         raise ParameterError("teacher_encoding", value, ", ".join(TEACHER_ENCODINGS))
     return value
+
+
+def rule_of(config: Any, values: Mapping[str, Any]) -> TrainingRule:
+    """The training rule of a run configuration: a ``fairnb.runs.Config``'s ``training``; for a plain mapping, its
+    ``patience``, ``validation_fraction`` and ``reuse_models`` (missing ones: a fixed budget, trained afresh)."""
+    if isinstance(getattr(config, "training", None), TrainingRule):
+        return config.training
+    return TrainingRule(patience=values.get("patience") or 0, validation_fraction=values.get("validation_fraction") or 0.0,
+                        reuse=bool(values.get("reuse_models", False)))
 
 
 def _count(name: str, value: Any, low: int) -> int:
@@ -67,6 +77,8 @@ class StudySettings:
         encoding: the teacher's numeric inputs, ``standard`` or ``binned`` (the reference code's).
         quality_rows: at most this many rows of each set for density and coverage.
         device: torch device (``cpu``, ``cuda``).
+        training: the stopping rule and model reuse of every generator the study builds
+            (``fairnb.nn.train.TrainingRule``; a run's is ``config.training``).
     """
 
     dataset: str
@@ -85,6 +97,7 @@ class StudySettings:
     categorical_decoding: str = BOOK_CHOICES["categorical_decoding"]
     encoding: str = "standard"
     quality_rows: int = BOOK_CHOICES["quality_rows"]
+    training: TrainingRule = FIXED_BUDGET
 
     def __post_init__(self) -> None:
         if self.dataset not in fairnb.data.TABULAR:
@@ -107,6 +120,8 @@ class StudySettings:
             raise ParameterError("positive_label", self.positive_label, one_of(POSITIVE_LABELS))
         check_construction(self.construction, self.categorical_decoding)
         teacher_encoding(self.encoding)
+        if not isinstance(self.training, TrainingRule):
+            raise ParameterError("training", self.training, "a fairnb.nn.train.TrainingRule")
 
     def require(self, name: str) -> Any:
         """The value of field ``name``, or ``ParameterError`` naming its run parameter when it is ``None``."""
@@ -123,9 +138,6 @@ class StudySettings:
     def with_(self, **changes: Any) -> "StudySettings":
         """A copy with ``changes`` (validated again)."""
         return replace(self, **changes)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> "StudySettings":
@@ -144,6 +156,8 @@ class StudySettings:
                 if "seed" not in values:
                     raise ParameterError("seed", "missing", "a run configuration with seed (and repetitions)")
                 out[name] = tuple(values["seed"] + r for r in range(values.get("repetitions") or 1))
+            elif name == "training":
+                out[name] = rule_of(config, values)
             elif name == "encoding":
                 out[name] = teacher_encoding(values.get("teacher_encoding"), values.get("profile"))
             elif CONFIG_NAMES.get(name, name) in values and values[CONFIG_NAMES.get(name, name)] is not None:

@@ -40,7 +40,7 @@ from fairnb.paper000.construction import CONSTRUCTION_LABELS, CONSTRUCTIONS, DEC
 from fairnb.paper000 import names
 from fairnb.paper000.distill import QUALITY_LOSSES, check_lam
 from fairnb.paper000.fairdisco import check_beta_exponent
-from fairnb.paper000.pipeline import FairLatentDistillation
+from fairnb.paper000.pipeline import FairLatentDistillation, rule_kwargs
 from fairnb.paper000.settings import TEACHER_ENCODINGS, StudySettings, teacher_encoding  # noqa: F401 (the studies' settings)
 
 REPRESENTATION = names.REPRESENTATION
@@ -210,7 +210,7 @@ def fit_teacher(train: pd.DataFrame, settings: StudySettings, seed: int, *, enco
     model = FairLatentDistillation(batch_size=settings.batch_size, beta_exponent=settings.beta_exponent,
                                    teacher_epochs=settings.teacher_epochs, student_epochs=settings.require("student_epochs"),
                                    lam=settings.lam, seed=seed, device=settings.device, construction=settings.construction,
-                                   categorical_decoding=settings.categorical_decoding)
+                                   categorical_decoding=settings.categorical_decoding, **rule_kwargs(settings.training))
     binning = ReferenceBinning(fairnb.data.load(settings.dataset)) if encoding == "binned" else None
     x, s = model.prepare(binning.bin(train) if binning else train, dataset=binning.dataset if binning else settings.dataset,
                          sensitive=settings.sensitive)
@@ -333,7 +333,8 @@ def beta_sweep(settings: StudySettings, *, beta_exponents: Sequence[int], dcov_e
         features = FeatureMap(fairnb.data.load(settings.dataset), settings.sensitive, [train, test])
         for exponent in exponents:
             model = FairLatentDistillation(batch_size=settings.batch_size, beta_exponent=exponent, dcov_estimator=dcov_estimator,
-                                           teacher_epochs=settings.teacher_epochs, seed=seed, device=settings.device)
+                                           teacher_epochs=settings.teacher_epochs, seed=seed, device=settings.device,
+                                           **rule_kwargs(settings.training))
             x, s = model.prepare(train, dataset=settings.dataset, sensitive=settings.sensitive)
             model.fit_teacher(x, s)
             synthetic = teacher_records(Teacher(model, x, s), train, settings.construction, settings.categorical_decoding)
@@ -389,7 +390,7 @@ def distillation_study(settings: StudySettings, *, quality_losses: Sequence[str]
     train, test = prepare_data(settings.dataset, settings.sensitive, settings.max_rows, seed)
     model = FairLatentDistillation(batch_size=settings.batch_size, beta_exponent=settings.beta_exponent,
                                    teacher_epochs=settings.teacher_epochs, student_epochs=settings.require("student_epochs"),
-                                   lam=settings.lam, seed=seed, device=settings.device)
+                                   lam=settings.lam, seed=seed, device=settings.device, **rule_kwargs(settings.training))
     x, s = model.prepare(train, dataset=settings.dataset, sensitive=settings.sensitive)
     model.fit_teacher(x, s)
     rows, histories, latents = [], [], {}

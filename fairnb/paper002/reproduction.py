@@ -32,6 +32,7 @@ def ours(results: Path | str | None = None) -> pd.DataFrame:
     rows = []
     for template in ("fair_classifier", "fair_translation"):
         for record in read_records(template, results):
+            degenerate: dict[str, str] = {}  # method -> its "k of n", judged once per (record, method)
             params = record.get("parameters", {})
             dataset, sensitive = params.get("dataset", "adult"), params.get("sensitive", "sex")
             for name, value in record.get("metrics", {}).items():
@@ -42,9 +43,11 @@ def ours(results: Path | str | None = None) -> pd.DataFrame:
                     method, metric = mapping[name]
                 else:
                     method, _, metric = name.rpartition("/")
+                if method not in degenerate:
+                    degenerate[method] = _degenerate(record, method) if template == "fair_classifier" else ""
                 rows.append({"dataset": dataset, "sensitive": sensitive, "method": method, "metric": metric,
                              "ours": value.get("mean"), "ours_std": value.get("std"), "n": value.get("n"),
-                             "degenerate": _degenerate(record, method) if template == "fair_classifier" else "",
+                             "degenerate": degenerate[method],
                              "profile": record.get("profile")})
     return pd.DataFrame(rows, columns=["dataset", "sensitive", "method", "metric", "ours", "ours_std", "n", "degenerate",
                                        "profile"])

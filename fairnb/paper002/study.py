@@ -150,6 +150,8 @@ class StudySettings:
         max_rows: cap on the training rows of a repetition (stratified sample; 0 = all).
         device: torch device.
         methods: the methods trained, a subset of ``METHODS``.
+        reuse_models: take a translator trained before with the same settings, rows and code from the
+            trained-model store (a run's ``reuse_models``, its profile's value by default).
     """
 
     translator: TranslatorSettings = field(default_factory=TranslatorSettings)
@@ -160,6 +162,7 @@ class StudySettings:
     max_rows: int = 0
     device: str = "cpu"
     methods: tuple[str, ...] = METHODS
+    reuse_models: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.translator, TranslatorSettings):
@@ -194,7 +197,7 @@ class StudySettings:
         )
         return cls(translator, classifier, adversarial_epochs=values.get("adversarial_epochs", 50),
                    laftr_epochs=values.get("laftr_epochs", 100), sweep=sweep, max_rows=values.get("max_rows", 0),
-                   device=values.get("device", "cpu"))
+                   device=values.get("device", "cpu"), reuse_models=bool(getattr(config, "training", None) and config.training.reuse))
 
 
 def score(pred: np.ndarray, data: Prepared, part: str = "test") -> dict[str, float]:
@@ -233,8 +236,8 @@ def train_translator(data: Prepared, *, settings: TranslatorSettings, seed: int,
     """The translator trained on the training split of ``data`` (its validation split feeds the
     validation criterion and the stopping rule).
 
-    With ``reuse`` (None: ``fairnb.nn.train.training_defaults()["reuse"]``, which a run sets from its
-    profile) it comes from the trained-model store (``fairnb.nn.store``) when one with the same
+    With ``reuse`` (None or False: train afresh; a study passes ``StudySettings.reuse_models``) it comes from the
+    trained-model store (``fairnb.nn.store``) when one with the same
     settings, seed, device kind, training and validation rows and translator source was trained
     before (e.g. by the fair-translation page for the fair-classifier page; a translator its rule
     stopped early also serves a larger step budget); otherwise it is trained here and stored.
@@ -248,7 +251,7 @@ def train_translator(data: Prepared, *, settings: TranslatorSettings, seed: int,
     x, y, s = data.part("train")
     validation = data.part("val")
     model = FairTranslator(settings, device=device, seed=seed)
-    if not (train_module.training_defaults()["reuse"] if reuse is None else reuse):
+    if not reuse:
         model.fit(x, y, sensitive_features=s, validation=validation)
         model.reused_ = False
         return model
@@ -279,7 +282,7 @@ def run_repetition(dataset: TabularDataset, *, sensitive: str, seed: int, settin
     x_test, s_test = data.x["test"], data.sensitive_features["test"]
     metrics: dict[str, dict[str, float]] = {}
     seconds: dict[str, float] = {}
-    translator = train_translator(data, settings=settings.translator, seed=seed, device=device)
+    translator = train_translator(data, settings=settings.translator, seed=seed, device=device, reuse=settings.reuse_models)
     started = time.perf_counter()
     ours = FairClassifier(settings.classifier, translator=translator, device=device, seed=seed).fit(
         x, y, sensitive_features=s, validation=validation)
@@ -421,7 +424,8 @@ def run_translations(dataset: TabularDataset, *, sensitive: str, seeds: list[int
     out = []
     for seed in progress(seeds, "repetitions", total=len(seeds), enabled=None, leave=True):
         data = prepare(dataset, sensitive=sensitive, seed=seed, max_rows=settings.max_rows)
-        translator = train_translator(data, settings=settings.translator, seed=seed, device=settings.device)
+        translator = train_translator(data, settings=settings.translator, seed=seed, device=settings.device,
+                                      reuse=settings.reuse_models)
         agreement = translator.domain_agreement(data.x["test"], seed=seed)
         rng = np.random.default_rng(seed)
         x_test = data.x["test"]

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from fairnb.errors import ParameterError
+from fairnb.nn.train import FIXED_BUDGET, TrainingRule
 from fairnb.runs.params import PARAMS, validate
 from fairnb.runs.profiles import PROFILES
 
@@ -54,6 +55,8 @@ class Config:
 
     values: dict[str, Any]
     from_profile: tuple[str, ...] = field(default=())
+    # the stopping rule and model reuse every generator of the run gets (``training_rule``)
+    training: TrainingRule = FIXED_BUDGET
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -102,25 +105,22 @@ def resolve(namespace: Mapping[str, Any]) -> Config:
     if "device" in values:
         values["device"] = resolve_device(values["device"])
     seed_everything(values.get("seed", 0))
-    install_training_rule(values, profile)
+    training = training_rule(values, profile)
     _RESOLVED.clear()
     _RESOLVED.update(json.loads(json.dumps({"profile": profile, **values}, default=str)))
-    return Config(values=values, from_profile=tuple(from_profile))
+    return Config(values=values, from_profile=tuple(from_profile), training=training)
 
 
-def install_training_rule(values: Mapping[str, Any], profile: str) -> dict[str, Any]:
-    """Make the run's stopping rule the default of every generator built in this process
-    (``fairnb.nn.train.set_training_defaults``): ``patience``, ``validation_fraction`` and
-    ``reuse_models`` from the template's parameters when it has them, else from the profile. Study functions that build
-    generators without naming a rule (every paper-000 page) then train under the same stated rule,
-    and the trained-model store keys carry it. Returns the installed defaults."""
-    from fairnb.nn.train import set_training_defaults, training_defaults
-
+def training_rule(values: Mapping[str, Any], profile: str) -> TrainingRule:
+    """The run's stopping rule and model reuse (``fairnb.nn.train.TrainingRule``): ``patience``,
+    ``validation_fraction`` and ``reuse_models`` from the template's parameters when it has them, else from the
+    profile. Every study of the run passes it to the generators it builds (``Config.training``), so every
+    generator of a page trains under the same stated rule, and the trained-model store keys carry it."""
     chosen = {name: values[name] if values.get(name) is not None else PROFILES[profile].get(name)
               for name in ("patience", "validation_fraction")}
-    chosen["reuse"] = values.get("reuse_models", PROFILES[profile].get("reuse_models"))
-    set_training_defaults(**chosen)
-    return training_defaults()
+    reuse = values.get("reuse_models", PROFILES[profile].get("reuse_models"))
+    return TrainingRule(patience=chosen["patience"] or 0, validation_fraction=chosen["validation_fraction"] or 0.0,
+                        reuse=bool(reuse))
 
 
 def summarise(values: Any) -> dict[str, float]:

@@ -27,7 +27,7 @@ import nbformat
 from fairnb.runs.cache import is_cached
 from fairnb.runs.manifest import ROOT, read_template
 from fairnb.records import SCHEMA
-from fairnb.runs.presentation import extract_metrics, extract_resolved, quoted_template
+from fairnb.runs.presentation import extract_report, quoted_template
 from fairnb.runs.progress import events_path, phase_summary, read_events
 from fairnb.runs.publish import publish, publish_failure
 from fairnb.runs.store import Job, forget_failure, os_problem, read_record, run_lock
@@ -187,8 +187,7 @@ def _execute_locked(job: Job, threads: int | None = None) -> dict[str, Any]:
             watchdog.cancel()
     seconds = time.perf_counter() - started
     try:
-        metrics = extract_metrics(scratch) if scratch.exists() else {}
-        resolved = extract_resolved(scratch) if scratch.exists() else {}
+        metrics, resolved = extract_report(scratch) if scratch.exists() else ({}, {})
     except Exception:  # noqa: BLE001 - a notebook cut short by a dead kernel may not parse
         metrics, resolved = {}, {}
     record = {

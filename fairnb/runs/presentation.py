@@ -38,25 +38,24 @@ def quoted_template(path: Path) -> str:
     return str(path)
 
 
-def extract_resolved(notebook_path: Path) -> dict[str, Any]:
-    """The resolved parameters (every value the run used, profile defaults included) that ``fairnb.runs.report``
-    attached beside its metrics; ``{}`` for a page that reports nothing."""
+def extract_report(notebook_path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The metrics and the resolved parameters (every value the run used, profile defaults included) that
+    ``fairnb.runs.report`` attached to the notebook's outputs, read in one pass; ``({}, {})`` for a page
+    that reports nothing."""
     notebook = nbformat.read(notebook_path, as_version=4)
+    metrics: dict[str, Any] = {}
     resolved: dict[str, Any] = {}
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
-            resolved.update(output.get("metadata", {}).get(RESOLVED_KEY, {}))
-    return resolved
+            metadata = output.get("metadata", {})
+            metrics.update(metadata.get(METRICS_KEY, {}))
+            resolved.update(metadata.get(RESOLVED_KEY, {}))
+    return metrics, resolved
 
 
 def extract_metrics(notebook_path: Path) -> dict[str, Any]:
-    """Collect the ``fairnb_metrics`` metadata that ``fairnb.runs.report`` attached to outputs."""
-    notebook = nbformat.read(notebook_path, as_version=4)
-    metrics: dict[str, Any] = {}
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []):
-            metrics.update(output.get("metadata", {}).get(METRICS_KEY, {}))
-    return metrics
+    """The ``fairnb_metrics`` metadata that ``fairnb.runs.report`` attached to outputs (``extract_report``'s first half)."""
+    return extract_report(notebook_path)[0]
 
 
 def present(notebook_path: Path, run: Run) -> None:

@@ -42,7 +42,7 @@ from fairnb.paper000.baselines import hyperparameters as hp
 from fairnb.metrics.collapse import moment_distance
 from fairnb.nn.losses import gradient_penalty
 from fairnb.nn.store import ModelStore, array_checksum
-from fairnb.nn.train import Convergence, EarlyStopping, progress, resolve_stopping, training_defaults, validation_split
+from fairnb.nn.train import Convergence, EarlyStopping, progress, resolve_stopping, validation_split
 from fairnb.nn.device import generator_for, resolve_device
 from fairnb.paper000.baselines.base import (Settings, batches, check_epochs, check_finite, check_seed, check_training_input,
                                             restore_schema, start_sampling)
@@ -139,7 +139,13 @@ def dag_table(dataset: str) -> pd.DataFrame:
 
 
 class _CausalGenerator(nn.Module):
-    """Per-node input and output layers around a shared trunk (DECAF.py ``Generator_causal``)."""
+    """Per-node input and output layers around a shared trunk (DECAF.py ``Generator_causal``).
+
+    Node i's input layer reads the whole encoded row with every non-parent column masked to 0, as in
+    DECAF.py; since a masked column contributes nothing to the layer's output (and receives a zero
+    gradient), the forward pass multiplies only the parents' columns and the noise column by their
+    weights — the same function in a fraction of the arithmetic (the full-width weights are kept).
+    """
 
     def __init__(self, width: int, slices: list[slice], categorical: list[bool], masks: torch.Tensor, hidden: int):
         super().__init__()
@@ -148,6 +154,14 @@ class _CausalGenerator(nn.Module):
         self.inputs = nn.ModuleList(nn.Linear(width + 1, hidden) for _ in slices)
         self.trunk = nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
         self.outputs = nn.ModuleList(nn.Linear(hidden, s.stop - s.start) for s in slices)
+        # node i's parent nodes, in the order of their encoded columns (the mask's nonzero columns, ascending)
+        self.parent_nodes = [sorted((j for j, s in enumerate(slices) if bool(masks[i, s.start:s.stop].any())),
+                                    key=lambda j: slices[j].start) for i in range(len(slices))]
+        # the input-layer columns each node multiplies: its parents' columns, then the noise column
+        self.input_columns = [torch.tensor([c for j in parents for c in range(slices[j].start, slices[j].stop)] + [width])
+                              for parents in self.parent_nodes]
+        # the encoded row's blocks in column order, to assemble the output
+        self.column_order = sorted(range(len(slices)), key=lambda j: slices[j].start)
 
     def forward(self, z: torch.Tensor, removed: dict[int, list[slice]] | None = None,
                 rng: torch.Generator | None = None) -> torch.Tensor:
@@ -155,19 +169,21 @@ class _CausalGenerator(nn.Module):
 
         ``removed``: node index → parent slices replaced by a batch permutation (edge removal).
         """
-        out = torch.zeros(z.shape[0], self.masks.shape[1], device=z.device)
+        values: list[torch.Tensor | None] = [None] * len(self.slices)
         for i, (block, is_cat) in enumerate(zip(self.slices, self.categorical)):
-            parents = out * self.masks[i]
+            parents = {j: values[j] for j in self.parent_nodes[i]}
             for cut in (removed or {}).get(i, []):
                 perm = torch.randperm(z.shape[0], generator=rng, device=rng.device if rng is not None else "cpu").to(z.device)
-                parents = parents.clone()
-                parents[:, cut] = parents[perm][:, cut]
-            h = self.trunk(torch.relu(self.inputs[i](torch.cat([parents, z[:, i:i + 1]], dim=1))))
+                for j in parents:
+                    if self.slices[j].start < cut.stop and cut.start < self.slices[j].stop:
+                        parents[j] = parents[j][perm]
+            layer = self.inputs[i]
+            columns = self.input_columns[i].to(layer.weight.device)
+            x = torch.cat([*parents.values(), z[:, i:i + 1]], dim=1)
+            h = self.trunk(torch.relu(nn.functional.linear(x, layer.weight.index_select(1, columns), layer.bias)))
             logits = self.outputs[i](h)
-            value = torch.softmax(logits, dim=1) if is_cat else torch.sigmoid(logits)
-            # Write into a fresh tensor so autograd keeps earlier nodes' values intact.
-            out = torch.cat([out[:, :block.start], value, out[:, block.stop:]], dim=1)
-        return out
+            values[i] = torch.softmax(logits, dim=1) if is_cat else torch.sigmoid(logits)
+        return torch.cat([values[j] for j in self.column_order], dim=1)
 
 
 class Decaf(Settings):
@@ -179,15 +195,15 @@ class Decaf(Settings):
         fairness: ``dp`` (DECAF-DP, default), ``ftu`` or ``none`` (see module doc).
         dag: column → parents; ``None`` = ``DAGS[dataset.name]``.
         seed, device: as everywhere.
-        patience, min_delta, validation_fraction: the stopping rule (None: ``fairnb.nn.train.training_defaults()``,
-            set by a run from its profile). ``validation_fraction`` of the
+        patience, min_delta, validation_fraction: the stopping rule (None: a fixed budget, nothing
+            held out; a study passes its ``fairnb.nn.train.TrainingRule``). ``validation_fraction`` of the
             rows (seeded, ``fairnb.nn.train.validation_split``) is held out; after every epoch the
             generator (full graph, fixed noise) produces as many rows as are held out, and their
             ``moment_distance`` to the held-out rows (``fairnb.metrics.collapse``) is the validation
             criterion. With ``patience`` > 0 training stops once it has not improved by
             ``min_delta`` (relative) for ``patience`` epochs, and the best epoch's generator is kept.
         reuse: take the trained generator from the trained-model store when it was trained before
-            (None: ``training_defaults()["reuse"]``, set by a run from its profile; off outside runs).
+            (None or False: train afresh; a study passes its ``TrainingRule``'s ``reuse``).
             The edge removal acts at generation only, so every ``fairness`` shares one trained generator.
 
     Fitted attributes: ``generator_``, ``history_`` (one dict per epoch: critic and generator loss
@@ -252,7 +268,7 @@ class Decaf(Settings):
         generator = _CausalGenerator(encoder.width, [blocks[c].slice for c in order], [c in categorical for c in order], masks,
                                      hp.get("decaf", "hidden")).to(device)
         encoded = torch.from_numpy(encoder.transform(frame.astype({c: str for c in categorical})))
-        reuse = training_defaults()["reuse"] if self.reuse is None else self.reuse
+        reuse = bool(self.reuse)
 
         def train() -> tuple[dict, dict]:
             history, self.convergence_ = self._train(generator, encoded, len(order))
@@ -303,7 +319,8 @@ class Decaf(Settings):
             epoch_started = time.perf_counter()
             for step, index in enumerate(batches(len(data), hp.get("decaf", "batch_size"), rng)):
                 real = data[index.to(device)]
-                fake = generator(torch.randn(len(real), nodes, device=device, generator=rng)).detach()
+                with torch.no_grad():  # the critic's step needs the rows, not the generator's graph
+                    fake = generator(torch.randn(len(real), nodes, device=device, generator=rng))
                 critic_loss = critic(fake).mean() - critic(real).mean() + gp_weight * gradient_penalty(critic, real, fake, rng)
                 opt_c.zero_grad()
                 critic_loss.backward()

@@ -39,7 +39,7 @@ from fairnb.paper000.construction import check_construction, decode_records
 from fairnb.nn.device import generator_for, resolve_device
 from fairnb.nn import losses as losses_module, train as train_module
 from fairnb.nn.store import ModelStore, array_checksum
-from fairnb.nn.train import Convergence, EarlyStopping, progress, resolve_stopping, training_defaults, validation_split
+from fairnb.nn.train import Convergence, EarlyStopping, progress, resolve_stopping, validation_split
 from fairnb.paper000.baselines.base import (Settings, batches, check_epochs, check_finite, check_n, check_seed, check_training_input,
                                             require_fitted, restore_schema, sampling_seed, start_sampling, stopwatch)
 from fairnb.data import TabularDataset
@@ -59,7 +59,7 @@ class FairDiscoGenerator(Settings):
         batch_size: teacher mini-batch (reference 2048; the posterior dCov² costs O(batch²)).
         seed, device: as everywhere.
         patience, min_delta, validation_fraction: the teacher's stopping rule (``FairDisco``; None:
-            ``fairnb.nn.train.training_defaults()``, set by a run from its profile).
+            a fixed budget, nothing held out; a study passes its ``fairnb.nn.train.TrainingRule``).
         construction, categorical_decoding: how a record is built from a code
             (``fairnb.paper000.construction``; defaults: ``random_group``, ``sample``).
 
@@ -290,14 +290,14 @@ class FLDGM(Settings):
         teacher_batch_size: mini-batch of that teacher.
         seed, device: as everywhere.
         patience, min_delta, validation_fraction: the diffusion stage's stopping rule (None:
-            ``fairnb.nn.train.training_defaults()``). ``validation_fraction`` of the teacher's codes
+            a fixed budget, nothing held out; a study passes its ``fairnb.nn.train.TrainingRule``). ``validation_fraction`` of the teacher's codes
             (seeded) is held out and the diffusion loss on them, at fixed timesteps and noise, is the
             validation criterion; with ``patience`` > 0 training stops once it has not improved by
             ``min_delta`` (relative) for ``patience`` epochs (``epochs`` is the budget), keeping the
             best epoch's denoiser.
         reuse: take the trained diffusion model from the trained-model store when one was trained before
-            on the same teacher codes with the same settings and code (None: ``training_defaults()["reuse"]``,
-            set by a run from its profile; off outside runs).
+            on the same teacher codes with the same settings and code (None or False: train afresh;
+            a study passes its ``TrainingRule``'s ``reuse``).
         construction, categorical_decoding: how a sampled code becomes a record
             (``fairnb.paper000.construction``; defaults: ``random_group``, ``sample``).
 
@@ -350,7 +350,7 @@ class FLDGM(Settings):
         codes = torch.as_tensor(self.codes_, dtype=torch.float32)
         torch.manual_seed(self.seed + 4)
         self.diffusion_ = LatentDiffusion(codes.shape[1], hp.get("fldgm", "diffusion_steps"), hp.get("fldgm", "hidden"), self.device_)
-        reuse = training_defaults()["reuse"] if self.reuse is None else self.reuse
+        reuse = bool(self.reuse)
 
         def train() -> tuple[dict, dict]:
             rng = generator_for(self.seed + 4, self.device_)
