@@ -1,6 +1,6 @@
 """Whole-book timings: a cold and a warm build with the README's command, and the Dask speed-up.
 
-    python benchmarks/bench_book.py [--profile default] [--skip-cold] [--skip-dask]
+    python benchmarks/bench_book.py [--profile default] [--skip-cold] [--skip-dask] [--snapshot]
 
 Everything runs in a fresh copy of the repository (tracked and untracked files, no results, an empty
 trained-model store), so this checkout's results are never touched and "cold" means what it means for a
@@ -8,7 +8,8 @@ new reader. Cold: ``fairnb book`` (the README's command 1: the default profile, 
 core) — or ``fairnb book --profile P`` for another profile; warm: the same command again, every run a
 cache hit. For the cold build it also records the CPU seconds of every process it started (on a machine
 shared with other jobs the better measure of the work), the sum of the runs' own seconds and the machine's
-load average before and after. Dask: the Data part's runs under the smoke profile with 1 then 2 workers.
+load average before and after. ``--snapshot``: after the cold build, ``fairnb snapshot`` in the copy, and its
+``results/snapshot/`` replaces this checkout's (the snapshot of the very run measured). Dask: the Data part's runs under the smoke profile with 1 then 2 workers.
 Prints each number and saves ``benchmarks/results/book.json`` (earlier measurements that this invocation
 did not repeat are kept).
 """
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -61,7 +63,11 @@ def main() -> None:
     parser.add_argument("--profile", default="default")
     parser.add_argument("--skip-cold", action="store_true")
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--snapshot", action="store_true",
+                        help="make the results snapshot from the cold run and copy it into this checkout")
     args = parser.parse_args()
+    if args.snapshot and args.skip_cold:
+        parser.error("--snapshot needs the cold run (drop --skip-cold)")
     book = ["book"] + ([] if args.profile == "default" else ["--profile", args.profile])
     measurements = []
     with tempfile.TemporaryDirectory(prefix="fairnb-book-") as folder:
@@ -80,6 +86,12 @@ def main() -> None:
                  "unit": "s", "device": "cpu"},
                 {"name": f"whole book, cold, {args.profile} profile, sum of the runs' seconds", "value": round(run_seconds(tree), 1),
                  "unit": "s", "device": "cpu"}]
+            if args.snapshot:
+                timed(tree, ["snapshot"])
+                target = ROOT / "results" / "snapshot"
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(tree / "results" / "snapshot", target)
+                print(f"snapshot of this run copied to {target.relative_to(ROOT)}")
         if args.skip_cold:
             timed(tree, book)  # fill the cache for the warm measurement
         wall, _ = timed(tree, book)
