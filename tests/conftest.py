@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -114,3 +116,27 @@ def write_celeba_fixture(root: Path, images: int = 48, seed: int = 0, test_share
 def celeba_dir(tmp_path: Path) -> Path:
     """A tiny generated CelebA root folder (holding ``celeba/``), see ``write_celeba_fixture``."""
     return write_celeba_fixture(tmp_path / "celeba_root")
+
+
+@pytest.fixture(scope="session")
+def snapshot_build(tmp_path_factory):
+    """`fairnb book --from-snapshot` in a fresh copy of the repository, built once for every test that reads it:
+    the copy (``tree``), the build's output (``stdout``), its ``seconds`` and the snapshot book's ``html`` folder."""
+    from types import SimpleNamespace
+
+    from fairnb.book import snapshot
+    from test_book import FAIRNB, ROOT, copy_repository, in_tree
+
+    if not (snapshot.SNAPSHOT / snapshot.PROVENANCE).exists():
+        pytest.skip("no results snapshot committed")
+    copy = copy_repository(tmp_path_factory.mktemp("snapshot") / "repo")
+    assert (copy / "results" / "snapshot" / snapshot.PROVENANCE).exists()
+    assert not (copy / "book" / "runs").exists()
+    started = time.perf_counter()
+    result = subprocess.run(FAIRNB + ["book", "--from-snapshot"], cwd=copy, env=in_tree(copy), capture_output=True,
+                            text=True, timeout=900)
+    seconds = time.perf_counter() - started
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return SimpleNamespace(tree=copy, stdout=result.stdout, seconds=seconds,
+                           html=copy / snapshot.SNAPSHOT_HTML.relative_to(ROOT))
+

@@ -477,44 +477,6 @@ def test_pages_fit_the_text_column_at_1280_px(tree, built_book, browser, page):
         assert all(v["first"] and v["visible"] for v in found["verdicts"]), found["verdicts"]
 
 
-@pytest.fixture(scope="session")
-def snapshot_book(tmp_path_factory):
-    """`fairnb book --from-snapshot` in a fresh copy of the repository: (the copy, the build's result)."""
-    from fairnb.book import snapshot
-
-    if not (snapshot.SNAPSHOT / snapshot.PROVENANCE).exists():
-        pytest.skip("no results snapshot committed")
-    copy = copy_repository(tmp_path_factory.mktemp("snapshot") / "repo")
-    result = subprocess.run(FAIRNB + ["book", "--from-snapshot"], cwd=copy, env=in_tree(copy), capture_output=True,
-                            text=True, timeout=900)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    return copy / snapshot.SNAPSHOT_HTML.relative_to(ROOT)
-
-
-@pytest.mark.slow
-def test_snapshot_book_names_the_pages_it_lacks(snapshot_book):
-    """A hand-written chapter's link to a page the snapshot book does not hold (the appendix, run pages) reads
-    "<title> (in the full book)", never its raw target such as ../appendix/..."""
-    import re
-
-    raw, named = [], 0
-    for page in (snapshot_book / "book").rglob("*.html"):
-        text = page.read_text(errors="ignore")
-        raw += [f"{page.relative_to(snapshot_book)}: {m}" for m in re.findall(r">\.\./(?:appendix|runs|images)/[^<]*<", text)]
-        named += text.count("(in the full book)")
-    assert not raw, raw[:10]
-    assert named, "no chapter names a page of the full book"
-
-
-@pytest.mark.slow
-@pytest.mark.browser
-def test_snapshot_chapter_fits_the_text_column_at_1280_px(snapshot_book, browser):
-    chapter = snapshot_book / "book" / "paper000" / "fair_synthesis.html"
-    assert chapter.exists()
-    _fits(browser, chapter)
-    assert "(in the full book)" in browser.find_element("tag name", "body").text
-
-
 @pytest.mark.slow
 def test_internal_links_resolve(tree, built_book):
     import re

@@ -220,7 +220,7 @@ def test_meps_truncated_or_header_only_file_is_refused_naming_the_check(tmp_path
 @pytest.mark.parametrize("content, check, detail", [
     (b"", "file", "empty"),
     (bytes(range(256)) * 40, "format", "binary content"),
-    (gzip.compress(b"PANEL,REGION53\n19,1\n"), "format", "gzip-compressed"),
+    (gzip.compress(b"PANEL,REGION53\n19,1\n", mtime=0), "format", "gzip-compressed"),
     (b"\xff\xfe\xfa garbage \xc3\x28\n", "format", "not a CSV file"),
 ])
 def test_meps_garbage_or_empty_file_is_a_data_error_naming_the_file(tmp_path, content, check, detail):

@@ -258,22 +258,12 @@ def test_committed_snapshot_is_one_complete_run():
 
 
 @pytest.mark.slow
-def test_book_from_snapshot_on_a_fresh_copy(tmp_path):
+def test_book_from_snapshot_on_a_fresh_copy(snapshot_build):
     """`fairnb book --from-snapshot` in a copy of the repository with no results: the summary pages say which
     snapshot they show, no other run page is built, and it takes about a minute (bound: 5 minutes)."""
-    from test_book import copy_repository, in_tree
-
-    if not (snapshot.SNAPSHOT / snapshot.PROVENANCE).exists():
-        pytest.skip("no results snapshot committed yet")
-    tree = copy_repository(tmp_path / "repo")
-    assert (tree / "results" / "snapshot" / snapshot.PROVENANCE).exists()
-    assert not (tree / "book" / "runs").exists()
-    started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "fairnb.cli", "book", "--from-snapshot"], cwd=tree, env=in_tree(tree),
-                            capture_output=True, text=True, timeout=900)
-    seconds = time.perf_counter() - started
+    tree, seconds = snapshot_build.tree, snapshot_build.seconds
     print(f"fairnb book --from-snapshot: {seconds:.0f} s")
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    result = snapshot_build
     provenance = snapshot.read_provenance()
     html = tree / "_build" / "snapshot" / "html"
     assert str(html / "index.html") in result.stdout
@@ -286,3 +276,35 @@ def test_book_from_snapshot_on_a_fresh_copy(tmp_path):
     assert (html / "book" / "teaching" / "course.html").exists() and (html / "book" / "api.html").exists()
     assert not list((tree / "results").glob("*.json"))  # nothing written to results/ but the snapshot
     assert seconds < 300
+
+
+# the snapshot book read as a reader sees it (built once per test process by ``conftest.snapshot_build``)
+from test_book import _fits, browser  # noqa: E402,F401 - the headless-Chromium fixture and the column check
+@pytest.fixture(scope="session")
+def snapshot_book(snapshot_build):
+    """The snapshot book's html folder (``snapshot_build``)."""
+    return snapshot_build.html
+
+
+@pytest.mark.slow
+def test_snapshot_book_names_the_pages_it_lacks(snapshot_book):
+    """A hand-written chapter's link to a page the snapshot book does not hold (the appendix, run pages) reads
+    "<title> (in the full book)", never its raw target such as ../appendix/..."""
+    import re
+
+    raw, named = [], 0
+    for page in (snapshot_book / "book").rglob("*.html"):
+        text = page.read_text(errors="ignore")
+        raw += [f"{page.relative_to(snapshot_book)}: {m}" for m in re.findall(r">\.\./(?:appendix|runs|images)/[^<]*<", text)]
+        named += text.count("(in the full book)")
+    assert not raw, raw[:10]
+    assert named, "no chapter names a page of the full book"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_snapshot_chapter_fits_the_text_column_at_1280_px(snapshot_book, browser):
+    chapter = snapshot_book / "book" / "paper000" / "fair_synthesis.html"
+    assert chapter.exists()
+    _fits(browser, chapter)
+    assert "(in the full book)" in browser.find_element("tag name", "body").text

@@ -13,15 +13,17 @@ import json
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 import pandas as pd
 
 from fairnb.errors import ParameterError
-from fairnb.nn.train import FIXED_BUDGET, TrainingRule
 from fairnb.runs.params import PARAMS, validate
 from fairnb.runs.profiles import PROFILES
+
+if TYPE_CHECKING:
+    from fairnb.nn.train import TrainingRule
 
 METRICS_KEY = "fairnb_metrics"
 RESOLVED_KEY = "fairnb_resolved"  # every parameter value the run used, attached beside its metrics
@@ -55,8 +57,8 @@ class Config:
 
     values: dict[str, Any]
     from_profile: tuple[str, ...] = field(default=())
-    # the stopping rule and model reuse every generator of the run gets (``training_rule``)
-    training: TrainingRule = FIXED_BUDGET
+    # the stopping rule and model reuse every generator of the run gets (``training_rule``); read it as ``training``
+    rule: Any = None
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -68,6 +70,13 @@ class Config:
     def seeds(self) -> list[int]:
         """One seed per repetition: seed, seed + 1, …"""
         return [self.values["seed"] + r for r in range(self.values.get("repetitions") or 1)]
+
+    @property
+    def training(self) -> "TrainingRule":
+        """The run's ``fairnb.nn.train.TrainingRule`` (a configuration built by hand: a fixed budget, trained afresh)."""
+        from fairnb.nn.train import FIXED_BUDGET
+
+        return self.rule if self.rule is not None else FIXED_BUDGET
 
     def table(self) -> pd.DataFrame:
         """The run configuration as a table: parameter, value, meaning (for the book)."""
@@ -108,14 +117,16 @@ def resolve(namespace: Mapping[str, Any]) -> Config:
     training = training_rule(values, profile)
     _RESOLVED.clear()
     _RESOLVED.update(json.loads(json.dumps({"profile": profile, **values}, default=str)))
-    return Config(values=values, from_profile=tuple(from_profile), training=training)
+    return Config(values=values, from_profile=tuple(from_profile), rule=training)
 
 
-def training_rule(values: Mapping[str, Any], profile: str) -> TrainingRule:
+def training_rule(values: Mapping[str, Any], profile: str) -> "TrainingRule":
     """The run's stopping rule and model reuse (``fairnb.nn.train.TrainingRule``): ``patience``,
     ``validation_fraction`` and ``reuse_models`` from the template's parameters when it has them, else from the
     profile. Every study of the run passes it to the generators it builds (``Config.training``), so every
     generator of a page trains under the same stated rule, and the trained-model store keys carry it."""
+    from fairnb.nn.train import TrainingRule
+
     chosen = {name: values[name] if values.get(name) is not None else PROFILES[profile].get(name)
               for name in ("patience", "validation_fraction")}
     reuse = values.get("reuse_models", PROFILES[profile].get("reuse_models"))
