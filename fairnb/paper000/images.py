@@ -139,7 +139,23 @@ def load_images(dataset: str, image_size: int, max_images: int = 0, data_path: s
 
 
 GENERATED = "generated images"
-GENERATED_RANDOM_S = "generated images, random s"
+GENERATED_SOURCE_GROUP = "generated images, source's group (ablation)"
+ABLATION = "source_group"  # record prefix of the ablation's scores
+
+
+def decoding_groups(sensitive: np.ndarray, construction: str, seed: int) -> np.ndarray:
+    """The group code (n,) the decoder gets for each source image, as paper 000's tabular records are built
+    (``fairnb.paper000.construction``): ``random_group`` (the book's reading, the default) draws the group of a
+    random training image for each image, independently of its source (the data's group shares are kept);
+    ``source_group`` (the ablation) gives each image its own group, which the decoder then paints back."""
+    from fairnb.paper000.construction import CONSTRUCTIONS, construction_rng
+
+    sensitive = np.asarray(sensitive)
+    if construction == "random_group":
+        return sensitive[construction_rng(seed).integers(0, len(sensitive), size=len(sensitive))]
+    if construction == "source_group":
+        return sensitive.copy()
+    raise ParameterError("construction", construction, one_of(CONSTRUCTIONS))
 
 
 @dataclass
@@ -179,14 +195,15 @@ def run_repetition(data: ImageData, seed: int, settings: ImageSettings = ImageSe
                    keep_images: bool = True) -> Repetition:
     """Stages 1–3 and the evaluation for one seed, under ``settings``.
 
-    Generated data: x_fair = D(z', s) with z' ~ E'(x) for every training image x, labelled with
-    x's target. Scores (see ``fairnb.metrics.image_scores``): ``accuracy``, ``dpr``, ``eor`` of a CNN
+    Generated data: x_fair = D(z', s') with z' ~ E'(x) for every training image x, s' the group of a random
+    training image, labelled with x's target. Scores (see ``fairnb.metrics.image_scores``): ``accuracy``, ``dpr``, ``eor`` of a CNN
     trained on the generated images and tested on the real test images; ``density``/``coverage``
     of generated vs real test images in the embedding of ``real_classifier`` (a CNN trained on the
     real training images); distance correlation of the teacher's and the student's codes with s
     (``latent_dependence``);
-    wall times. ``random_s/<score>``: the same, for a CNN trained on the student's codes decoded
-    with a group drawn uniformly at random instead of the source's own (not in the paper).
+    wall times. The decoder's group is drawn independently of the source image (``decoding_groups``,
+    ``random_group``), as for tabular records; ``source_group/<score>``: the same, for a CNN trained on the
+    codes decoded with each image's own group (the ablation).
     ``keep_images=False`` drops the generated images and the CNN after scoring (``generated`` and
     ``classifier`` are then None): with every CelebA image, one generated set is several GB.
     """
@@ -199,19 +216,19 @@ def run_repetition(data: ImageData, seed: int, settings: ImageSettings = ImageSe
                                   teacher_epochs=settings.teacher_epochs, student_epochs=settings.student_epochs,
                                   batch_size=batch_size, seed=seed, device=device).fit(data.x_train, data.sensitive_train)
     started = time.perf_counter()
-    generated = model.generate(data.x_train, data.sensitive_train, seed=seed)
+    # stage 3 as for tabular records: each image decoded as a group drawn independently of its source
+    generated = model.generate(data.x_train, decoding_groups(data.sensitive_train, "random_group", seed), seed=seed)
     classifier = metrics.train_classifier(generated, data.target_train, data.n_classes, classifier_epochs,
                                           batch_size=batch_size, seed=seed, device=device)
     scores = metrics.downstream_scores(data.name, data.target_test, metrics.predict(classifier, data.x_test, device),
                                        data.sensitive_test)
-    # the same codes decoded with a group drawn independently of the target (not in the paper):
-    # separates what the fair code does from what the decoder re-attaches through s
-    random_s = np.random.default_rng(seed).integers(0, len(data.sensitive_labels), size=len(data.sensitive_train))
-    shuffled = metrics.train_classifier(model.generate(data.x_train, random_s, seed=seed), data.target_train, data.n_classes,
-                                        classifier_epochs, batch_size=batch_size, seed=seed, device=device)
-    random_scores = metrics.downstream_scores(data.name, data.target_test, metrics.predict(shuffled, data.x_test, device),
-                                              data.sensitive_test)
-    scores |= {f"random_s/{name}": value for name, value in random_scores.items()}
+    # the ablation: the same codes decoded with each image's own group, which the decoder paints back
+    own = model.generate(data.x_train, decoding_groups(data.sensitive_train, "source_group", seed), seed=seed)
+    ablation = metrics.train_classifier(own, data.target_train, data.n_classes, classifier_epochs, batch_size=batch_size,
+                                        seed=seed, device=device)
+    ablation_scores = metrics.downstream_scores(data.name, data.target_test, metrics.predict(ablation, data.x_test, device),
+                                                data.sensitive_test)
+    scores |= {f"{ABLATION}/{name}": value for name, value in ablation_scores.items()}
     if real_classifier is not None:
         scores |= metrics.embedding_density_coverage(real_classifier, data.x_test, generated, n=settings.density_images,
                                                      seed=seed, device=device)
@@ -269,11 +286,11 @@ def run(data: ImageData, seeds: list[int], settings: ImageSettings = ImageSettin
                    for i, seed in enumerate(seeds)]
     rows = [{"trained on": "real images", "seed": seeds[0], **real_scores}]
     for r in repetitions:
-        own = {k: v for k, v in r.scores.items() if not k.startswith("random_s/")}
-        rows.append({"trained on": GENERATED, "seed": r.seed, **own})
+        headline = {k: v for k, v in r.scores.items() if not k.startswith(f"{ABLATION}/")}
+        rows.append({"trained on": GENERATED, "seed": r.seed, **headline})
     for r in repetitions:
-        rows.append({"trained on": GENERATED_RANDOM_S, "seed": r.seed,
-                     **{k.removeprefix("random_s/"): v for k, v in r.scores.items() if k.startswith("random_s/")}})
+        rows.append({"trained on": GENERATED_SOURCE_GROUP, "seed": r.seed,
+                     **{k.removeprefix(f"{ABLATION}/"): v for k, v in r.scores.items() if k.startswith(f"{ABLATION}/")}})
     return repetitions, real_scores, pd.DataFrame(rows)
 
 
@@ -333,17 +350,17 @@ def headline(table: pd.DataFrame | None) -> dict[str, float]:
     (``generated_*``) and on real (``real_*``) images, density/coverage and the codes' V²; NaN when
     there is no table (absent data), so every glued name exists."""
     names = [f"{source}_{m}" for source in ("generated", "real") for m in HEADLINE]
-    names += [f"random_s_{m}" for m in HEADLINE]
+    names += [f"{ABLATION}_{m}" for m in HEADLINE]
     names += ["generated_density", "generated_coverage", "teacher_dcor", "student_dcor"]
     if table is None:
         return {name: float("nan") for name in names}
     real = table[table["trained on"] == "real images"].iloc[0]
     generated = table[table["trained on"] == GENERATED].iloc[0]
-    shuffled = table[table["trained on"] == GENERATED_RANDOM_S].iloc[0]
+    ablation = table[table["trained on"] == GENERATED_SOURCE_GROUP].iloc[0]
     values = {f"real_{m}": float(real[m]) for m in HEADLINE}
     values |= {f"generated_{m}": float(generated[m]) for m in HEADLINE + ("density", "coverage")}
     values |= {name: float(generated[name]) for name in ("teacher_dcor", "student_dcor")}
-    values |= {f"random_s_{m}": float(shuffled[m]) for m in HEADLINE}
+    values |= {f"{ABLATION}_{m}": float(ablation[m]) for m in HEADLINE}
     return {name: values[name] for name in names}
 
 
@@ -351,10 +368,10 @@ def report_metrics(table: pd.DataFrame) -> dict[str, list[float]]:
     """Per-repetition lists for ``fairnb.runs.report``: scores of the generated data (one per seed),
     the real-data reference, codes' dependence and stage timings."""
     generated = table[table["trained on"] == GENERATED]
-    shuffled = table[table["trained on"] == GENERATED_RANDOM_S]
+    ablation = table[table["trained on"] == GENERATED_SOURCE_GROUP]
     real = table[table["trained on"] == "real images"]
     metrics = {name: generated[name].tolist() for name in HEADLINE + ("density", "coverage", "teacher_dcor", "student_dcor",
                                                                       "teacher_seconds", "student_seconds") if name in generated}
-    metrics |= {f"random_s/{name}": shuffled[name].tolist() for name in HEADLINE}
+    metrics |= {f"{ABLATION}/{name}": ablation[name].tolist() for name in HEADLINE}
     metrics |= {f"real/{name}": real[name].tolist() for name in HEADLINE}
     return metrics
