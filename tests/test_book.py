@@ -14,17 +14,21 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 
 from fairnb.runs.manifest import load_manifest, read_template
 
 ROOT = Path(__file__).resolve().parents[1]
 FAIRNB = [sys.executable, "-m", "fairnb.cli"]
 RUNS = load_manifest()
+EXERCISES = [e for part in yaml.safe_load((ROOT / "book" / "exercises.yml").read_text())["parts"] for e in part["exercises"]]
+EXERCISE_TITLES = [e["title"] for e in EXERCISES]
 SKIPPED = {".git", ".venv", "_build", "results", "book/runs", "book/generated", ".pytest_cache", "__pycache__", "data"}
 
 
@@ -232,13 +236,29 @@ def tree(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def smoke_run(tree):
-    """Run the whole manifest under the smoke profile (two Dask workers)."""
+def smoke_run(tree, request):
+    """Run the whole manifest under the smoke profile (two Dask workers), with a progress line on the terminal
+    every 20 seconds (``k of n runs done``), also when the tests run in several processes."""
     started = time.perf_counter()
-    result = subprocess.run(FAIRNB + ["run", "--profile", "smoke", "--workers", "2"], cwd=tree, env=in_tree(tree),
-                            capture_output=True, text=True, timeout=3600)
-    return {"code": result.returncode, "stdout": result.stdout, "stderr": result.stderr,
-            "seconds": time.perf_counter() - started}
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen(FAIRNB + ["run", "--profile", "smoke", "--workers", "2"], cwd=tree, env=in_tree(tree),
+                                   stdout=out, stderr=err, text=True)
+        report = started + 20
+        while process.poll() is None and time.perf_counter() - started < 3600:
+            time.sleep(1)
+            if time.perf_counter() >= report:
+                report += 20
+                done = sum(1 for run in RUNS if (tree / "results" / f"{run.id}.json").exists())
+                with capture.global_and_fixture_disabled():
+                    os.write(2, f"\nsmoke manifest: {done} of {len(RUNS)} runs done, "
+                                f"{time.perf_counter() - started:.0f} s\n".encode())
+        if process.poll() is None:
+            process.kill()
+        code = process.wait()
+        out.seek(0)
+        err.seek(0)
+        return {"code": code, "stdout": out.read(), "stderr": err.read(), "seconds": time.perf_counter() - started}
 
 
 @pytest.mark.slow
@@ -493,3 +513,24 @@ def test_internal_links_resolve(tree, built_book):
             if not (page.parent / unquote(target)).resolve().exists():
                 broken.append(f"{page.relative_to(html)} -> {target}")
     assert not broken, broken[:20]
+
+
+# ------------------------------------------------------------------ the exercises' commands (slow, after the smoke run)
+
+
+@pytest.fixture(scope="module")
+def executed_exercises(tree, smoke_run, tmp_path_factory):
+    """Every exercise command run under the smoke profile in copies of the smoke-run repository
+    (``test_exercises.run_exercises``)."""
+    from test_exercises import run_exercises
+
+    assert smoke_run["code"] == 0, smoke_run["stderr"][-3000:]
+    return run_exercises(tmp_path_factory.mktemp("exercises"), start_from=tree)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("exercise", EXERCISES, ids=EXERCISE_TITLES)
+def test_exercise_command_under_smoke_shows_what_it_asks_for(executed_exercises, exercise):
+    from test_exercises import check_exercise_pages
+
+    check_exercise_pages(executed_exercises, exercise)

@@ -2,7 +2,8 @@
 that the command selects and a glued output or heading of that run's template, and solutions type no numbers
 (fast); each command, executed under the smoke profile, gives pages that show every ``look_at`` entry (slow).
 
-The slow test runs the commands in copies of the repository (``test_book.copy_repository``), two at once — commands
+The slow test (``test_book.test_exercise_command_under_smoke_shows_what_it_asks_for``, beside the smoke run it starts
+from) runs the commands in copies of the session's smoke-run repository (``run_exercises``), two at once — commands
 that share a run one after another in the same copy —, each with one worker, so nothing is written to the working
 tree's results or pages. A command given twice runs once.
 """
@@ -160,19 +161,22 @@ def test_commands_that_share_a_run_share_a_lane():
     assert sorted(c for lane in lanes for c in lane) == sorted({command_key(e["command"]): e["command"] for e in EXERCISES}.values())
 
 
-@pytest.fixture(scope="module")
-def executed(tmp_path_factory):
+def run_exercises(base: Path, start_from: Path) -> dict:
     """command key → (return code, output tail, folder with copies of its pages): every exercise command run under
-    the smoke profile with one worker, in ``LANES`` copies of the repository at once (``lanes_of``)."""
+    the smoke profile with one worker, in ``LANES`` copies of ``start_from`` at once (``lanes_of``).
+
+    ``start_from`` is the test session's repository copy after its smoke run of the whole manifest
+    (``test_book.smoke_run``): the copies keep its records and trained models, so a command without overrides is
+    all cache hits and a command with overrides retrains only what its overrides change."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from test_book import copy_repository, in_tree
+    from test_book import in_tree
 
-    base = tmp_path_factory.mktemp("exercises")
     results: dict[tuple, tuple[int, str, Path]] = {}
 
     def run_lane(number: int, commands: list[str]) -> None:
-        tree = copy_repository(base / f"lane{number}" / "repo")
+        tree = base / f"lane{number}" / "repo"
+        shutil.copytree(start_from, tree, ignore=shutil.ignore_patterns("_build", ".pytest_cache", "__pycache__"))
         for index, command in enumerate(commands):
             started = time.perf_counter()
             words = shlex.split(command)[1:] + ["--profile", "smoke", "--workers", "1"]
@@ -195,16 +199,9 @@ def executed(tmp_path_factory):
     return results
 
 
-def execute(executed: dict, command: str) -> Path:
-    """The folder of pages ``command`` produced (it ran in the ``executed`` fixture); fails with its output if it failed."""
-    returncode, output, pages = executed[command_key(command)]
-    assert returncode == 0, output
-    return pages
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("exercise", EXERCISES, ids=TITLES)
-def test_command_under_smoke_shows_what_the_exercise_asks_for(executed, exercise):
+def check_exercise_pages(executed: dict, exercise: dict) -> None:
+    """The pages ``exercise``'s command produced show every ``look_at`` entry (the slow test in ``test_book``, which
+    runs the commands in copies of its smoke-run repository)."""
     pages = execute(executed, exercise["command"])
     missing = []
     for item in exercise["look_at"]:
