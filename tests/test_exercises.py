@@ -199,6 +199,13 @@ def run_exercises(base: Path, start_from: Path) -> dict:
     return results
 
 
+def execute(executed: dict, command: str) -> Path:
+    """The folder of pages ``command`` produced (``run_exercises``); fails with its output if it failed."""
+    returncode, output, pages = executed[command_key(command)]
+    assert returncode == 0, output
+    return pages
+
+
 def check_exercise_pages(executed: dict, exercise: dict) -> None:
     """The pages ``exercise``'s command produced show every ``look_at`` entry (the slow test in ``test_book``, which
     runs the commands in copies of its smoke-run repository)."""
