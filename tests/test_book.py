@@ -20,15 +20,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-import yaml
 
 from fairnb.runs.manifest import load_manifest, read_template
+from test_exercises import EXERCISES, TITLES as EXERCISE_TITLES
 
 ROOT = Path(__file__).resolve().parents[1]
 FAIRNB = [sys.executable, "-m", "fairnb.cli"]
 RUNS = load_manifest()
-EXERCISES = [e for part in yaml.safe_load((ROOT / "book" / "exercises.yml").read_text())["parts"] for e in part["exercises"]]
-EXERCISE_TITLES = [e["title"] for e in EXERCISES]
 SKIPPED = {".git", ".venv", "_build", "results", "book/runs", "book/generated", ".pytest_cache", "__pycache__", "data"}
 
 
